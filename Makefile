@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: MIT
+# weft build: everything goes out of tree into build/. `make V=1` shows commands,
+# `make SAN=address,undefined` builds sanitized.
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PROTOC_C ?= protoc-c
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+            -Iinclude -Isrc -I$(BUILD)/gen -I$(BUILD) -DWEFT_VERSION='"$(VERSION)"'
+LDLIBS   += -lbpf -ldw -lelf -lz -lprotobuf-c -lm -lpthread
+ifneq ($(SAN),)
+CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=$(SAN)
+endif
+
+# --- generated: vmlinux.h, BPF objects and skeletons, protobuf-c -------------------------------
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/gen/%.skel.h,$(BPF_SRCS))
+PROTO_SRCS := $(wildcard src/perfetto/proto/*.proto)
+PROTO_C    := $(patsubst src/perfetto/proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_SRCS))
+PROTO_H    := $(PROTO_C:.c=.h)
+
+$(BUILD)/vmlinux.h:
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	@echo "  BPF     $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ -MMD -MP \
+		-I$(BUILD) -Iinclude -Ibpf -c $< -o $@
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/perfetto/proto/%.proto
+	@echo "  PROTO   $<"
+	$(Q)mkdir -p $(BUILD)/gen
+	$(Q)$(PROTOC_C) --proto_path=src/perfetto/proto --c_out=$(BUILD)/gen $<
+
+# --- C code ---------------------------------------------------------------------------------------
+# core: pure logic usable without privileges (analysis, Perfetto writer, symbolization).
+CORE_SRCS := $(wildcard src/analyze/*.c src/perfetto/*.c src/symbolize/*.c)
+# tool: the CLI, the collector (the only libbpf user) and the viewers.
+TOOL_SRCS := $(wildcard src/cli/*.c src/collect/*.c viewers/*.c)
+CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
+             $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
+TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
+
+$(BUILD)/obj/%.o: %.c | $(PROTO_H) $(BPF_SKELS)
+	@echo "  CC      $<"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@echo "  CC      $<"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Wno-unused -c $< -o $@
+
+$(BUILD)/libweft-core.a: $(CORE_OBJS)
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/weft: $(TOOL_OBJS) $(BUILD)/libweft-core.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# --- samples: small deterministic programs, one known behaviour each -------------------------------
+SAMPLE_SRCS := $(wildcard samples/*/*.c)
+SAMPLES     := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRCS))
+$(BUILD)/samples/%: samples/%.c
+	@echo "  SAMPLE  $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm
+
+# --- tests ----------------------------------------------------------------------------------------
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FIXTURES   := $(BUILD)/tests/fixture-pie $(BUILD)/tests/fixture-nopie $(BUILD)/tests/libfixture.so
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libweft-core.a | $(PROTO_H)
+	@echo "  TEST    $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $< -o $@ $(BUILD)/libweft-core.a -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/libfixture.so: tests/fixtures/libfixture.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fPIC -shared $< -o $@
+$(BUILD)/tests/fixture-pie: tests/fixtures/fixture.c $(BUILD)/tests/libfixture.so
+	$(Q)$(CC) -O1 -g -fpie -pie $< -o $@ -L$(BUILD)/tests -lfixture -Wl,-rpath,'$$ORIGIN'
+$(BUILD)/tests/fixture-nopie: tests/fixtures/fixture.c $(BUILD)/tests/libfixture.so
+	$(Q)$(CC) -O1 -g -fno-pie -no-pie $< -o $@ -L$(BUILD)/tests -lfixture -Wl,-rpath,'$$ORIGIN'
+
+# --- top-level targets ----------------------------------------------------------------------------
+.PHONY: all samples unit-tests test test-unit test-integration bench format clean tp-reader
+.DEFAULT_GOAL := all
+all: $(BUILD)/weft samples
+samples: $(SAMPLES)
+unit-tests: $(UNIT_TESTS) $(FIXTURES)
+
+test-unit: unit-tests
+	$(Q)tests/run-unit.sh $(BUILD)
+
+tp-reader:
+	$(Q)tests/tp/install.sh $(BUILD)/tp
+
+test-integration: all tp-reader
+	$(Q)tests/integration/run.sh $(BUILD)
+
+test: test-unit test-integration
+
+bench: all
+	$(Q)bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* The one record format every weft probe emits: BPF ring buffer and preload ring alike. */
+#ifndef WEFT_EVENTS_H
+#define WEFT_EVENTS_H
+
+/*
+ * Shared by BPF programs (which see __u32 etc. from vmlinux.h) and user space (linux/types.h).
+ * Rules: fixed-width fields only, explicit padding, no pointers or longs, every record starts
+ * with struct weft_event_header and its size field covers the whole record.
+ * tests/unit/test_events.c pins sizes and offsets.
+ *
+ *   0      2      4          8                 16        20        24
+ *   +------+------+----------+-----------------+---------+---------+------------ - -
+ *   | type | size |   cpu    |  ts (BOOTTIME)  |   pid   |   tid   |  body ...
+ *   +------+------+----------+-----------------+---------+---------+------------ - -
+ *
+ * Timestamps are CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns()), the clock Perfetto reads
+ * scheduling data on, so no clock snapshot is needed.
+ */
+#ifndef __BPF__
+#include <linux/types.h>
+#endif
+
+#define WEFT_EVENT_ABI 1
+#define WEFT_COMM_LEN 16
+#define WEFT_KSTACK_MAX 32        /* kernel frames kept per off-CPU stack */
+#define WEFT_USTACK_BYTES 4096    /* user stack bytes copied from sp for DWARF unwinding */
+#define WEFT_UREGS 8              /* see enum weft_ureg */
+
+enum weft_event_type {
+	WEFT_EV_SWITCH = 1,   /* sched_switch: header pid/tid = prev task */
+	WEFT_EV_WAKING = 2,   /* sched_waking / wakeup_new: header pid/tid = the waker (current) */
+	WEFT_EV_FORK = 3,     /* new task (thread or process): header = parent */
+	WEFT_EV_EXEC = 4,     /* exec: header = the task after exec */
+	WEFT_EV_EXIT = 5,     /* a task exited: header = the exiting task */
+	WEFT_EV_STACK = 6,    /* off-CPU stack of the task that just switched out (header = it) */
+	WEFT_EV_COMM = 7,     /* task renamed (prctl PR_SET_NAME, pthread_setname_np) */
+	WEFT_EV_TYPE_MAX,
+};
+
+/* Why events were lost; counted per CPU in the BPF program, reported by the collector. */
+enum weft_loss_reason {
+	WEFT_LOSS_RINGBUF_FULL = 0,   /* bpf_ringbuf_reserve failed: --ringbuf-size too small */
+	WEFT_LOSS_STACK_READ = 1,     /* user stack could not be copied (unmapped / paged out) */
+	WEFT_LOSS_STACK_THROTTLED = 2,/* off-CPU stack not taken: per-thread rate limit */
+	WEFT_LOSS_TASK_STORAGE = 3,   /* no per-task state could be created */
+	WEFT_LOSS_REASON_MAX,
+};
+
+struct weft_event_header {
+	__u16 type;   /* enum weft_event_type */
+	__u16 size;   /* bytes of the whole record, header included */
+	__u32 cpu;
+	__u64 ts;     /* CLOCK_BOOTTIME ns */
+	__u32 pid;    /* thread group id (process) */
+	__u32 tid;    /* thread id */
+};
+
+/* header: the task switched out (prev). */
+struct weft_switch_event {
+	struct weft_event_header hdr;
+	__u32 prev_state;   /* raw __state passed to the tracepoint */
+	__u32 prev_exit_state;
+	__u32 next_pid;
+	__u32 next_tid;
+	__s32 prev_prio;
+	__s32 next_prio;
+	__u8 preempt;       /* 1: involuntary (preempted); 0: called schedule() itself */
+	__u8 prev_traced;   /* prev belongs to a traced process */
+	__u8 next_traced;
+	__u8 pad[5];
+	char prev_comm[WEFT_COMM_LEN];
+	char next_comm[WEFT_COMM_LEN];
+};
+
+/* header: the waker (the task running on hdr.cpu, may be an idle or irq context: tid 0). */
+struct weft_waking_event {
+	struct weft_event_header hdr;
+	__u32 pid;          /* wakee process */
+	__u32 tid;          /* wakee thread */
+	__s32 prio;
+	__u32 target_cpu;
+	__u8 new_task;      /* 1: sched_wakeup_new (first wakeup of a new task) */
+	__u8 pad[7];
+	char comm[WEFT_COMM_LEN];
+};
+
+/* header: the parent task (pid = parent process). */
+struct weft_fork_event {
+	struct weft_event_header hdr;
+	__u32 child_pid;    /* child's process id: equal to hdr.pid when a thread was created */
+	__u32 child_tid;
+	char child_comm[WEFT_COMM_LEN];
+};
+
+/* header: the task after exec. */
+struct weft_exec_event {
+	struct weft_event_header hdr;
+	__u32 old_tid;      /* a non-leader thread that exec'd takes the leader's tid */
+	__u32 pad;
+	char comm[WEFT_COMM_LEN];
+	char filename[128];
+};
+
+/* header: the exiting task. */
+struct weft_exit_event {
+	struct weft_event_header hdr;
+	__s32 exit_code;
+	__u8 group_dead;    /* the last thread of the process exited */
+	__u8 pad[3];
+	char comm[WEFT_COMM_LEN];
+};
+
+/* header: the renamed task. */
+struct weft_comm_event {
+	struct weft_event_header hdr;
+	char comm[WEFT_COMM_LEN];
+};
+
+/* x86-64 user registers kept with a stack snapshot: what DWARF CFI needs to start unwinding. */
+enum weft_ureg {
+	WEFT_UREG_IP = 0,
+	WEFT_UREG_SP,
+	WEFT_UREG_BP,
+	WEFT_UREG_BX,
+	WEFT_UREG_R12,
+	WEFT_UREG_R13,
+	WEFT_UREG_R14,
+	WEFT_UREG_R15,
+};
+
+/*
+ * header: the task that just switched out voluntarily (same ts as its WEFT_EV_SWITCH).
+ * Kernel frames come already walked; the user part is a raw copy of the stack from sp upwards
+ * plus the registers, unwound in user space with .eh_frame (Debian's libc has no frame pointers).
+ */
+struct weft_stack_event {
+	struct weft_event_header hdr;
+	__u32 kstack_len;   /* valid entries in kstack */
+	__u32 ustack_len;   /* valid bytes in ustack (0: no user stack, e.g. a kernel thread) */
+	__u64 uregs[WEFT_UREGS];
+	__u64 kstack[WEFT_KSTACK_MAX];
+	__u8 ustack[WEFT_USTACK_BYTES];
+};
+
+#endif /* WEFT_EVENTS_H */
