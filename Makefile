@@ -59,7 +59,7 @@ CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
              $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
 TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
 
-$(BUILD)/obj/%.o: %.c | $(PROTO_H) $(BPF_SKELS)
+$(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@echo "  CC      $<"
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -68,6 +68,9 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@echo "  CC      $<"
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Wno-unused -c $< -o $@
+
+# only the collector includes skeletons
+$(filter $(BUILD)/obj/src/collect/%,$(TOOL_OBJS)): | $(BPF_SKELS)
 
 $(BUILD)/libweft-core.a: $(CORE_OBJS)
 	@echo "  AR      $@"
