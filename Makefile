@@ -15,7 +15,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP -D_GNU_SOURCE \
-            -Iinclude -Isrc -I$(BUILD)/gen -I$(BUILD) -DWEFT_VERSION='"$(VERSION)"'
+            -Iinclude -Isrc -I. -I$(BUILD)/gen -I$(BUILD) -DWEFT_VERSION='"$(VERSION)"'
 LDLIBS   += -lbpf -ldw -lelf -lz -lprotobuf-c -lm -lpthread
 ifneq ($(SAN),)
 CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer
@@ -107,6 +107,7 @@ $(BUILD)/tests/fixture-nopie: tests/fixtures/fixture.c $(BUILD)/tests/libfixture
 	$(Q)$(CC) -O1 -g -fno-pie -no-pie $< -o $@ -L$(BUILD)/tests -lfixture -Wl,-rpath,'$$ORIGIN'
 
 # --- top-level targets ----------------------------------------------------------------------------
+.SECONDARY:
 .PHONY: all samples unit-tests test test-unit test-integration bench format clean tp-reader
 .DEFAULT_GOAL := all
 all: $(BUILD)/weft samples

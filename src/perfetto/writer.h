@@ -17,7 +17,14 @@ struct pf_writer;
 
 struct pf_writer *pf_writer_new(int fd);          /* does not take ownership of fd */
 int pf_writer_close(struct pf_writer *w);          /* flushes, frees; returns first error */
-uint64_t pf_writer_bytes(const struct pf_writer *w);
+uint64_t pf_writer_bytes(const struct pf_writer *w); /* bytes of trace emitted so far */
+/* Writes out pending scheduling bundles and the userspace buffer, so the file is whole. */
+int pf_writer_flush(struct pf_writer *w);
+/*
+ * Interned entries (names, frames, callstacks, ...) kept before the writer clears incremental
+ * state and starts ids again at 1 (default PF_INTERN_LIMIT in writer.c). Mainly for tests.
+ */
+int pf_writer_set_intern_limit(struct pf_writer *w, size_t max_entries);
 
 /* --- metadata ---------------------------------------------------------------------------- */
 int pf_system_info(struct pf_writer *w, const char *sysname, const char *release,
@@ -45,9 +52,15 @@ struct pf_frame {
 	const char *mapping;    /* file path or "[kernel.kallsyms]"; NULL: "[unknown]" */
 	uint64_t rel_pc;        /* pc relative to the mapping's file */
 };
-/* Interns a callstack (frames[0] = innermost) and returns its iid (> 0), or 0 on error. */
+/*
+ * Interns a callstack (frames[0] = innermost) and returns its iid (> 0), or 0 on error.
+ * The id is a handle: it stays usable until the writer next clears incremental state (see
+ * pf_writer_set_intern_limit()); after that pf_perf_sample() returns -ESTALE for it and the
+ * stack has to be interned again. Calling pf_callstack() right before each sample is always safe.
+ */
 uint64_t pf_callstack(struct pf_writer *w, const struct pf_frame *frames, size_t n);
 enum pf_cpu_mode { PF_MODE_UNKNOWN = 0, PF_MODE_KERNEL = 1, PF_MODE_USER = 2 };
+/* callstack_iid 0: a sample without a stack. */
 int pf_perf_sample(struct pf_writer *w, uint64_t ts, uint32_t cpu, int32_t pid, int32_t tid,
 		   uint64_t callstack_iid, enum pf_cpu_mode mode);
 

@@ -25,6 +25,11 @@ void sym_free(struct sym *s);
 int sym_proc_load(struct sym *s, pid_t pid);
 /* The process exec'd: its old map is stale. */
 void sym_proc_reset(struct sym *s, pid_t pid);
+/* Drop everything kept for pid (its stacks are all resolved); ELF files stay cached. */
+void sym_proc_forget(struct sym *s, pid_t pid);
+/* Where separate debug files live ("DIR/.build-id/xx/yyyy.debug"); default /usr/lib/debug,
+ * NULL: use only the mapped files (.symtab, else .dynsym). Affects files not yet resolved. */
+int sym_set_debug_dir(struct sym *s, const char *dir);
 
 /*
  * Unwind a user stack snapshot (the bytes from sp upwards, as copied by BPF) with .eh_frame /
@@ -34,6 +39,10 @@ void sym_proc_reset(struct sym *s, pid_t pid);
  */
 int sym_unwind_user(struct sym *s, pid_t pid, pid_t tid, const uint64_t uregs[WEFT_UREGS],
 		    const void *stack, size_t stack_len, uint64_t *ips, int max_ips);
+/* The plain frame-pointer chain over the same snapshot (what the fallback uses). Returns the
+ * number of frames written. */
+int sym_unwind_user_fp(const uint64_t uregs[WEFT_UREGS], const void *stack, size_t stack_len,
+		       uint64_t *ips, int max_ips);
 
 struct sym_loc {
 	const char *function;   /* symbol name or NULL if unknown; owned by sym */

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sample (threads): context-switch heavy, with a known shape.
+ *   "ping" and "pong" hand a token back and forth through two pipes ROUNDS times: every hand-off
+ *   is a voluntary switch on each side.
+ *   "sleeper" sleeps TICKS times for 2 ms in sleeper_tick(), i.e. it blocks inside libc's
+ *   nanosleep: its off-CPU stack must show sleeper_tick even though libc has no frame pointers.
+ * Each thread reports the kernel's own switch counts just before it ends, so a tracer's counts
+ * can be checked:  weft-sample: thread=NAME tid=TID voluntary=N involuntary=M
+ * Usage: pingpong [ROUNDS [TICKS]]
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int ping_to_pong[2], pong_to_ping[2];
+static long rounds = 20000, ticks = 50;
+static volatile long sink;
+
+static void report(const char *name)
+{
+	char path[64], line[256];
+	long vol = -1, invol = -1;
+	pid_t tid = syscall(SYS_gettid);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "voluntary_ctxt_switches: %ld", &vol);
+		sscanf(line, "nonvoluntary_ctxt_switches: %ld", &invol);
+	}
+	if (f)
+		fclose(f);
+	printf("weft-sample: thread=%s tid=%d voluntary=%ld involuntary=%ld\n", name, tid, vol,
+	       invol);
+	fflush(stdout);
+}
+
+static void pass_token(int in, int out, int first)
+{
+	char c = 'x';
+
+	for (long i = 0; i < rounds; i++) {
+		if (!first || i)
+			if (read(in, &c, 1) != 1)
+				exit(1);
+		if (write(out, &c, 1) != 1)
+			exit(1);
+	}
+}
+
+static void *ping_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "ping");
+	pass_token(pong_to_ping[0], ping_to_pong[1], 1);
+	if (read(pong_to_ping[0], &(char){ 0 }, 1) != 1)
+		exit(1);
+	report("ping");
+	return NULL;
+}
+
+static void *pong_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "pong");
+	pass_token(ping_to_pong[0], pong_to_ping[1], 0);
+	report("pong");
+	return NULL;
+}
+
+/* noinline and work after the call: the call to nanosleep must stay a real call, so the
+ * return address into this function is on the stack while the thread sleeps. */
+__attribute__((noinline)) void sleeper_tick(long i)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	sink += i;
+}
+
+static void *sleeper_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "sleeper");
+	for (long i = 0; i < ticks; i++)
+		sleeper_tick(i);
+	report("sleeper");
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t ping, pong, sleeper;
+
+	if (argc > 1)
+		rounds = atol(argv[1]);
+	if (argc > 2)
+		ticks = atol(argv[2]);
+	if (pipe(ping_to_pong) || pipe(pong_to_ping)) {
+		perror("pipe");
+		return 1;
+	}
+	pthread_create(&sleeper, NULL, sleeper_main, NULL);
+	pthread_create(&pong, NULL, pong_main, NULL);
+	pthread_create(&ping, NULL, ping_main, NULL);
+	pthread_join(ping, NULL);
+	pthread_join(pong, NULL);
+	pthread_join(sleeper, NULL);
+	return 0;
+}

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/* Validation of raw records: an unknown tag or a wrong size is a bug, and says so. */
+#include <stdio.h>
+
+#include "analyze/decode.h"
+
+static const struct {
+	const char *name;
+	size_t size;
+} kinds[WEFT_EV_TYPE_MAX] = {
+	[WEFT_EV_SWITCH] = { "switch", sizeof(struct weft_switch_event) },
+	[WEFT_EV_WAKING] = { "waking", sizeof(struct weft_waking_event) },
+	[WEFT_EV_FORK] = { "fork", sizeof(struct weft_fork_event) },
+	[WEFT_EV_EXEC] = { "exec", sizeof(struct weft_exec_event) },
+	[WEFT_EV_EXIT] = { "exit", sizeof(struct weft_exit_event) },
+	[WEFT_EV_STACK] = { "stack", sizeof(struct weft_stack_event) },
+	[WEFT_EV_COMM] = { "comm", sizeof(struct weft_comm_event) },
+};
+
+static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
+	[WEFT_LOSS_RINGBUF_FULL] = "ring buffer full",
+	[WEFT_LOSS_STACK_READ] = "user stack unreadable",
+	[WEFT_LOSS_STACK_THROTTLED] = "off-CPU stack rate limit",
+	[WEFT_LOSS_TASK_STORAGE] = "task storage full",
+};
+
+const char *weft_event_name(unsigned type)
+{
+	return type < WEFT_EV_TYPE_MAX && kinds[type].name ? kinds[type].name : "unknown";
+}
+
+const char *weft_loss_name(unsigned reason)
+{
+	return reason < WEFT_LOSS_REASON_MAX ? loss_names[reason] : "unknown";
+}
+
+const struct weft_event_header *weft_decode(const void *data, size_t len, const char **why)
+{
+	const struct weft_event_header *h = data;
+	static __thread char buf[64];
+
+	if (len < sizeof(*h)) {
+		*why = "record shorter than its header";
+		return NULL;
+	}
+	if (h->type == 0 || h->type >= WEFT_EV_TYPE_MAX || !kinds[h->type].name) {
+		snprintf(buf, sizeof(buf), "unknown record type %u", h->type);
+		*why = buf;
+		return NULL;
+	}
+	if (h->size > len) {
+		*why = "record truncated";
+		return NULL;
+	}
+	if (h->size != kinds[h->type].size) {
+		snprintf(buf, sizeof(buf), "%s record of %u bytes, expected %zu",
+			 kinds[h->type].name, h->size, kinds[h->type].size);
+		*why = buf;
+		return NULL;
+	}
+	return h;
+}

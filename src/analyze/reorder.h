@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Puts records from all CPUs back into timestamp order before analysis sees them. */
+#ifndef WEFT_REORDER_H
+#define WEFT_REORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/events.h"
+
+/*
+ * A record's timestamp is taken just before it is reserved in the ring, so records from
+ * different CPUs can arrive a little out of order. Records are copied in, sorted by
+ * (ts, arrival), and released once they are older than the newest seen minus `window_ns`.
+ */
+struct reorder {
+	struct weft_event_header **recs;
+	size_t len, cap;
+	uint64_t newest;
+	uint64_t window_ns;
+	uint64_t seq;
+	uint64_t late;   /* records older than something already released */
+	uint64_t released_ts;
+};
+
+typedef void (*reorder_fn)(void *ctx, const struct weft_event_header *h);
+
+void reorder_init(struct reorder *r, uint64_t window_ns);
+int reorder_push(struct reorder *r, const struct weft_event_header *h);
+/* Release what is old enough; all of it when `all` is set. */
+void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx);
+void reorder_free(struct reorder *r);
+
+#endif

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+/* Dispatch of ordered records to the task tables, the state machines and the trace. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "analyze/decode.h"
+#include "analyze/session_impl.h"
+#include "perfetto/writer.h"
+#include "symbolize/symbolize.h"
+
+struct session *session_new(const struct session_opts *opts)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct utsname u;
+
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	reorder_init(&s->ro, opts->reorder_window_ns);
+	for (int i = 0; i < CPU_MAX; i++)
+		s->cpu_current[i] = -1;
+	s->pf = pf_writer_new(opts->trace_fd);
+	s->sym = sym_new();
+	if (!s->pf || !s->sym) {
+		session_free(s);
+		return NULL;
+	}
+	/* The release tells Perfetto how to read prev_state (0x100 = preempted since 4.14). */
+	if (!uname(&u))
+		pf_system_info(s->pf, u.sysname, u.release, u.machine);
+	return s;
+}
+
+int session_add_process(struct session *s, int32_t pid, int32_t ppid, const char *name,
+			const char *cmdline)
+{
+	struct process *p = proc_upsert(&s->tt, pid);
+
+	if (!p)
+		return -ENOMEM;
+	p->ppid = ppid;
+	if (name)
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	if (cmdline)
+		snprintf(p->cmdline, sizeof(p->cmdline), "%s", cmdline);
+	p->described = false;
+	trace_describe_process(s, p);
+	return 0;
+}
+
+int session_add_thread(struct session *s, int32_t pid, int32_t tid, const char *comm)
+{
+	struct task *t = task_upsert(&s->tt, tid, pid, comm);
+
+	if (!t)
+		return -ENOMEM;
+	t->traced = true;
+	t->described = false;
+	trace_describe_thread(s, t);
+	return 0;
+}
+
+int session_push(struct session *s, const void *data, size_t len)
+{
+	const struct weft_event_header *h;
+	const char *why;
+
+	h = weft_decode(data, len, &why);
+	if (!h) {
+		s->malformed++;
+		return -EPROTO;
+	}
+	s->records[h->type]++;
+	return reorder_push(&s->ro, h);
+}
+
+static struct task *traced_task(struct session *s, int32_t pid, int32_t tid, const char *comm)
+{
+	struct task *t = task_upsert(&s->tt, tid, pid, comm);
+
+	if (t && !t->traced) {
+		t->traced = true;
+		t->described = false;
+	}
+	if (t && !t->described)
+		trace_describe_thread(s, t);
+	return t;
+}
+
+static void on_switch(struct session *s, const struct weft_switch_event *e)
+{
+	struct task *prev = NULL, *next = NULL;
+
+	if (e->prev_traced)
+		prev = traced_task(s, e->hdr.pid, e->hdr.tid, e->prev_comm);
+	if (e->next_traced)
+		next = traced_task(s, e->next_pid, e->next_tid, e->next_comm);
+	trace_switch(s, e);
+	if (prev)
+		task_switch_out(prev, e->hdr.ts, e->preempt, e->prev_state, e->prev_exit_state);
+	if (next)
+		task_switch_in(next, e->hdr.ts);
+}
+
+static void on_waking(struct session *s, const struct weft_waking_event *e)
+{
+	struct task *t = traced_task(s, e->pid, e->tid, e->comm);
+	struct offcpu_stack *stack;
+	uint64_t waited;
+
+	trace_waking(s, e);
+	if (!t)
+		return;
+	stack = t->wait_stack;
+	waited = task_wake(t, e->hdr.ts);
+	if (!waited)
+		return;
+	if (stack)
+		offcpu_add(&s->offcpu, stack, waited);
+	else
+		t->st.unsampled_offcpu_ns += waited;
+}
+
+static void on_stack(struct session *s, const struct weft_stack_event *e)
+{
+	struct task *t = task_get(&s->tt, e->hdr.tid);
+
+	if (!t)
+		return;
+	t->wait_stack = trace_stack(s, e, t->state == TS_BLOCKED);
+}
+
+static void on_fork(struct session *s, const struct weft_fork_event *e)
+{
+	struct process *p;
+
+	if (e->child_pid != e->hdr.pid) {
+		p = proc_upsert(&s->tt, e->child_pid);
+		if (p) {
+			struct process *parent = proc_get(&s->tt, e->hdr.pid);
+
+			p->ppid = e->hdr.pid;
+			snprintf(p->name, sizeof(p->name), "%s", e->child_comm);
+			if (parent)
+				memcpy(p->cmdline, parent->cmdline, sizeof(p->cmdline));
+			p->described = false;
+			trace_describe_process(s, p);
+		}
+	}
+	traced_task(s, e->child_pid, e->child_tid, e->child_comm);
+}
+
+static void on_exec(struct session *s, const struct weft_exec_event *e)
+{
+	struct process *p = proc_upsert(&s->tt, e->hdr.pid);
+	struct task *t;
+
+	sym_proc_reset(s->sym, e->hdr.pid);
+	if (p) {
+		snprintf(p->name, sizeof(p->name), "%s", e->comm);
+		snprintf(p->cmdline, sizeof(p->cmdline), "%s", e->filename);
+		p->described = false;
+		trace_describe_process(s, p);
+	}
+	/* The new image's map: read it while the process is most likely still alive. */
+	sym_proc_load(s->sym, e->hdr.pid);
+	t = traced_task(s, e->hdr.pid, e->hdr.tid, e->comm);
+	if (t) {
+		t->described = false;
+		trace_describe_thread(s, t);
+	}
+}
+
+static void on_exit_event(struct session *s, const struct weft_exit_event *e)
+{
+	struct process *p;
+
+	if (!e->group_dead)
+		return;
+	p = proc_upsert(&s->tt, e->hdr.pid);
+	if (p) {
+		p->exited = true;
+		p->exit_code = e->exit_code;
+		p->exit_ts = e->hdr.ts;
+	}
+	if (s->opts.hooks.process_exited)
+		s->opts.hooks.process_exited(s->opts.hooks.ctx, e->hdr.pid, e->exit_code);
+}
+
+static void on_comm(struct session *s, const struct weft_comm_event *e)
+{
+	struct task *t = traced_task(s, e->hdr.pid, e->hdr.tid, e->comm);
+
+	if (t) {
+		t->described = false;
+		trace_describe_thread(s, t);
+	}
+}
+
+static void dispatch(void *ctx, const struct weft_event_header *h)
+{
+	struct session *s = ctx;
+
+	if (!s->first_ts)
+		s->first_ts = h->ts;
+	if (h->ts > s->last_ts)
+		s->last_ts = h->ts;
+	switch (h->type) {
+	case WEFT_EV_SWITCH:
+		on_switch(s, (const void *)h);
+		break;
+	case WEFT_EV_WAKING:
+		on_waking(s, (const void *)h);
+		break;
+	case WEFT_EV_STACK:
+		on_stack(s, (const void *)h);
+		break;
+	case WEFT_EV_FORK:
+		on_fork(s, (const void *)h);
+		break;
+	case WEFT_EV_EXEC:
+		on_exec(s, (const void *)h);
+		break;
+	case WEFT_EV_EXIT:
+		on_exit_event(s, (const void *)h);
+		break;
+	case WEFT_EV_COMM:
+		on_comm(s, (const void *)h);
+		break;
+	default:
+		/* weft_decode() let through only known types: reaching here is a bug. */
+		s->malformed++;
+		break;
+	}
+}
+
+int session_flush(struct session *s, bool all)
+{
+	reorder_release(&s->ro, all, dispatch, s);
+	pf_sched_flush(s->pf);
+	return 0;
+}
+
+void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX])
+{
+	memcpy(s->losses, losses, sizeof(s->losses));
+}
+
+int session_finish(struct session *s, uint64_t end_ts)
+{
+	uint64_t k;
+	void *v;
+	int ret;
+
+	if (s->finished)
+		return s->trace_error;
+	session_flush(s, true);
+	if (end_ts < s->last_ts)
+		end_ts = s->last_ts;
+	for (size_t i = 0; u64map_next(&s->tt.tasks, &i, &k, &v);) {
+		struct task *t = v;
+
+		if (t->traced)
+			task_finish(t, end_ts);
+	}
+	s->last_ts = end_ts;
+	s->trace_bytes = pf_writer_bytes(s->pf);
+	ret = pf_writer_close(s->pf);
+	s->pf = NULL;
+	s->finished = true;
+	s->trace_error = ret;
+	return ret;
+}
+
+uint64_t session_trace_bytes(const struct session *s)
+{
+	return s->pf ? pf_writer_bytes(s->pf) : s->trace_bytes;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	if (s->pf)
+		pf_writer_close(s->pf);
+	sym_free(s->sym);
+	reorder_free(&s->ro);
+	offcpu_free(&s->offcpu);
+	task_table_free(&s->tt);
+	free(s);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* One recording: records in, Perfetto trace and summary out. Knows nothing of BPF or the CLI. */
+#ifndef WEFT_SESSION_H
+#define WEFT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "weft/events.h"
+
+struct session;
+
+struct session_hooks {
+	/* The last thread of a traced process exited (its final switches have been seen). */
+	void (*process_exited)(void *ctx, int32_t pid, int32_t exit_code);
+	void *ctx;
+};
+
+struct session_opts {
+	int trace_fd;              /* where the Perfetto trace goes */
+	uint64_t reorder_window_ns;
+	struct session_hooks hooks;
+};
+
+struct session *session_new(const struct session_opts *opts);
+/* A process (and its threads) that existed before the recording started. */
+int session_add_process(struct session *s, int32_t pid, int32_t ppid, const char *name,
+			const char *cmdline);
+int session_add_thread(struct session *s, int32_t pid, int32_t tid, const char *comm);
+/* One raw record from a ring. Returns 0, or -EPROTO for a malformed record (counted). */
+int session_push(struct session *s, const void *data, size_t len);
+/* Analyse and write out what is old enough to be in order (everything if `all`). */
+int session_flush(struct session *s, bool all);
+void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX]);
+/* Close open intervals at end_ts, finish and close the trace. Returns the first write error. */
+int session_finish(struct session *s, uint64_t end_ts);
+void session_free(struct session *s);
+
+/* After session_finish(). */
+void session_summary_text(struct session *s, FILE *f, int max_stacks);
+void session_summary_json(struct session *s, FILE *f);
+uint64_t session_trace_bytes(const struct session *s);
+
+#endif

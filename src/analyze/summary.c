@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/* The end-of-run summary, as text for a person and as JSON for scripts; worst first. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/decode.h"
+#include "analyze/session_impl.h"
+
+static int by_waiting(const void *a, const void *b)
+{
+	const struct task *x = *(const struct task *const *)a;
+	const struct task *y = *(const struct task *const *)b;
+	uint64_t wx = x->st.sleep_ns + x->st.blocked_ns + x->st.runnable_ns;
+	uint64_t wy = y->st.sleep_ns + y->st.blocked_ns + y->st.runnable_ns;
+
+	if (wx != wy)
+		return wx > wy ? -1 : 1;
+	return x->tid - y->tid;
+}
+
+/* Traced threads, the ones waiting longest first. */
+static struct task **ranked_threads(struct session *s, size_t *n)
+{
+	struct task **arr = malloc((s->tt.tasks.len + 1) * sizeof(*arr));
+	uint64_t k;
+	void *v;
+
+	*n = 0;
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; u64map_next(&s->tt.tasks, &i, &k, &v);) {
+		struct task *t = v;
+
+		if (t->traced && (t->st.on_cpu_ns || t->st.voluntary || t->st.involuntary))
+			arr[(*n)++] = t;
+	}
+	qsort(arr, *n, sizeof(*arr), by_waiting);
+	return arr;
+}
+
+static void fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns >= 10000000000ULL)
+		snprintf(buf, len, "%.1fs", ns / 1e9);
+	else if (ns >= 1000000000ULL)
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	else if (ns >= 1000000)
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+	else if (ns >= 1000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+}
+
+static uint64_t total_records(const struct session *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < WEFT_EV_TYPE_MAX; i++)
+		n += s->records[i];
+	return n;
+}
+
+static uint64_t total_lost(const struct session *s)
+{
+	/* Throttled stacks are a budget, not a loss of data the user asked for. */
+	return s->losses[WEFT_LOSS_RINGBUF_FULL] + s->losses[WEFT_LOSS_STACK_READ] +
+	       s->losses[WEFT_LOSS_TASK_STORAGE];
+}
+
+void session_summary_text(struct session *s, FILE *f, int max_stacks)
+{
+	char on[16], off[16], rq[16], p50[16], p99[16], mx[16];
+	struct offcpu_stack **stacks;
+	struct task **threads;
+	size_t nt, ns;
+
+	fprintf(f, "\nweft summary: %.2fs recorded\n",
+		s->last_ts > s->first_ts ? (s->last_ts - s->first_ts) / 1e9 : 0.0);
+	threads = ranked_threads(s, &nt);
+	fprintf(f, "\nThreads, longest waiting first:\n");
+	fprintf(f, "  %7s %7s %-16s %9s %9s %9s %9s %9s %9s %8s %8s\n", "PID", "TID", "COMM",
+		"ON-CPU", "OFF-CPU", "RUNQ", "RQ-P50", "RQ-P99", "RQ-MAX", "VOL", "INVOL");
+	for (size_t i = 0; threads && i < nt; i++) {
+		struct task *t = threads[i];
+
+		fmt_ns(on, sizeof(on), t->st.on_cpu_ns);
+		fmt_ns(off, sizeof(off), t->st.sleep_ns + t->st.blocked_ns);
+		fmt_ns(rq, sizeof(rq), t->st.runnable_ns);
+		fmt_ns(p50, sizeof(p50), hist_quantile(&t->st.rq_delay, 0.50));
+		fmt_ns(p99, sizeof(p99), hist_quantile(&t->st.rq_delay, 0.99));
+		fmt_ns(mx, sizeof(mx), t->st.rq_delay.max);
+		fprintf(f, "  %7d %7d %-16s %9s %9s %9s %9s %9s %9s %8" PRIu64 " %8" PRIu64 "\n",
+			t->pid, t->tid, t->comm, on, off, rq, p50, p99, mx, t->st.voluntary,
+			t->st.involuntary);
+	}
+	if (!nt)
+		fprintf(f, "  (no thread of the traced processes was scheduled)\n");
+	free(threads);
+
+	stacks = offcpu_ranked(&s->offcpu, &ns);
+	fprintf(f, "\nTop off-CPU stacks by total time waiting:\n");
+	for (size_t i = 0; stacks && i < ns && (int)i < max_stacks; i++) {
+		if (!stacks[i]->waits)
+			break;
+		fmt_ns(off, sizeof(off), stacks[i]->total_ns);
+		fmt_ns(mx, sizeof(mx), stacks[i]->max_ns);
+		fprintf(f, "  #%zu  %s in %" PRIu64 " waits (max %s)\n", i + 1, off,
+			stacks[i]->waits, mx);
+		for (size_t j = 0; j < stacks[i]->nframes; j++)
+			fprintf(f, "        %s\n", stacks[i]->frames[j]);
+	}
+	if (!ns)
+		fprintf(f, "  (none captured)\n");
+	free(stacks);
+
+	fprintf(f, "\nEvents: %" PRIu64 " captured (", total_records(s));
+	for (int i = 1, first = 1; i < WEFT_EV_TYPE_MAX; i++) {
+		if (!s->records[i])
+			continue;
+		fprintf(f, "%s%" PRIu64 " %s", first ? "" : ", ", s->records[i],
+			weft_event_name(i));
+		first = 0;
+	}
+	fprintf(f, "), %" PRIu64 " lost", total_lost(s));
+	for (int r = 0; r < WEFT_LOSS_REASON_MAX; r++)
+		if (s->losses[r] && r != WEFT_LOSS_STACK_THROTTLED)
+			fprintf(f, "; %" PRIu64 " %s", s->losses[r], weft_loss_name(r));
+	fprintf(f, "\n");
+	if (s->losses[WEFT_LOSS_STACK_THROTTLED])
+		fprintf(f, "Off-CPU stacks: %" PRIu64 " waits without a stack (rate limit, "
+			"raise --stack-rate)\n", s->losses[WEFT_LOSS_STACK_THROTTLED]);
+	if (s->losses[WEFT_LOSS_RINGBUF_FULL])
+		fprintf(f, "hint: increase --ringbuf-size to lose fewer events\n");
+	if (s->malformed)
+		fprintf(f, "warning: %" PRIu64 " malformed records dropped (a weft bug)\n",
+			s->malformed);
+}
+
+static void json_str(FILE *f, const char *str)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+void session_summary_json(struct session *s, FILE *f)
+{
+	struct offcpu_stack **stacks;
+	struct task **threads;
+	size_t nt, ns;
+
+	fprintf(f, "{\n  \"duration_ns\": %" PRIu64 ",\n  \"threads\": [",
+		s->last_ts > s->first_ts ? s->last_ts - s->first_ts : 0);
+	threads = ranked_threads(s, &nt);
+	for (size_t i = 0; threads && i < nt; i++) {
+		struct task *t = threads[i];
+
+		fprintf(f, "%s\n    {\"pid\": %d, \"tid\": %d, \"comm\": ", i ? "," : "", t->pid,
+			t->tid);
+		json_str(f, t->comm);
+		fprintf(f, ", \"on_cpu_ns\": %" PRIu64 ", \"off_cpu_ns\": %" PRIu64
+			", \"sleeping_ns\": %" PRIu64 ", \"uninterruptible_ns\": %" PRIu64
+			", \"runnable_ns\": %" PRIu64 ", \"run_queue_delay_ns\": {\"count\": %" PRIu64
+			", \"p50\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64
+			"}, \"voluntary_switches\": %" PRIu64 ", \"involuntary_switches\": %" PRIu64
+			"}",
+			t->st.on_cpu_ns, t->st.sleep_ns + t->st.blocked_ns, t->st.sleep_ns,
+			t->st.blocked_ns, t->st.runnable_ns, t->st.rq_delay.count,
+			hist_quantile(&t->st.rq_delay, 0.5), hist_quantile(&t->st.rq_delay, 0.99),
+			t->st.rq_delay.max, t->st.voluntary, t->st.involuntary);
+	}
+	free(threads);
+	fprintf(f, "\n  ],\n  \"offcpu_stacks\": [");
+	stacks = offcpu_ranked(&s->offcpu, &ns);
+	for (size_t i = 0; stacks && i < ns; i++) {
+		fprintf(f, "%s\n    {\"total_ns\": %" PRIu64 ", \"waits\": %" PRIu64
+			", \"max_ns\": %" PRIu64 ", \"frames\": [",
+			i ? "," : "", stacks[i]->total_ns, stacks[i]->waits, stacks[i]->max_ns);
+		for (size_t j = 0; j < stacks[i]->nframes; j++) {
+			fprintf(f, "%s", j ? ", " : "");
+			json_str(f, stacks[i]->frames[j]);
+		}
+		fprintf(f, "]}");
+	}
+	free(stacks);
+	fprintf(f, "\n  ],\n  \"events\": {\"captured\": %" PRIu64 ", \"by_type\": {",
+		total_records(s));
+	for (int i = 1, first = 1; i < WEFT_EV_TYPE_MAX; i++) {
+		fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", weft_event_name(i),
+			s->records[i]);
+		first = 0;
+	}
+	fprintf(f, "}, \"lost\": %" PRIu64 ", \"lost_by_reason\": {", total_lost(s));
+	for (int r = 0; r < WEFT_LOSS_REASON_MAX; r++) {
+		fprintf(f, "%s", r ? ", " : "");
+		json_str(f, weft_loss_name(r));
+		fprintf(f, ": %" PRIu64, s->losses[r]);
+	}
+	fprintf(f, "}, \"malformed\": %" PRIu64 ", \"stacks_unwound\": %" PRIu64
+		", \"trace_bytes\": %" PRIu64 ", \"switches_in_trace\": %" PRIu64 "}\n}\n",
+		s->malformed, s->stacks_unwound, session_trace_bytes(s), s->switches);
+}

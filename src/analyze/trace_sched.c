@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+/* What a recording looks like in Perfetto: names, CPU tracks, thread states, off-CPU stacks. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyze/session_impl.h"
+#include "perfetto/writer.h"
+#include "symbolize/symbolize.h"
+
+#define USER_FRAMES_MAX 128
+#define FRAME_NAME_MAX 512
+
+void trace_describe_process(struct session *s, struct process *p)
+{
+	if (p->described)
+		return;
+	pf_process(s->pf, p->pid, p->ppid, p->name, p->cmdline[0] ? p->cmdline : p->name);
+	p->described = true;
+}
+
+void trace_describe_thread(struct session *s, struct task *t)
+{
+	struct process *p;
+
+	if (t->described)
+		return;
+	p = proc_upsert(&s->tt, t->pid);
+	if (p && !p->described) {
+		if (!p->name[0] && t->tid == t->pid)
+			snprintf(p->name, sizeof(p->name), "%s", t->comm);
+		trace_describe_process(s, p);
+	}
+	pf_thread(s->pf, t->tid, t->pid, t->comm);
+	t->described = true;
+}
+
+static int32_t *cpu_slot(struct session *s, uint32_t cpu)
+{
+	return cpu < CPU_MAX ? &s->cpu_current[cpu] : NULL;
+}
+
+void trace_switch(struct session *s, const struct weft_switch_event *e)
+{
+	int64_t state = task_report_state(e->preempt, e->prev_state, e->prev_exit_state);
+	int32_t *cur = cpu_slot(s, e->hdr.cpu);
+
+	/* Perfetto takes the first compact switch on a CPU only as "who runs now" (no slice):
+	 * prime each CPU with the task being switched out so the real first switch counts. */
+	if (cur && *cur < 0)
+		pf_sched_switch(s->pf, e->hdr.cpu, e->hdr.ts, 0, e->hdr.tid, e->prev_prio,
+				e->prev_comm);
+	pf_sched_switch(s->pf, e->hdr.cpu, e->hdr.ts, state, e->next_tid, e->next_prio,
+			e->next_comm);
+	if (cur)
+		*cur = e->next_tid;
+	s->switches++;
+}
+
+void trace_waking(struct session *s, const struct weft_waking_event *e)
+{
+	int32_t *cur = cpu_slot(s, e->hdr.cpu);
+
+	/* The UI names the waker as whatever ran on the CPU; make that true for wakeups from
+	 * interrupts or untraced tasks whose switch-in was not recorded. */
+	if (cur && *cur != (int32_t)e->hdr.tid) {
+		struct task *w = task_get(&s->tt, e->hdr.tid);
+
+		if (!w || !w->traced) {
+			pf_sched_switch(s->pf, e->hdr.cpu, e->hdr.ts, 0, e->hdr.tid, 120,
+					e->hdr.tid ? "" : "swapper");
+			*cur = e->hdr.tid;
+		}
+	}
+	pf_sched_waking(s->pf, e->hdr.cpu, e->hdr.ts, e->tid, e->target_cpu, e->prio, e->comm);
+}
+
+/* Frames that say "the thread is switching out", not why it waits. */
+static bool is_scheduler_frame(const char *fn)
+{
+	static const char *const prefixes[] = {
+		"__bpf", "bpf_", "__traceiter_", "trace_", "__schedule", "schedule",
+		"preempt_schedule", "io_schedule", "__cond_resched", "__switch_to",
+	};
+
+	if (!fn)
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(fn, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static const char *frame_label(char *buf, size_t len, const struct sym_loc *loc)
+{
+	const char *mod = loc->module ? strrchr(loc->module, '/') : NULL;
+
+	mod = mod ? mod + 1 : (loc->module ? loc->module : "[unknown]");
+	if (loc->function)
+		snprintf(buf, len, "%s (%s)", loc->function, mod);
+	else
+		snprintf(buf, len, "0x%llx (%s)", (unsigned long long)loc->rel_pc, mod);
+	return buf;
+}
+
+static int resolve_user(struct session *s, int32_t pid, uint64_t pc, uint64_t lookup,
+			struct sym_loc *loc)
+{
+	int ret = sym_resolve_user(s->sym, pid, pc, lookup, loc);
+
+	/* Unknown address: the process may have mapped something new since its map was read. */
+	if (ret == -ENOENT && sym_proc_load(s->sym, pid) == 0)
+		ret = sym_resolve_user(s->sym, pid, pc, lookup, loc);
+	return ret;
+}
+
+struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
+				 bool io_wait)
+{
+	struct pf_frame frames[WEFT_KSTACK_MAX + USER_FRAMES_MAX];
+	static char names[WEFT_KSTACK_MAX + USER_FRAMES_MAX][FRAME_NAME_MAX];
+	const char *labels[WEFT_KSTACK_MAX + USER_FRAMES_MAX];
+	uint64_t ips[USER_FRAMES_MAX];
+	const char *blocked_in = NULL;
+	size_t n = 0, nlabels = 0;
+	struct sym_loc loc;
+	uint64_t iid;
+	int nu = 0;
+
+	for (uint32_t i = 0; i < e->kstack_len && i < WEFT_KSTACK_MAX; i++) {
+		memset(&loc, 0, sizeof(loc));
+		sym_resolve_kernel(s->sym, e->kstack[i], &loc);
+		if (is_scheduler_frame(loc.function))
+			continue;
+		if (!blocked_in && loc.function)
+			blocked_in = loc.function;
+		frames[n] = (struct pf_frame){ loc.function, "[kernel.kallsyms]", loc.rel_pc };
+		labels[nlabels] = frame_label(names[nlabels], FRAME_NAME_MAX, &loc);
+		nlabels++;
+		n++;
+	}
+	if (e->uregs[WEFT_UREG_IP]) {
+		nu = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs, e->ustack,
+				     e->ustack_len, ips, USER_FRAMES_MAX);
+		if (nu <= 0) {
+			ips[0] = e->uregs[WEFT_UREG_IP];
+			nu = 1;
+		}
+		s->stacks_unwound++;
+		s->stacks_user_frames += nu;
+	}
+	for (int i = 0; i < nu; i++) {
+		memset(&loc, 0, sizeof(loc));
+		resolve_user(s, e->hdr.pid, ips[i], i ? ips[i] - 1 : ips[i], &loc);
+		frames[n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };
+		labels[nlabels] = frame_label(names[nlabels], FRAME_NAME_MAX, &loc);
+		nlabels++;
+		n++;
+	}
+	if (blocked_in)
+		pf_sched_blocked_reason(s->pf, e->hdr.cpu, e->hdr.ts, e->hdr.tid, blocked_in,
+					io_wait);
+	iid = n ? pf_callstack(s->pf, frames, n) : 0;
+	if (iid)
+		pf_perf_sample(s->pf, e->hdr.ts, e->hdr.cpu, e->hdr.pid, e->hdr.tid, iid,
+			       PF_MODE_KERNEL);
+	return nlabels ? offcpu_intern(&s->offcpu, labels, nlabels) : NULL;
+}

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+/* The capture loop: drain the ring on a timer, feed the session, stop on signal or exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze/session.h"
+#include "cli/cli.h"
+#include "cli/recording.h"
+#include "collect/collector.h"
+#include "collect/procfs.h"
+
+#define DRAIN_PERIOD_NS (20 * 1000000ULL)
+#define REORDER_WINDOW_NS (10 * 1000000ULL)
+/* Keep a dead process in the kernel filter this long so its last switches are recorded. */
+#define UNTRACE_DELAY_NS (100 * 1000000ULL)
+#define MAX_PENDING_EXITS 256
+
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP };
+
+const struct option record_longopts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "stack-rate", required_argument, NULL, OPT_STACK_RATE },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "pid", required_argument, NULL, 'p' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct pending_exit {
+	int32_t pid;
+	uint64_t at;
+};
+
+struct recording {
+	struct record_opts o;
+	struct collector *col;
+	struct session *ses;
+	int fd;
+	uint64_t start_ts;
+	struct pending_exit exits[MAX_PENDING_EXITS];
+	int nexits;
+	FILE *json;
+	bool error;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void record_opts_init(struct record_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->output = "weft.pftrace";
+	o->ringbuf_bytes = 16 << 20;
+	o->stack_rate = 200;
+	o->top_stacks = 5;
+}
+
+static int parse_size(const char *arg, size_t *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || v <= 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v *= 1024; end++; break;
+	case 'm': case 'M': v *= 1024 * 1024; end++; break;
+	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
+	}
+	if (*end || v > (1ULL << 32))
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int parse_number(const char *arg, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	return end == arg || *end || errno || *out < 0 || !isfinite(*out) ? -1 : 0;
+}
+
+int record_parse_common(struct record_opts *o, int opt, const char *arg)
+{
+	size_t sz;
+	double v;
+
+	switch (opt) {
+	case 'o':
+		o->output = arg;
+		return 1;
+	case 'f':
+		o->force = true;
+		return 1;
+	case 'v':
+		o->verbose++;
+		return 1;
+	case 'd':
+		if (parse_number(arg, &v) || v == 0) {
+			cli_usage_error("-d/--duration: '%s' is not a positive number of seconds",
+					arg);
+			return -1;
+		}
+		o->duration_s = v;
+		return 1;
+	case OPT_SUMMARY_JSON:
+		o->summary_json = arg;
+		return 1;
+	case OPT_RINGBUF:
+		if (parse_size(arg, &sz) || sz < 65536 || (sz & (sz - 1))) {
+			cli_usage_error("--ringbuf-size: '%s' is not a power of two of at least 64K "
+					"(e.g. 16M)", arg);
+			return -1;
+		}
+		o->ringbuf_bytes = sz;
+		return 1;
+	case OPT_STACK_RATE:
+		if (parse_number(arg, &v) || v > 1e6) {
+			cli_usage_error("--stack-rate: '%s' is not a number of stacks per second "
+					"(0 turns stacks off)", arg);
+			return -1;
+		}
+		o->stack_rate = v;
+		return 1;
+	case OPT_TOP:
+		if (parse_number(arg, &v) || v != floor(v) || v > 1000) {
+			cli_usage_error("--top: '%s' is not a count", arg);
+			return -1;
+		}
+		o->top_stacks = (int)v;
+		return 1;
+	}
+	return 0;
+}
+
+void record_options_help(void)
+{
+	printf("Options:\n"
+	       "  -o, --output FILE       trace file (default weft.pftrace)\n"
+	       "  -f, --force             overwrite the trace file if it exists\n"
+	       "      --summary-json FILE also write the summary as JSON\n"
+	       "  -d, --duration SECONDS  stop after this long\n"
+	       "      --stack-rate N      off-CPU stacks per second per thread (default 200, "
+	       "0: none)\n"
+	       "      --ringbuf-size SIZE kernel-to-weft buffer (default 16M)\n"
+	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
+	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
+	       "  -h, --help              this help\n");
+}
+
+static void on_process_exited(void *ctx, int32_t pid, int32_t exit_code)
+{
+	struct recording *r = ctx;
+
+	if (r->nexits < MAX_PENDING_EXITS)
+		r->exits[r->nexits++] = (struct pending_exit){ pid, boottime_ns() };
+	else
+		collector_untrace_pid(r->col, pid);
+	if (r->o.verbose)
+		fprintf(stderr, "weft: process %d exited (status %d)\n", pid, exit_code);
+}
+
+static void untrace_exited(struct recording *r, bool all)
+{
+	uint64_t now = boottime_ns();
+	int kept = 0;
+
+	for (int i = 0; i < r->nexits; i++) {
+		if (all || now - r->exits[i].at >= UNTRACE_DELAY_NS)
+			collector_untrace_pid(r->col, r->exits[i].pid);
+		else
+			r->exits[kept++] = r->exits[i];
+	}
+	r->nexits = kept;
+}
+
+int recording_start(struct recording **out, const struct record_opts *o)
+{
+	struct collector_opts co = { 0 };
+	struct collector_error cerr = { 0 };
+	struct session_opts so = { 0 };
+	struct recording *r;
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+	int ret;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return cli_error(1, NULL, "out of memory");
+	r->o = *o;
+	r->fd = -1;
+	if (!o->force)
+		flags |= O_EXCL;
+	r->fd = open(o->output, flags, 0644);
+	if (r->fd < 0) {
+		int err = errno;
+
+		free(r);
+		if (err == EEXIST)
+			return cli_error(1, "use -f to overwrite it, or -o to pick another name",
+					 "%s: trace file exists", o->output);
+		return cli_error(1, NULL, "%s: cannot write the trace: %s", o->output,
+				 strerror(err));
+	}
+
+	if (o->summary_json) {
+		r->json = fopen(o->summary_json, "w");
+		if (!r->json) {
+			ret = errno;
+			close(r->fd);
+			unlink(o->output);
+			free(r);
+			return cli_error(1, NULL, "%s: cannot write the summary: %s",
+					 o->summary_json, strerror(ret));
+		}
+	}
+	co.ringbuf_bytes = o->ringbuf_bytes;
+	co.stack_interval_ns = o->stack_rate > 0 ? (uint64_t)(1e9 / o->stack_rate) : 0;
+	co.stack_burst = 8;
+	co.verbose = o->verbose;
+	ret = collector_open(&r->col, &co, &cerr);
+	if (ret) {
+		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
+		close(r->fd);
+		unlink(o->output);
+		if (r->json) {
+			fclose(r->json);
+			unlink(o->summary_json);
+		}
+		free(r);
+		return 1;
+	}
+	so.trace_fd = r->fd;
+	so.reorder_window_ns = REORDER_WINDOW_NS;
+	so.hooks.process_exited = on_process_exited;
+	so.hooks.ctx = r;
+	r->ses = session_new(&so);
+	if (!r->ses) {
+		recording_free(r);
+		return cli_error(1, NULL, "out of memory");
+	}
+	r->start_ts = boottime_ns();
+	*out = r;
+	return 0;
+}
+
+struct attach_ctx {
+	struct recording *r;
+	pid_t pid;
+};
+
+static void add_thread(void *ctx, pid_t tid, const char *comm)
+{
+	struct attach_ctx *a = ctx;
+
+	session_add_thread(a->r->ses, a->pid, tid, comm);
+}
+
+int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
+{
+	struct attach_ctx a = { r, pid };
+	struct procfs_process p;
+	int ret;
+
+	ret = collector_trace_pid(r->col, pid);
+	if (ret)
+		return ret;
+	ret = procfs_read_process(pid, &p);
+	if (ret)
+		return ret;
+	session_add_process(r->ses, pid, p.ppid, p.comm, cmdline ? cmdline : p.cmdline);
+	ret = procfs_for_each_thread(pid, add_thread, &a);
+	return ret < 0 ? ret : 0;
+}
+
+static int on_record(void *ctx, const void *data, size_t len)
+{
+	struct recording *r = ctx;
+
+	session_push(r->ses, data, len);
+	return 0;
+}
+
+static void drain(struct recording *r, bool all)
+{
+	collector_drain(r->col, on_record, r);
+	session_flush(r->ses, all);
+	untrace_exited(r, false);
+}
+
+int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct recording *r),
+		   void *ctx)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t deadline = r->o.duration_s > 0 ? r->start_ts + r->o.duration_s * 1e9 : 0;
+	struct timespec period = { 0, DRAIN_PERIOD_NS };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (!stop_signal) {
+		nanosleep(&period, NULL);
+		drain(r, false);
+		if (should_stop && should_stop(ctx, r))
+			break;
+		if (deadline && boottime_ns() >= deadline)
+			break;
+	}
+	return stop_signal;
+}
+
+int recording_finish(struct recording *r)
+{
+	uint64_t losses[WEFT_LOSS_REASON_MAX] = { 0 };
+	struct timespec grace = { 0, 20 * 1000000 };
+	int ret;
+
+	/* Let the last switches of exiting tasks land, then take everything. */
+	nanosleep(&grace, NULL);
+	collector_drain(r->col, on_record, r);
+	collector_losses(r->col, losses);
+	session_set_losses(r->ses, losses);
+	ret = session_finish(r->ses, boottime_ns());
+	untrace_exited(r, true);
+	if (ret) {
+		cli_error(1, NULL, "%s: writing the trace: %s", r->o.output, strerror(-ret));
+		r->error = true;
+	}
+	if (close(r->fd) && !r->error) {
+		cli_error(1, NULL, "%s: writing the trace: %s", r->o.output, strerror(errno));
+		r->error = true;
+	}
+	r->fd = -1;
+	session_summary_text(r->ses, stderr, r->o.top_stacks);
+	fprintf(stderr, "\nTrace: %s (%" PRIu64 " bytes). View it: weft open %s\n", r->o.output,
+		session_trace_bytes(r->ses), r->o.output);
+	if (r->json) {
+		session_summary_json(r->ses, r->json);
+		if (fclose(r->json)) {
+			cli_error(1, NULL, "%s: writing the summary: %s", r->o.summary_json,
+				  strerror(errno));
+			r->error = true;
+		}
+		r->json = NULL;
+	}
+	return r->error ? 1 : 0;
+}
+
+void recording_free(struct recording *r)
+{
+	if (!r)
+		return;
+	session_free(r->ses);
+	collector_close(r->col);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->json)
+		fclose(r->json);
+	free(r);
+}

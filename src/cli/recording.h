@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* What `weft run` and `weft record` share: options, the capture loop, the end-of-run report. */
+#ifndef WEFT_RECORDING_H
+#define WEFT_RECORDING_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct record_opts {
+	const char *output;
+	bool force;
+	const char *summary_json;
+	int verbose;
+	size_t ringbuf_bytes;
+	double stack_rate;      /* off-CPU stacks per second per thread; 0: none */
+	double duration_s;      /* 0: until the target exits or Ctrl-C */
+	int top_stacks;
+};
+
+/* getopt_long entries both commands accept; codes >= 0x100 are long-only. */
+#define RECORD_SHORTOPTS "o:fvhd:"
+extern const struct option record_longopts[];
+void record_opts_init(struct record_opts *o);
+/* Handles one option of the common set. Returns 1 if it was one, 0 if not, -1 if its value
+ * was bad (already reported). */
+int record_parse_common(struct record_opts *o, int opt, const char *arg);
+void record_options_help(void);
+
+struct recording;
+
+/* Opens the output, loads the probes. Returns 0 or an exit code (already reported). */
+int recording_start(struct recording **out, const struct record_opts *o);
+/* Traces a process that exists now (names from /proc). 0 or -errno. */
+int recording_attach(struct recording *r, pid_t pid, const char *cmdline);
+/* Runs until `should_stop(ctx)` is true, the duration ends or a signal arrives. Returns the
+ * signal that stopped it, or 0. */
+int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct recording *r),
+		   void *ctx);
+/* Drain the rest, write trace and summary. Returns 0 or 1 (an error was reported). */
+int recording_finish(struct recording *r);
+void recording_free(struct recording *r);
+
+#endif

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/* The only owner of the scheduler skeleton: everything libbpf happens here. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "collect/collector.h"
+#include "sched.skel.h"
+
+struct collector {
+	struct sched_bpf *skel;
+	struct ring_buffer *rb;
+	collector_event_fn fn;
+	void *ctx;
+	int ncpus;
+};
+
+static int libbpf_verbosity;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && libbpf_verbosity < 3)
+		return 0;
+	if (level == LIBBPF_INFO && libbpf_verbosity < 2)
+		return 0;
+	if (libbpf_verbosity < 1)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void set_error(struct collector_error *err, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->what, sizeof(err->what), fmt, ap);
+	va_end(ap);
+	snprintf(err->hint, sizeof(err->hint), "%s", hint ? hint : "");
+}
+
+/* CAP_BPF (39) and CAP_PERFMON (38) are enough for tracing programs on kernels >= 5.8. */
+static bool have_bpf_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	uint64_t eff;
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	eff = ((uint64_t)data[1].effective << 32) | data[0].effective;
+	return (eff & (1ULL << 21)) /* CAP_SYS_ADMIN */ ||
+	       ((eff & (1ULL << 39)) && (eff & (1ULL << 38)));
+}
+
+static int probe_features(struct collector_error *err)
+{
+	if (!have_bpf_privileges()) {
+		set_error(err, "run as root, or give weft CAP_BPF and CAP_PERFMON "
+			  "(setcap cap_bpf,cap_perfmon+ep weft); --mode=preload needs neither",
+			  "loading BPF programs: not permitted");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		set_error(err, "weft needs a kernel built with CONFIG_DEBUG_INFO_BTF=y "
+			  "(most distribution kernels since 2021 are)",
+			  "kernel BTF: /sys/kernel/btf/vmlinux: %s", strerror(errno));
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int collector_open(struct collector **out, const struct collector_opts *opts,
+		   struct collector_error *err)
+{
+	struct collector *c;
+	int ret;
+
+	*out = NULL;
+	libbpf_verbosity = opts->verbose;
+	libbpf_set_print(libbpf_print);
+	ret = probe_features(err);
+	if (ret)
+		return ret;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->ncpus = libbpf_num_possible_cpus();
+	c->skel = sched_bpf__open();
+	if (!c->skel) {
+		ret = -errno;
+		set_error(err, NULL, "opening BPF object: %s", strerror(-ret));
+		goto out;
+	}
+	c->skel->rodata->want_stacks = opts->stack_interval_ns != 0;
+	if (opts->stack_interval_ns) {
+		c->skel->rodata->stack_interval_ns = opts->stack_interval_ns;
+		c->skel->rodata->stack_burst = opts->stack_burst ? opts->stack_burst : 1;
+	}
+	ret = bpf_map__set_max_entries(c->skel->maps.events, opts->ringbuf_bytes);
+	if (ret) {
+		set_error(err, "--ringbuf-size takes a power of two of at least 64K",
+			  "ring buffer size %zu: %s", opts->ringbuf_bytes, strerror(-ret));
+		goto out;
+	}
+	ret = sched_bpf__load(c->skel);
+	if (ret) {
+		set_error(err, "run with -vv to see the verifier log",
+			  "loading BPF programs: %s", strerror(-ret));
+		goto out;
+	}
+	ret = sched_bpf__attach(c->skel);
+	if (ret) {
+		set_error(err, "the kernel needs tp_btf support (5.5+) and BTF",
+			  "attaching to scheduler tracepoints: %s", strerror(-ret));
+		goto out;
+	}
+	*out = c;
+	return 0;
+out:
+	collector_close(c);
+	return ret;
+}
+
+void collector_close(struct collector *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	sched_bpf__destroy(c->skel);
+	free(c);
+}
+
+int collector_trace_pid(struct collector *c, pid_t tgid)
+{
+	__u32 key = tgid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(c->skel->maps.traced, &key, sizeof(key), &one, sizeof(one),
+				    BPF_ANY);
+}
+
+int collector_untrace_pid(struct collector *c, pid_t tgid)
+{
+	__u32 key = tgid;
+	int ret = bpf_map__delete_elem(c->skel->maps.traced, &key, sizeof(key), 0);
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct collector *c = ctx;
+
+	return c->fn(c->ctx, data, len);
+}
+
+int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
+{
+	if (!c->rb) {
+		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
+		if (!c->rb)
+			return -errno;
+	}
+	c->fn = fn;
+	c->ctx = ctx;
+	return ring_buffer__consume(c->rb);
+}
+
+int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])
+{
+	__u64 *vals;
+	int ret = 0;
+
+	vals = calloc(c->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 r = 0; r < WEFT_LOSS_REASON_MAX; r++) {
+		out[r] = 0;
+		ret = bpf_map__lookup_elem(c->skel->maps.losses, &r, sizeof(r), vals,
+					   sizeof(*vals) * c->ncpus, 0);
+		if (ret)
+			break;
+		for (int i = 0; i < c->ncpus; i++)
+			out[r] += vals[i];
+	}
+	free(vals);
+	return ret;
+}

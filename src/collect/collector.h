@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The BPF side of weft: feature probes, load, attach, process filter, ring-buffer drain. */
+#ifndef WEFT_COLLECTOR_H
+#define WEFT_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "weft/events.h"
+
+struct collector_opts {
+	size_t ringbuf_bytes;        /* power of two, >= 64 KiB */
+	uint64_t stack_interval_ns;  /* off-CPU stack budget per thread; 0: no stacks */
+	uint64_t stack_burst;
+	int verbose;                 /* libbpf messages at verbose >= 2 */
+};
+
+/* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */
+struct collector_error {
+	char what[256];
+	char hint[256];
+};
+
+/* Called for each raw record drained from the ring; return non-zero to stop draining. */
+typedef int (*collector_event_fn)(void *ctx, const void *data, size_t len);
+
+struct collector;
+
+int collector_open(struct collector **out, const struct collector_opts *opts,
+		   struct collector_error *err);
+void collector_close(struct collector *c);
+/* Add / remove a process (thread group) to the in-kernel filter. */
+int collector_trace_pid(struct collector *c, pid_t tgid);
+int collector_untrace_pid(struct collector *c, pid_t tgid);
+/* Drain whatever the ring holds now. Returns records consumed or a negative errno. */
+int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
+/* Sum of the per-CPU loss counters, by enum weft_loss_reason. */
+int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX]);
+
+#endif /* WEFT_COLLECTOR_H */

@@ -1,0 +1,1103 @@
+// SPDX-License-Identifier: MIT
+/* Streaming Perfetto trace writer: packet framing, sequence state, interning and tracks. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "perfetto/compact_sched.h"
+#include "perfetto/intern.h"
+#include "perfetto/writer.h"
+#include "perfetto_trace.pb-c.h"
+
+#define PF_BUF_SIZE (64 * 1024)
+/* Interned entries kept before incremental state is cleared: bounds the writer's memory. */
+#define PF_INTERN_LIMIT 200000
+/* Switches + wakings per compact_sched bundle: at most ~230 KiB of arrays per CPU. */
+#define PF_SCHED_BUNDLE_MAX 4096
+#define PF_MAX_CPUS 4096
+#define PF_SCRATCH_CHUNK (16 * 1024)
+/* One writer is one packet sequence; any non-zero id will do, it only has to be stable. */
+#define PF_SEQ_ID 1
+
+#define SEQ_CLEARED PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_INCREMENTAL_STATE_CLEARED
+#define SEQ_NEEDS   PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE
+
+typedef Perfetto__Protos__TracePacket Packet;
+typedef Perfetto__Protos__InternedData InternedData;
+typedef Perfetto__Protos__InternedString InternedString;
+
+struct pf_scratch_chunk {
+	struct pf_scratch_chunk *next;
+	size_t len, cap;
+	char data[] __attribute__((aligned(16)));
+};
+
+struct pf_track {
+	uint64_t uuid;
+	char *name; /* what the descriptor said, to re-describe a renamed thread */
+};
+
+enum pf_track_kind { PF_TRACK_THREAD = 1, PF_TRACK_PROCESS = 2 };
+
+struct pf_track_key {
+	uint32_t kind;
+	int32_t pid;
+	int32_t tid;
+};
+
+struct pf_writer {
+	int fd;
+	int err; /* first failure to write, sticky */
+	uint64_t bytes;
+	uint8_t *buf;
+	size_t buf_len;
+
+	/* incremental state of the sequence: the interning tables, one id space each */
+	bool clear_pending;  /* next packet says SEQ_INCREMENTAL_STATE_CLEARED */
+	uint32_t generation; /* bumped at each clear; top half of callstack handles */
+	size_t intern_limit;
+	struct pf_intern event_names, annot_names, function_names, mapping_paths, mappings, frames,
+		callstacks, kernel_symbols;
+
+	struct pf_csched **cpus;
+	size_t ncpus;
+
+	/* tracks are not incremental state: their uuids stay valid for the whole trace */
+	uint64_t next_uuid;
+	struct pf_intern track_keys;
+	struct pf_track *tracks; /* tracks[key id - 1] */
+	size_t tracks_cap;
+
+	struct pf_scratch_chunk *scratch;
+};
+
+/* --- scratch memory for one packet's messages ------------------------------------------------- */
+
+static void *scratch_alloc(struct pf_writer *w, size_t size)
+{
+	struct pf_scratch_chunk *c = w->scratch;
+	size_t cap;
+	void *p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (!c || c->cap - c->len < size) {
+		cap = size > PF_SCRATCH_CHUNK ? size : PF_SCRATCH_CHUNK;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->next = w->scratch;
+		c->len = 0;
+		c->cap = cap;
+		w->scratch = c;
+	}
+	p = c->data + c->len;
+	c->len += size;
+	memset(p, 0, size);
+	return p;
+}
+
+/* Keeps one standard chunk so that the common packet allocates nothing. */
+static void scratch_reset(struct pf_writer *w)
+{
+	struct pf_scratch_chunk *c = w->scratch, *next, *keep = NULL;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (!keep && c->cap == PF_SCRATCH_CHUNK) {
+			keep = c;
+			continue;
+		}
+		free(c);
+	}
+	if (keep) {
+		keep->next = NULL;
+		keep->len = 0;
+	}
+	w->scratch = keep;
+}
+
+/* --- output: 64 KiB buffer in front of the fd --------------------------------------------------
+ */
+
+static int buf_flush(struct pf_writer *w)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (!w->err && off < w->buf_len) {
+		n = write(w->fd, w->buf + off, w->buf_len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			w->err = -errno;
+		else if (n == 0)
+			w->err = -EIO;
+		else
+			off += (size_t)n;
+	}
+	w->buf_len = 0;
+	return w->err;
+}
+
+static void buf_put(struct pf_writer *w, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t n;
+
+	while (len && !w->err) {
+		n = PF_BUF_SIZE - w->buf_len;
+		if (n > len)
+			n = len;
+		memcpy(w->buf + w->buf_len, p, n);
+		w->buf_len += n;
+		w->bytes += n;
+		p += n;
+		len -= n;
+		if (w->buf_len == PF_BUF_SIZE)
+			buf_flush(w);
+	}
+}
+
+struct pf_sink {
+	ProtobufCBuffer base;
+	struct pf_writer *w;
+};
+
+static void sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	buf_put(((struct pf_sink *)b)->w, data, len);
+}
+
+static bool interned_empty(const InternedData *d)
+{
+	return !(d->n_event_names || d->n_debug_annotation_names || d->n_function_names ||
+		 d->n_frames || d->n_callstacks || d->n_mapping_paths || d->n_mappings ||
+		 d->n_kernel_symbols);
+}
+
+/*
+ * Frames one packet as a Trace.packet field, so packets simply concatenate:
+ *
+ *   0x0A | varint(len) | TracePacket bytes      (0x0A = field 1, length-delimited)
+ *
+ * The packet is streamed through the buffer, so its size is not limited by the buffer's.
+ * needs_state: the packet refers to interned data (or a reader must see the state as valid).
+ */
+static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
+{
+	struct pf_sink sink = { .base = { .append = sink_append }, .w = w };
+	uint8_t hdr[11];
+	size_t len, n = 0;
+
+	if (w->err)
+		return w->err;
+	pkt->optional_trusted_packet_sequence_id_case =
+		PERFETTO__PROTOS__TRACE_PACKET__OPTIONAL_TRUSTED_PACKET_SEQUENCE_ID_TRUSTED_PACKET_SEQUENCE_ID;
+	pkt->trusted_packet_sequence_id = PF_SEQ_ID;
+	if (w->clear_pending) {
+		pkt->has_sequence_flags = 1;
+		pkt->sequence_flags = SEQ_CLEARED | SEQ_NEEDS;
+		w->clear_pending = false;
+	} else if (needs_state) {
+		pkt->has_sequence_flags = 1;
+		pkt->sequence_flags = SEQ_NEEDS;
+	}
+	if (pkt->interned_data && interned_empty(pkt->interned_data))
+		pkt->interned_data = NULL;
+
+	len = protobuf_c_message_get_packed_size(&pkt->base);
+	hdr[n++] = 0x0a;
+	do {
+		hdr[n++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+		len >>= 7;
+	} while (len);
+	buf_put(w, hdr, n);
+	protobuf_c_message_pack_to_buffer(&pkt->base, &sink.base);
+	return w->err;
+}
+
+/* --- interning ----------------------------------------------------------------------------------
+ */
+
+static struct pf_intern *intern_tables(struct pf_writer *w, size_t i)
+{
+	struct pf_intern *t[] = { &w->event_names,   &w->annot_names,	&w->function_names,
+				  &w->mapping_paths, &w->mappings,	&w->frames,
+				  &w->callstacks,    &w->kernel_symbols };
+
+	return i < sizeof(t) / sizeof(t[0]) ? t[i] : NULL;
+}
+
+static void intern_reset(struct pf_writer *w)
+{
+	struct pf_intern *t;
+	size_t i;
+
+	for (i = 0; (t = intern_tables(w, i)); i++)
+		pf_intern_clear(t);
+	w->generation++;
+	w->clear_pending = true;
+}
+
+/* Called before a packet interns anything, so the clear is announced by that very packet. */
+static void intern_maybe_reset(struct pf_writer *w)
+{
+	struct pf_intern *t;
+	size_t i, n = 0;
+
+	for (i = 0; (t = intern_tables(w, i)); i++)
+		n += pf_intern_count(t);
+	if (n >= w->intern_limit)
+		intern_reset(w);
+}
+
+/*
+ * After a failure between interning an entry and writing it out, the tables would claim
+ * entries the reader never saw: start over instead.
+ */
+static int intern_fail(struct pf_writer *w, int err)
+{
+	if (err && !w->err)
+		intern_reset(w);
+	return err;
+}
+
+/* Interns s in t; a new entry is appended to the packet's list (room reserved by the caller). */
+static int intern_string(struct pf_writer *w, struct pf_intern *t, const char *s,
+			 InternedString **list, size_t *n, uint64_t *iid)
+{
+	InternedString *is;
+	size_t len = strlen(s);
+	int ret;
+
+	ret = pf_intern_get(t, s, len, iid);
+	if (ret <= 0)
+		return ret;
+	is = scratch_alloc(w, sizeof(*is));
+	if (!is)
+		return -ENOMEM;
+	perfetto__protos__interned_string__init(is);
+	is->has_iid = 1;
+	is->iid = *iid;
+	is->has_str = 1;
+	is->str.len = len;
+	is->str.data = (uint8_t *)s;
+	list[(*n)++] = is;
+	return 0;
+}
+
+static int intern_event_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
+{
+	Perfetto__Protos__EventName *e;
+	int ret;
+
+	ret = pf_intern_get(&w->event_names, s, strlen(s), iid);
+	if (ret <= 0)
+		return ret;
+	e = scratch_alloc(w, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	perfetto__protos__event_name__init(e);
+	e->has_iid = 1;
+	e->iid = *iid;
+	e->name = (char *)s;
+	d->event_names[d->n_event_names++] = e;
+	return 0;
+}
+
+static int intern_annot_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
+{
+	Perfetto__Protos__DebugAnnotationName *e;
+	int ret;
+
+	ret = pf_intern_get(&w->annot_names, s, strlen(s), iid);
+	if (ret <= 0)
+		return ret;
+	e = scratch_alloc(w, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	perfetto__protos__debug_annotation_name__init(e);
+	e->has_iid = 1;
+	e->iid = *iid;
+	e->name = (char *)s;
+	d->debug_annotation_names[d->n_debug_annotation_names++] = e;
+	return 0;
+}
+
+/* --- writer lifetime ------------------------------------------------------------------------- */
+
+struct pf_writer *pf_writer_new(int fd)
+{
+	struct pf_writer *w;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->buf = malloc(PF_BUF_SIZE);
+	if (!w->buf) {
+		free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->fd = fd;
+	w->clear_pending = true;
+	w->intern_limit = PF_INTERN_LIMIT;
+	w->next_uuid = 1;
+	return w;
+}
+
+uint64_t pf_writer_bytes(const struct pf_writer *w)
+{
+	return w ? w->bytes : 0;
+}
+
+int pf_writer_set_intern_limit(struct pf_writer *w, size_t max_entries)
+{
+	if (!w || !max_entries)
+		return -EINVAL;
+	w->intern_limit = max_entries;
+	return 0;
+}
+
+int pf_writer_flush(struct pf_writer *w)
+{
+	int err;
+
+	if (!w)
+		return -EINVAL;
+	err = pf_sched_flush(w);
+	if (err)
+		return err;
+	return buf_flush(w);
+}
+
+int pf_writer_close(struct pf_writer *w)
+{
+	struct pf_intern *t;
+	size_t i;
+	int err;
+
+	if (!w)
+		return -EINVAL;
+	err = pf_writer_flush(w);
+	for (i = 0; (t = intern_tables(w, i)); i++)
+		pf_intern_free(t);
+	for (i = 0; i < w->ncpus; i++) {
+		if (w->cpus[i])
+			pf_csched_free(w->cpus[i]);
+		free(w->cpus[i]);
+	}
+	free(w->cpus);
+	for (i = 0; i < pf_intern_count(&w->track_keys); i++)
+		free(w->tracks[i].name);
+	free(w->tracks);
+	pf_intern_free(&w->track_keys);
+	scratch_reset(w);
+	free(w->scratch);
+	free(w->buf);
+	free(w);
+	return err;
+}
+
+/* --- metadata ------------------------------------------------------------------------------ */
+
+int pf_system_info(struct pf_writer *w, const char *sysname, const char *release,
+		   const char *machine)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__SystemInfo si = PERFETTO__PROTOS__SYSTEM_INFO__INIT;
+	Perfetto__Protos__Utsname uts = PERFETTO__PROTOS__UTSNAME__INIT;
+
+	if (w->err)
+		return w->err;
+	/* the trace processor reads release to decode prev_state (e.g. R+ from 4.14 on) */
+	uts.sysname = (char *)sysname;
+	uts.release = (char *)release;
+	uts.machine = (char *)machine;
+	si.utsname = &uts;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_SYSTEM_INFO;
+	pkt.system_info = &si;
+	return emit(w, &pkt, false);
+}
+
+/*
+ * The trace processor names a process after cmdline[0] and shows the joined cmdline, so the
+ * command line goes in split at spaces; without one, the name stands in as argv[0].
+ */
+int pf_process(struct pf_writer *w, int32_t pid, int32_t ppid, const char *name,
+	       const char *cmdline)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__ProcessTree tree = PERFETTO__PROTOS__PROCESS_TREE__INIT;
+	Perfetto__Protos__ProcessTree__Process proc = PERFETTO__PROTOS__PROCESS_TREE__PROCESS__INIT;
+	Perfetto__Protos__ProcessTree__Process *procs[1] = { &proc };
+	char *copy = NULL, *tok, *save = NULL;
+	size_t len;
+	int err;
+
+	if (w->err)
+		return w->err;
+	proc.has_pid = 1;
+	proc.pid = pid;
+	proc.has_ppid = 1;
+	proc.ppid = ppid;
+	if (cmdline && *cmdline) {
+		len = strlen(cmdline);
+		copy = scratch_alloc(w, len + 1);
+		/* at most one argument per two bytes ("a b c") */
+		proc.cmdline = scratch_alloc(w, (len / 2 + 1) * sizeof(char *));
+		err = -ENOMEM;
+		if (!copy || !proc.cmdline)
+			goto out;
+		memcpy(copy, cmdline, len + 1);
+		for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+			proc.cmdline[proc.n_cmdline++] = tok;
+	} else if (name) {
+		proc.cmdline = scratch_alloc(w, sizeof(char *));
+		err = -ENOMEM;
+		if (!proc.cmdline)
+			goto out;
+		proc.cmdline[proc.n_cmdline++] = (char *)name;
+	}
+	tree.n_processes = 1;
+	tree.processes = procs;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_PROCESS_TREE;
+	pkt.process_tree = &tree;
+	err = emit(w, &pkt, false);
+out:
+	scratch_reset(w);
+	return err;
+}
+
+int pf_thread(struct pf_writer *w, int32_t tid, int32_t pid, const char *name)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__ProcessTree tree = PERFETTO__PROTOS__PROCESS_TREE__INIT;
+	Perfetto__Protos__ProcessTree__Thread th = PERFETTO__PROTOS__PROCESS_TREE__THREAD__INIT;
+	Perfetto__Protos__ProcessTree__Thread *threads[1] = { &th };
+
+	if (w->err)
+		return w->err;
+	th.has_tid = 1;
+	th.tid = tid;
+	th.has_tgid = 1;
+	th.tgid = pid;
+	th.name = (char *)name;
+	tree.n_threads = 1;
+	tree.threads = threads;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_PROCESS_TREE;
+	pkt.process_tree = &tree;
+	return emit(w, &pkt, false);
+}
+
+/* --- scheduling ---------------------------------------------------------------------------- */
+
+static int cpu_sched(struct pf_writer *w, uint32_t cpu, struct pf_csched **out)
+{
+	struct pf_csched **cpus;
+	size_t n;
+
+	if (cpu >= PF_MAX_CPUS)
+		return -EINVAL;
+	if (cpu >= w->ncpus) {
+		n = cpu < 64 ? 64 : (size_t)cpu + 1;
+		cpus = realloc(w->cpus, n * sizeof(*cpus));
+		if (!cpus)
+			return -ENOMEM;
+		memset(cpus + w->ncpus, 0, (n - w->ncpus) * sizeof(*cpus));
+		w->cpus = cpus;
+		w->ncpus = n;
+	}
+	if (!w->cpus[cpu]) {
+		w->cpus[cpu] = calloc(1, sizeof(**w->cpus));
+		if (!w->cpus[cpu])
+			return -ENOMEM;
+	}
+	*out = w->cpus[cpu];
+	return 0;
+}
+
+static int sched_flush_cpu(struct pf_writer *w, uint32_t cpu)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__FtraceEventBundle bundle = PERFETTO__PROTOS__FTRACE_EVENT_BUNDLE__INIT;
+	Perfetto__Protos__FtraceEventBundle__CompactSched cs =
+		PERFETTO__PROTOS__FTRACE_EVENT_BUNDLE__COMPACT_SCHED__INIT;
+	struct pf_csched *c = cpu < w->ncpus ? w->cpus[cpu] : NULL;
+	int err;
+
+	if (w->err)
+		return w->err;
+	if (!c || !pf_csched_count(c))
+		return 0;
+	err = pf_csched_fill(c, &cs);
+	if (err)
+		return err;
+	bundle.has_cpu = 1;
+	bundle.cpu = cpu;
+	bundle.compact_sched = &cs;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_FTRACE_EVENTS;
+	pkt.ftrace_events = &bundle;
+	err = emit(w, &pkt, false);
+	pf_csched_reset(c);
+	return err;
+}
+
+int pf_sched_switch(struct pf_writer *w, uint32_t cpu, uint64_t ts, int64_t prev_state,
+		    int32_t next_pid, int32_t next_prio, const char *next_comm)
+{
+	struct pf_csched *c;
+	int err;
+
+	if (w->err)
+		return w->err;
+	err = cpu_sched(w, cpu, &c);
+	if (err)
+		return err;
+	err = pf_csched_switch(c, ts, prev_state, next_pid, next_prio, next_comm);
+	if (err)
+		return err;
+	if (pf_csched_count(c) >= PF_SCHED_BUNDLE_MAX)
+		err = sched_flush_cpu(w, cpu);
+	return err;
+}
+
+int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid, int32_t target_cpu,
+		    int32_t prio, const char *comm)
+{
+	struct pf_csched *c;
+	int err;
+
+	if (w->err)
+		return w->err;
+	err = cpu_sched(w, cpu, &c);
+	if (err)
+		return err;
+	err = pf_csched_waking(c, ts, pid, target_cpu, prio, comm);
+	if (err)
+		return err;
+	if (pf_csched_count(c) >= PF_SCHED_BUNDLE_MAX)
+		err = sched_flush_cpu(w, cpu);
+	return err;
+}
+
+/*
+ * A plain FtraceEvent in its own bundle. The trace processor attaches the blocked function to
+ * the sleep that the last switch of pid opened, so that switch must be out first: flush the
+ * CPU's compact data before.
+ */
+int pf_sched_blocked_reason(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid,
+			    const char *caller, bool io_wait)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	InternedData idata = PERFETTO__PROTOS__INTERNED_DATA__INIT;
+	InternedString *ksyms[1];
+	Perfetto__Protos__FtraceEventBundle bundle = PERFETTO__PROTOS__FTRACE_EVENT_BUNDLE__INIT;
+	Perfetto__Protos__FtraceEvent ev = PERFETTO__PROTOS__FTRACE_EVENT__INIT;
+	Perfetto__Protos__FtraceEvent *events[1] = { &ev };
+	Perfetto__Protos__SchedBlockedReasonFtraceEvent br =
+		PERFETTO__PROTOS__SCHED_BLOCKED_REASON_FTRACE_EVENT__INIT;
+	int err;
+
+	if (w->err)
+		return w->err;
+	if (cpu >= PF_MAX_CPUS)
+		return -EINVAL;
+	err = sched_flush_cpu(w, cpu);
+	if (err)
+		return err;
+	intern_maybe_reset(w);
+	br.has_pid = 1;
+	br.pid = pid;
+	br.has_io_wait = 1;
+	br.io_wait = io_wait;
+	if (caller) {
+		idata.kernel_symbols = ksyms;
+		err = intern_string(w, &w->kernel_symbols, caller, ksyms, &idata.n_kernel_symbols,
+				    &br.caller);
+		if (err)
+			goto out;
+		br.has_caller = 1;
+	}
+	ev.has_timestamp = 1;
+	ev.timestamp = ts;
+	ev.has_pid = 1;
+	ev.pid = (uint32_t)pid;
+	ev.event_case = PERFETTO__PROTOS__FTRACE_EVENT__EVENT_SCHED_BLOCKED_REASON;
+	ev.sched_blocked_reason = &br;
+	bundle.has_cpu = 1;
+	bundle.cpu = cpu;
+	bundle.n_event = 1;
+	bundle.event = events;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_FTRACE_EVENTS;
+	pkt.ftrace_events = &bundle;
+	pkt.interned_data = &idata;
+	err = emit(w, &pkt, true);
+out:
+	scratch_reset(w);
+	return intern_fail(w, err);
+}
+
+int pf_sched_flush(struct pf_writer *w)
+{
+	size_t cpu;
+	int err = w->err;
+
+	for (cpu = 0; !err && cpu < w->ncpus; cpu++)
+		err = sched_flush_cpu(w, (uint32_t)cpu);
+	return err;
+}
+
+/* --- stacks -------------------------------------------------------------------------------- */
+
+/* The Frame index key: equal frames (same function, mapping and pc) share one iid. */
+struct pf_frame_key {
+	uint64_t function_iid;
+	uint64_t mapping_iid;
+	uint64_t rel_pc;
+};
+
+/* Room in idata for n frames' worth of new entries. */
+static int stack_reserve(struct pf_writer *w, InternedData *d, size_t n)
+{
+	d->function_names = scratch_alloc(w, n * sizeof(*d->function_names));
+	d->mapping_paths = scratch_alloc(w, n * sizeof(*d->mapping_paths));
+	d->mappings = scratch_alloc(w, n * sizeof(*d->mappings));
+	d->frames = scratch_alloc(w, n * sizeof(*d->frames));
+	d->callstacks = scratch_alloc(w, sizeof(*d->callstacks));
+	if (!d->function_names || !d->mapping_paths || !d->mappings || !d->frames || !d->callstacks)
+		return -ENOMEM;
+	return 0;
+}
+
+/* One mapping per path: weft symbolizes itself, so rel_pc is all the reader needs. */
+static int intern_mapping(struct pf_writer *w, InternedData *d, const char *path, uint64_t *iid)
+{
+	Perfetto__Protos__Mapping *m;
+	uint64_t path_iid;
+	int ret;
+
+	ret = intern_string(w, &w->mapping_paths, path, d->mapping_paths, &d->n_mapping_paths,
+			    &path_iid);
+	if (ret)
+		return ret;
+	ret = pf_intern_get(&w->mappings, &path_iid, sizeof(path_iid), iid);
+	if (ret <= 0)
+		return ret;
+	m = scratch_alloc(w, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	perfetto__protos__mapping__init(m);
+	m->has_iid = 1;
+	m->iid = *iid;
+	m->path_string_ids = scratch_alloc(w, sizeof(uint64_t));
+	if (!m->path_string_ids)
+		return -ENOMEM;
+	m->n_path_string_ids = 1;
+	m->path_string_ids[0] = path_iid;
+	d->mappings[d->n_mappings++] = m;
+	return 0;
+}
+
+static int intern_frame(struct pf_writer *w, InternedData *d, const struct pf_frame *f,
+			uint64_t *iid)
+{
+	struct pf_frame_key key = { .rel_pc = f->rel_pc };
+	Perfetto__Protos__Frame *fr;
+	int ret;
+
+	if (f->function) {
+		ret = intern_string(w, &w->function_names, f->function, d->function_names,
+				    &d->n_function_names, &key.function_iid);
+		if (ret)
+			return ret;
+	}
+	ret = intern_mapping(w, d, f->mapping ? f->mapping : "[unknown]", &key.mapping_iid);
+	if (ret)
+		return ret;
+	ret = pf_intern_get(&w->frames, &key, sizeof(key), iid);
+	if (ret <= 0)
+		return ret;
+	fr = scratch_alloc(w, sizeof(*fr));
+	if (!fr)
+		return -ENOMEM;
+	perfetto__protos__frame__init(fr);
+	fr->has_iid = 1;
+	fr->iid = *iid;
+	fr->has_function_name_id = !!key.function_iid;
+	fr->function_name_id = key.function_iid;
+	fr->has_mapping_id = 1;
+	fr->mapping_id = key.mapping_iid;
+	fr->has_rel_pc = 1;
+	fr->rel_pc = key.rel_pc;
+	d->frames[d->n_frames++] = fr;
+	return 0;
+}
+
+/*
+ * New entries go out at once in a packet of their own, so the returned iid can be used by any
+ * later packet of the sequence (a PerfSample, or anything else that will refer to stacks).
+ */
+uint64_t pf_callstack(struct pf_writer *w, const struct pf_frame *frames, size_t n)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	InternedData idata = PERFETTO__PROTOS__INTERNED_DATA__INIT;
+	Perfetto__Protos__Callstack *cs;
+	uint64_t *frame_ids, iid = 0;
+	size_t i;
+	int err;
+
+	if (w->err || !frames || !n || n > SIZE_MAX / (4 * sizeof(void *)))
+		return 0;
+	intern_maybe_reset(w);
+	frame_ids = scratch_alloc(w, n * sizeof(*frame_ids));
+	err = frame_ids ? stack_reserve(w, &idata, n) : -ENOMEM;
+	if (err)
+		goto out;
+	/* pf_frame arrays are innermost first, Callstack.frame_ids outermost first */
+	for (i = 0; i < n; i++) {
+		err = intern_frame(w, &idata, &frames[n - 1 - i], &frame_ids[i]);
+		if (err)
+			goto out;
+	}
+	err = pf_intern_get(&w->callstacks, frame_ids, n * sizeof(*frame_ids), &iid);
+	if (err < 0)
+		goto out;
+	if (err == 1) {
+		cs = scratch_alloc(w, sizeof(*cs));
+		err = -ENOMEM;
+		if (!cs)
+			goto out;
+		perfetto__protos__callstack__init(cs);
+		cs->has_iid = 1;
+		cs->iid = iid;
+		cs->n_frame_ids = n;
+		cs->frame_ids = frame_ids;
+		idata.callstacks[idata.n_callstacks++] = cs;
+	}
+	err = 0;
+	/* a known stack has only known frames: nothing to write */
+	if (!interned_empty(&idata)) {
+		pkt.interned_data = &idata;
+		err = emit(w, &pkt, true);
+	}
+out:
+	scratch_reset(w);
+	if (intern_fail(w, err))
+		return 0;
+	return (uint64_t)w->generation << 32 | iid;
+}
+
+int pf_perf_sample(struct pf_writer *w, uint64_t ts, uint32_t cpu, int32_t pid, int32_t tid,
+		   uint64_t callstack_iid, enum pf_cpu_mode mode)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__PerfSample ps = PERFETTO__PROTOS__PERF_SAMPLE__INIT;
+	uint64_t iid = callstack_iid & 0xffffffffu;
+
+	if (w->err)
+		return w->err;
+	if (callstack_iid && (uint32_t)(callstack_iid >> 32) != w->generation)
+		return -ESTALE;
+	if (iid > pf_intern_count(&w->callstacks))
+		return -EINVAL;
+	ps.has_cpu = 1;
+	ps.cpu = cpu;
+	ps.has_pid = 1;
+	ps.pid = (uint32_t)pid;
+	ps.has_tid = 1;
+	ps.tid = (uint32_t)tid;
+	ps.has_callstack_iid = !!iid;
+	ps.callstack_iid = iid;
+	ps.has_cpu_mode = 1;
+	switch (mode) {
+	case PF_MODE_KERNEL:
+		ps.cpu_mode = PERFETTO__PROTOS__PROFILING__CPU_MODE__MODE_KERNEL;
+		break;
+	case PF_MODE_USER:
+		ps.cpu_mode = PERFETTO__PROTOS__PROFILING__CPU_MODE__MODE_USER;
+		break;
+	default:
+		ps.cpu_mode = PERFETTO__PROTOS__PROFILING__CPU_MODE__MODE_UNKNOWN;
+		break;
+	}
+	pkt.has_timestamp = 1;
+	pkt.timestamp = ts;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_PERF_SAMPLE;
+	pkt.perf_sample = &ps;
+	return emit(w, &pkt, true);
+}
+
+/* --- tracks -------------------------------------------------------------------------------- */
+
+static int emit_track(struct pf_writer *w, Perfetto__Protos__TrackDescriptor *td)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_DESCRIPTOR;
+	pkt.track_descriptor = td;
+	return emit(w, &pkt, false);
+}
+
+static bool same_name(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * Thread and process tracks: one uuid per (pid, tid), described once, and again only if the
+ * name changes (a renamed thread), so callers may ask for the uuid at every event.
+ */
+static uint64_t track_keyed(struct pf_writer *w, uint32_t kind, int32_t pid, int32_t tid,
+			    const char *name)
+{
+	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+	Perfetto__Protos__ThreadDescriptor thd = PERFETTO__PROTOS__THREAD_DESCRIPTOR__INIT;
+	Perfetto__Protos__ProcessDescriptor pd = PERFETTO__PROTOS__PROCESS_DESCRIPTOR__INIT;
+	struct pf_track_key key = { .kind = kind, .pid = pid, .tid = tid };
+	size_t n = pf_intern_count(&w->track_keys), cap;
+	struct pf_track *tracks, *t;
+	char *copy = NULL;
+	uint64_t id;
+	int ret;
+
+	if (w->err)
+		return 0;
+	/* grow first: a key must never be in the table without its track */
+	if (n == w->tracks_cap) {
+		cap = w->tracks_cap ? w->tracks_cap * 2 : 64;
+		tracks = realloc(w->tracks, cap * sizeof(*tracks));
+		if (!tracks)
+			return 0;
+		w->tracks = tracks;
+		w->tracks_cap = cap;
+	}
+	if (name) {
+		copy = strdup(name);
+		if (!copy)
+			return 0;
+	}
+	ret = pf_intern_get(&w->track_keys, &key, sizeof(key), &id);
+	if (ret < 0)
+		goto fail;
+	t = &w->tracks[id - 1];
+	if (ret == 1) {
+		t->uuid = w->next_uuid++;
+		t->name = NULL;
+	} else if (same_name(t->name, name)) {
+		free(copy);
+		return t->uuid;
+	}
+	free(t->name);
+	t->name = copy;
+
+	td.has_uuid = 1;
+	td.uuid = t->uuid;
+	if (kind == PF_TRACK_THREAD) {
+		/* pid + tid make the trace processor merge this track with the scheduled thread */
+		thd.has_pid = 1;
+		thd.pid = pid;
+		thd.has_tid = 1;
+		thd.tid = tid;
+		thd.thread_name = (char *)name;
+		td.thread = &thd;
+	} else {
+		pd.has_pid = 1;
+		pd.pid = pid;
+		pd.process_name = (char *)name;
+		td.process = &pd;
+	}
+	return emit_track(w, &td) ? 0 : t->uuid;
+fail:
+	free(copy);
+	return 0;
+}
+
+uint64_t pf_track_thread(struct pf_writer *w, int32_t pid, int32_t tid, const char *name)
+{
+	return track_keyed(w, PF_TRACK_THREAD, pid, tid, name);
+}
+
+uint64_t pf_track_process(struct pf_writer *w, int32_t pid, const char *name)
+{
+	return track_keyed(w, PF_TRACK_PROCESS, pid, 0, name);
+}
+
+static uint64_t track_named(struct pf_writer *w, uint64_t parent_uuid, const char *name,
+			    bool counter)
+{
+	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+	Perfetto__Protos__CounterDescriptor cd = PERFETTO__PROTOS__COUNTER_DESCRIPTOR__INIT;
+	uint64_t uuid;
+
+	if (w->err)
+		return 0;
+	uuid = w->next_uuid++;
+	td.has_uuid = 1;
+	td.uuid = uuid;
+	td.has_parent_uuid = !!parent_uuid;
+	td.parent_uuid = parent_uuid;
+	td.name = (char *)name;
+	if (counter)
+		td.counter = &cd;
+	return emit_track(w, &td) ? 0 : uuid;
+}
+
+uint64_t pf_track_child(struct pf_writer *w, uint64_t parent_uuid, const char *name)
+{
+	return track_named(w, parent_uuid, name, false);
+}
+
+uint64_t pf_track_counter(struct pf_writer *w, uint64_t parent_uuid, const char *name)
+{
+	return track_named(w, parent_uuid, name, true);
+}
+
+/* --- track events -------------------------------------------------------------------------- */
+
+static int set_annotation(struct pf_writer *w, InternedData *d,
+			  Perfetto__Protos__DebugAnnotation *a, const struct pf_arg *arg)
+{
+	int err;
+
+	perfetto__protos__debug_annotation__init(a);
+	err = intern_annot_name(w, d, arg->name ? arg->name : "?", &a->name_iid);
+	if (err)
+		return err;
+	a->name_field_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__NAME_FIELD_NAME_IID;
+	switch (arg->type) {
+	case PF_ARG_INT:
+		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_INT_VALUE;
+		a->int_value = arg->i;
+		break;
+	case PF_ARG_UINT:
+		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE;
+		a->uint_value = arg->u;
+		break;
+	case PF_ARG_DOUBLE:
+		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_DOUBLE_VALUE;
+		a->double_value = arg->d;
+		break;
+	case PF_ARG_STRING:
+		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE;
+		a->string_value = (char *)(arg->s ? arg->s : "");
+		break;
+	case PF_ARG_POINTER:
+		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE;
+		a->pointer_value = arg->u;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int track_event(struct pf_writer *w, Perfetto__Protos__TrackEvent__Type type, uint64_t track,
+		       uint64_t ts, const char *name, const struct pf_arg *args, size_t nargs,
+		       const uint64_t *flows, size_t nflows, const uint64_t *term, size_t nterm)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__TrackEvent ev = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+	InternedData idata = PERFETTO__PROTOS__INTERNED_DATA__INIT;
+	Perfetto__Protos__DebugAnnotation *anns;
+	Perfetto__Protos__EventName *names[1];
+	size_t i;
+	int err;
+
+	if (w->err)
+		return w->err;
+	if (!track || (nargs && !args) || (nflows && !flows) || (nterm && !term))
+		return -EINVAL;
+	/* only when interning: a clear in between would needlessly stale callstack handles */
+	if (name || nargs)
+		intern_maybe_reset(w);
+	ev.has_type = 1;
+	ev.type = type;
+	ev.has_track_uuid = 1;
+	ev.track_uuid = track;
+	if (name) {
+		idata.event_names = names;
+		err = intern_event_name(w, &idata, name, &ev.name_iid);
+		if (err)
+			goto out;
+		ev.name_field_case = PERFETTO__PROTOS__TRACK_EVENT__NAME_FIELD_NAME_IID;
+	}
+	if (nargs) {
+		anns = scratch_alloc(w, nargs * sizeof(*anns));
+		ev.debug_annotations = scratch_alloc(w, nargs * sizeof(*ev.debug_annotations));
+		idata.debug_annotation_names =
+			scratch_alloc(w, nargs * sizeof(*idata.debug_annotation_names));
+		err = -ENOMEM;
+		if (!anns || !ev.debug_annotations || !idata.debug_annotation_names)
+			goto out;
+		for (i = 0; i < nargs; i++) {
+			err = set_annotation(w, &idata, &anns[i], &args[i]);
+			if (err)
+				goto out;
+			ev.debug_annotations[ev.n_debug_annotations++] = &anns[i];
+		}
+	}
+	ev.n_flow_ids = nflows;
+	ev.flow_ids = (uint64_t *)flows;
+	ev.n_terminating_flow_ids = nterm;
+	ev.terminating_flow_ids = (uint64_t *)term;
+	pkt.has_timestamp = 1;
+	pkt.timestamp = ts;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
+	pkt.track_event = &ev;
+	pkt.interned_data = &idata;
+	err = emit(w, &pkt, true);
+out:
+	scratch_reset(w);
+	return intern_fail(w, err);
+}
+
+int pf_slice_begin(struct pf_writer *w, uint64_t track, uint64_t ts, const char *name,
+		   const struct pf_arg *args, size_t nargs, const uint64_t *flows, size_t nflows,
+		   const uint64_t *terminating_flows, size_t nterm)
+{
+	return track_event(w, PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN, track, ts,
+			   name, args, nargs, flows, nflows, terminating_flows, nterm);
+}
+
+int pf_slice_end(struct pf_writer *w, uint64_t track, uint64_t ts)
+{
+	return track_event(w, PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_END, track, ts, NULL,
+			   NULL, 0, NULL, 0, NULL, 0);
+}
+
+int pf_instant(struct pf_writer *w, uint64_t track, uint64_t ts, const char *name,
+	       const struct pf_arg *args, size_t nargs)
+{
+	return track_event(w, PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT, track, ts, name,
+			   args, nargs, NULL, 0, NULL, 0);
+}
+
+int pf_counter(struct pf_writer *w, uint64_t track, uint64_t ts, double value)
+{
+	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__TrackEvent ev = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+
+	if (w->err)
+		return w->err;
+	if (!track)
+		return -EINVAL;
+	ev.has_type = 1;
+	ev.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_COUNTER;
+	ev.has_track_uuid = 1;
+	ev.track_uuid = track;
+	ev.counter_value_field_case =
+		PERFETTO__PROTOS__TRACK_EVENT__COUNTER_VALUE_FIELD_DOUBLE_COUNTER_VALUE;
+	ev.double_counter_value = value;
+	pkt.has_timestamp = 1;
+	pkt.timestamp = ts;
+	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
+	pkt.track_event = &ev;
+	return emit(w, &pkt, true);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* Private state of the symbolizer shared by its files: ELF cache, process maps, kallsyms. */
+#ifndef WEFT_SYM_INTERNAL_H
+#define WEFT_SYM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+
+#include "symbolize/symbolize.h"
+
+/* One function symbol: [addr, end) in the ELF file's own virtual addresses (before bias). */
+struct elf_sym {
+	uint64_t addr;
+	uint64_t end;
+	const char *name; /* points into the Elf's mmapped string table */
+};
+
+/* A PT_LOAD segment, kept to turn a mapping (address, file offset) into a load bias. */
+struct elf_load {
+	uint64_t offset;
+	uint64_t vaddr;
+	uint64_t filesz;
+	uint64_t memsz;
+};
+
+/*
+ * One ELF file, opened once and shared by every process that maps it (key: device + inode as
+ * /proc/PID/maps reports them). The file descriptor is released right after elf_begin() with
+ * ELF_C_FDDONE: the file is mmapped, so thousands of traced processes cost no descriptors.
+ */
+struct sym_elf {
+	struct sym_elf *next; /* hash chain */
+	uint64_t dev;
+	uint64_t ino;
+	char *path;
+	Elf *elf;	/* NULL: could not be opened (negative cache entry) */
+	Elf *dbg;	/* separate debug file (/usr/lib/debug/.build-id), symbols only */
+	void *image;	/* in-memory copy backing elf (the vDSO), else NULL */
+	uint16_t e_type;
+	struct elf_load *loads;
+	int nloads;
+	uint64_t lo_vaddr; /* first PT_LOAD p_vaddr rounded down to its alignment */
+	uint64_t hi_vaddr; /* end of the last PT_LOAD in memory */
+	bool syms_loaded;
+	struct elf_sym *syms; /* sorted by addr, no two with the same addr */
+	size_t nsyms;
+	char **names; /* version-stripped copies of "name@VERSION" symbols */
+	size_t nnames;
+};
+
+/* One line of /proc/PID/maps, with what it takes to resolve an address inside it. */
+struct sym_map {
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint64_t bias;	      /* runtime address - ELF vaddr; valid when elf != NULL */
+	uint64_t dev;
+	uint64_t ino;
+	struct sym_elf *elf; /* executable file mappings only; owned by the ELF cache */
+	char *name;	      /* path, "[vdso]", "[anon]" ...; owned here */
+	bool exec;
+};
+
+/* What the libdw thread callbacks read during one unwind. */
+struct unwind_ctx {
+	const uint64_t *uregs;
+	const uint8_t *stack;
+	size_t stack_len;
+	uint64_t *ips;
+	int nips;
+	int max_ips;
+};
+
+/* Everything kept for one process, valid after it exits. */
+struct sym_proc {
+	struct sym_proc *next; /* hash chain */
+	pid_t pid;
+	struct sym_map *maps;	/* sorted by start, non-overlapping */
+	int nmaps;
+	uint64_t loaded_ns;	/* CLOCK_MONOTONIC of the last /proc read, rate-limits reloads */
+	Dwfl *dwfl;		/* built on first unwind from maps, reused until maps change */
+	bool dwfl_failed;
+	struct unwind_ctx *uw; /* set only while sym_unwind_user() runs */
+};
+
+struct kallsyms;
+
+#define SYM_HASH_BUCKETS 1024
+
+struct sym {
+	struct sym_elf *elves[SYM_HASH_BUCKETS];
+	struct sym_proc *procs[SYM_HASH_BUCKETS];
+	struct kallsyms *ksyms;
+	int ksyms_err;	      /* sticky error from loading /proc/kallsyms */
+	char *debug_dir;      /* root of .build-id debug files, NULL: do not look */
+	struct sym_elf *vdso; /* our own vDSO image, the same for every 64-bit process */
+	bool vdso_tried;
+};
+
+/* maps.c */
+int maps_read(pid_t pid, struct sym_map **mapsp, int *nmapsp);
+void maps_free(struct sym_map *maps, int nmaps);
+struct sym_map *maps_find(struct sym_map *maps, int nmaps, uint64_t addr);
+
+/* elf_symbols.c */
+struct sym_elf *elf_cache_get(struct sym *s, pid_t pid, const struct sym_map *m);
+struct sym_elf *elf_cache_vdso(struct sym *s);
+void elf_cache_free(struct sym *s);
+int elf_map_bias(const struct sym_elf *e, const struct sym_map *m, uint64_t *bias);
+const struct elf_sym *elf_lookup(struct sym *s, struct sym_elf *e, uint64_t vaddr);
+
+/* kallsyms.c */
+int kallsyms_load(struct kallsyms **ksp);
+void kallsyms_free(struct kallsyms *ks);
+int kallsyms_lookup(const struct kallsyms *ks, uint64_t pc, struct sym_loc *loc);
+
+/* unwind.c */
+void unwind_proc_drop(struct sym_proc *p);
+int unwind_dwfl(struct sym_proc *p, pid_t tid, struct unwind_ctx *ctx);
+
+/* symbolize.c */
+uint64_t sym_now_ns(void);
+
+#endif /* WEFT_SYM_INTERNAL_H */

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/* The symbolizer: per-process maps kept past exit, user/kernel resolution, unwind entry points. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "symbolize/sym_internal.h"
+
+/* A pc outside every known mapping re-reads /proc/PID/maps at most this often per process. */
+#define SYM_RELOAD_MIN_NS (10 * 1000 * 1000ull)
+
+uint64_t sym_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct sym *sym_new(void)
+{
+	struct sym *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	/* libelf refuses every call until told which ELF version the caller speaks. */
+	elf_version(EV_CURRENT);
+	s->debug_dir = strdup("/usr/lib/debug");
+	if (!s->debug_dir) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void proc_free(struct sym_proc *p)
+{
+	unwind_proc_drop(p);
+	maps_free(p->maps, p->nmaps);
+	free(p);
+}
+
+void sym_free(struct sym *s)
+{
+	struct sym_proc *p, *next;
+	int i;
+
+	if (!s)
+		return;
+	/* Dwfls hold references on cached ELF files: drop them first. */
+	for (i = 0; i < SYM_HASH_BUCKETS; i++)
+		for (p = s->procs[i]; p; p = next) {
+			next = p->next;
+			proc_free(p);
+		}
+	elf_cache_free(s);
+	kallsyms_free(s->ksyms);
+	free(s->debug_dir);
+	free(s);
+}
+
+int sym_set_debug_dir(struct sym *s, const char *dir)
+{
+	char *copy = NULL;
+
+	if (dir) {
+		copy = strdup(dir);
+		if (!copy)
+			return -ENOMEM;
+	}
+	free(s->debug_dir);
+	s->debug_dir = copy;
+	return 0;
+}
+
+static struct sym_proc **proc_slot(struct sym *s, pid_t pid)
+{
+	struct sym_proc **pp = &s->procs[(unsigned int)pid % SYM_HASH_BUCKETS];
+
+	while (*pp && (*pp)->pid != pid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+int sym_proc_load(struct sym *s, pid_t pid)
+{
+	struct sym_proc **pp = proc_slot(s, pid), *p = *pp;
+	struct sym_map *maps = NULL;
+	int nmaps = 0, i, err;
+
+	/* Read first: if the process is already gone, what was kept stays. */
+	err = maps_read(pid, &maps, &nmaps);
+	if (err)
+		goto out;
+	for (i = 0; i < nmaps; i++) {
+		struct sym_map *m = &maps[i];
+
+		if (!m->exec)
+			continue;
+		m->elf = elf_cache_get(s, pid, m);
+		if (m->elf && elf_map_bias(m->elf, m, &m->bias))
+			m->elf = NULL;
+	}
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			err = -ENOMEM;
+			goto out;
+		}
+		p->pid = pid;
+		*pp = p;
+	}
+	unwind_proc_drop(p);
+	maps_free(p->maps, p->nmaps);
+	p->maps = maps;
+	p->nmaps = nmaps;
+	p->loaded_ns = sym_now_ns();
+	maps = NULL;
+out:
+	maps_free(maps, maps ? nmaps : 0);
+	return err;
+}
+
+void sym_proc_forget(struct sym *s, pid_t pid)
+{
+	struct sym_proc **pp = proc_slot(s, pid), *p = *pp;
+
+	if (!p)
+		return;
+	*pp = p->next;
+	proc_free(p);
+}
+
+void sym_proc_reset(struct sym *s, pid_t pid)
+{
+	sym_proc_forget(s, pid);
+}
+
+static bool proc_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* Find pid's map, reading it on first use; NULL if never seen and not readable now. */
+static struct sym_proc *proc_get(struct sym *s, pid_t pid)
+{
+	struct sym_proc *p = *proc_slot(s, pid);
+
+	if (!p && !sym_proc_load(s, pid))
+		p = *proc_slot(s, pid);
+	return p;
+}
+
+/* The mapping of addr; re-reads the map once if addr is unknown and the process still runs. */
+static struct sym_map *proc_find(struct sym *s, struct sym_proc **pp, pid_t pid, uint64_t addr)
+{
+	struct sym_proc *p = *pp;
+	struct sym_map *m = p ? maps_find(p->maps, p->nmaps, addr) : NULL;
+
+	if (m || !p || sym_now_ns() - p->loaded_ns < SYM_RELOAD_MIN_NS || !proc_alive(pid))
+		return m;
+	if (sym_proc_load(s, pid))
+		return NULL;
+	*pp = p = *proc_slot(s, pid);
+	return maps_find(p->maps, p->nmaps, addr);
+}
+
+int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
+		     struct sym_loc *loc)
+{
+	struct sym_proc *p = proc_get(s, pid);
+	const struct elf_sym *es;
+	struct sym_map *m;
+	int err = 0;
+
+	memset(loc, 0, sizeof(*loc));
+	m = proc_find(s, &p, pid, lookup_pc);
+	if (!m) {
+		err = -ENOENT;
+		goto out;
+	}
+	loc->module = m->name;
+	loc->rel_pc = pc - m->start + m->offset;
+	if (!m->elf)
+		goto out;
+	es = elf_lookup(s, m->elf, lookup_pc - m->bias);
+	if (!es)
+		goto out;
+	loc->function = es->name;
+	loc->func_off = pc - m->bias - es->addr;
+out:
+	return err;
+}
+
+int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc)
+{
+	memset(loc, 0, sizeof(*loc));
+	if (!s->ksyms && !s->ksyms_err)
+		s->ksyms_err = kallsyms_load(&s->ksyms);
+	if (s->ksyms_err)
+		return s->ksyms_err;
+	return kallsyms_lookup(s->ksyms, pc, loc);
+}
+
+int sym_unwind_user_fp(const uint64_t uregs[WEFT_UREGS], const void *stack, size_t stack_len,
+		       uint64_t *ips, int max_ips)
+{
+	uint64_t sp = uregs[WEFT_UREG_SP], fp = uregs[WEFT_UREG_BP];
+	const uint8_t *base = stack;
+	int n = 0;
+
+	if (!ips || max_ips <= 0 || !uregs[WEFT_UREG_IP])
+		goto out;
+	ips[n++] = uregs[WEFT_UREG_IP];
+	/* Each frame: [fp] = caller's fp, [fp + 8] = return address; frames grow towards sp+len. */
+	while (n < max_ips && fp >= sp && fp - sp <= stack_len && stack_len - (fp - sp) >= 16) {
+		uint64_t next, ret;
+
+		memcpy(&next, base + (fp - sp), 8);
+		memcpy(&ret, base + (fp - sp) + 8, 8);
+		if (!ret)
+			break;
+		ips[n++] = ret;
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+out:
+	return n;
+}
+
+int sym_unwind_user(struct sym *s, pid_t pid, pid_t tid, const uint64_t uregs[WEFT_UREGS],
+		    const void *stack, size_t stack_len, uint64_t *ips, int max_ips)
+{
+	struct unwind_ctx ctx = {
+		.uregs = uregs,
+		.stack = stack,
+		.stack_len = stack ? stack_len : 0,
+		.ips = ips,
+		.max_ips = max_ips,
+	};
+	struct sym_proc *p;
+	int n = 0;
+
+	if (!uregs || !ips || max_ips <= 0) {
+		n = -EINVAL;
+		goto out;
+	}
+	if (!uregs[WEFT_UREG_IP])
+		goto out;
+	p = proc_get(s, pid);
+	/* A library loaded since the map was read: re-read so the Dwfl knows it. */
+	if (p)
+		proc_find(s, &p, pid, uregs[WEFT_UREG_IP]);
+	if (p)
+		n = unwind_dwfl(p, tid, &ctx);
+	/* No usable Dwfl (process never seen, no ELF readable): frame pointers are all we have. */
+	if (n <= 0)
+		n = sym_unwind_user_fp(uregs, ctx.stack, ctx.stack_len, ips, max_ips);
+out:
+	return n;
+}
