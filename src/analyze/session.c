@@ -117,8 +117,8 @@ static void on_waking(struct session *s, const struct weft_waking_event *e)
 	waited = task_wake(t, e->hdr.ts);
 	if (!waited)
 		return;
-	if (stack)
-		offcpu_add(&s->offcpu, stack, waited);
+	if (stack && !offcpu_add(&s->offcpu, stack, t->tid, waited))
+		t->st.sampled_offcpu_ns += waited;
 	else
 		t->st.unsampled_offcpu_ns += waited;
 }

@@ -39,6 +39,16 @@ static struct task **ranked_threads(struct session *s, size_t *n)
 	return arr;
 }
 
+static double offcpu_scale(void *ctx, int32_t tid)
+{
+	struct task *t = task_get(&((struct session *)ctx)->tt, tid);
+
+	if (!t || !t->st.sampled_offcpu_ns)
+		return 1.0;
+	return (double)(t->st.sampled_offcpu_ns + t->st.unsampled_offcpu_ns) /
+	       t->st.sampled_offcpu_ns;
+}
+
 static void fmt_ns(char *buf, size_t len, uint64_t ns)
 {
 	if (ns >= 10000000000ULL)
@@ -99,15 +109,14 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 		fprintf(f, "  (no thread of the traced processes was scheduled)\n");
 	free(threads);
 
-	stacks = offcpu_ranked(&s->offcpu, &ns);
-	fprintf(f, "\nTop off-CPU stacks by total time waiting:\n");
+	stacks = offcpu_ranked(&s->offcpu, offcpu_scale, s, &ns);
+	fprintf(f, "\nTop off-CPU stacks by time waiting (estimated from sampled waits):\n");
 	for (size_t i = 0; stacks && i < ns && (int)i < max_stacks; i++) {
-		if (!stacks[i]->waits)
-			break;
-		fmt_ns(off, sizeof(off), stacks[i]->total_ns);
+		fmt_ns(off, sizeof(off), stacks[i]->est_ns);
+		fmt_ns(rq, sizeof(rq), stacks[i]->total_ns);
 		fmt_ns(mx, sizeof(mx), stacks[i]->max_ns);
-		fprintf(f, "  #%zu  %s in %" PRIu64 " waits (max %s)\n", i + 1, off,
-			stacks[i]->waits, mx);
+		fprintf(f, "  #%zu  ~%s  (%" PRIu64 " sampled waits, %s; longest %s)\n", i + 1, off,
+			stacks[i]->waits, rq, mx);
 		for (size_t j = 0; j < stacks[i]->nframes; j++)
 			fprintf(f, "        %s\n", stacks[i]->frames[j]);
 	}
@@ -180,11 +189,15 @@ void session_summary_json(struct session *s, FILE *f)
 	}
 	free(threads);
 	fprintf(f, "\n  ],\n  \"offcpu_stacks\": [");
-	stacks = offcpu_ranked(&s->offcpu, &ns);
+	stacks = offcpu_ranked(&s->offcpu, offcpu_scale, s, &ns);
 	for (size_t i = 0; stacks && i < ns; i++) {
-		fprintf(f, "%s\n    {\"total_ns\": %" PRIu64 ", \"waits\": %" PRIu64
-			", \"max_ns\": %" PRIu64 ", \"frames\": [",
-			i ? "," : "", stacks[i]->total_ns, stacks[i]->waits, stacks[i]->max_ns);
+		fprintf(f, "%s\n    {\"estimated_ns\": %" PRIu64 ", \"sampled_ns\": %" PRIu64
+			", \"sampled_waits\": %" PRIu64 ", \"max_ns\": %" PRIu64 ", \"tids\": [",
+			i ? "," : "", stacks[i]->est_ns, stacks[i]->total_ns, stacks[i]->waits,
+			stacks[i]->max_ns);
+		for (size_t j = 0; j < stacks[i]->ncontribs; j++)
+			fprintf(f, "%s%d", j ? ", " : "", stacks[i]->contribs[j].tid);
+		fprintf(f, "], \"frames\": [");
 		for (size_t j = 0; j < stacks[i]->nframes; j++) {
 			fprintf(f, "%s", j ? ", " : "");
 			json_str(f, stacks[i]->frames[j]);

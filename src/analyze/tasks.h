@@ -28,6 +28,7 @@ struct task_stats {
 	uint64_t runnable_ns;    /* run-queue delay, wakeup or preemption to running */
 	uint64_t voluntary;      /* switched out to wait (kernel's nvcsw) */
 	uint64_t involuntary;    /* preempted or yielded while runnable (kernel's nivcsw) */
+	uint64_t sampled_offcpu_ns;   /* waits whose stack was taken */
 	uint64_t unsampled_offcpu_ns; /* waits whose stack was not taken (rate limit) */
 	struct hist rq_delay;
 };

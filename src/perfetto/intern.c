@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Interning tables: byte strings to dense ids (1, 2, ...) in insertion order. */
+/* Interning tables: byte strings to ids (1, 2, ...) in insertion order. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,7 @@ int pf_intern_get(struct pf_intern *t, const void *key, size_t len, uint64_t *id
 	for (s = hash & (t->nslots - 1); t->slots[s]; s = (s + 1) & (t->nslots - 1)) {
 		e = &t->ents[t->slots[s] - 1];
 		if (e->hash == hash && e->len == len && !memcmp(t->arena + e->off, key, len)) {
-			*id = t->slots[s];
+			*id = t->base + t->slots[s];
 			return 0;
 		}
 	}
@@ -94,19 +94,26 @@ int pf_intern_get(struct pf_intern *t, const void *key, size_t len, uint64_t *id
 	t->arena[e->off + len] = '\0';
 	t->arena_len += len + 1;
 	t->slots[s] = (uint32_t)++t->len;
-	*id = t->len;
+	*id = t->base + t->len;
 	return 1;
 }
 
 const char *pf_intern_key(const struct pf_intern *t, uint64_t id)
 {
-	if (!id || id > t->len)
+	if (id <= t->base || id - t->base > t->len)
 		return NULL;
-	return t->arena + t->ents[id - 1].off;
+	return t->arena + t->ents[id - t->base - 1].off;
 }
 
 void pf_intern_clear(struct pf_intern *t)
 {
+	pf_intern_retire(t);
+	t->base = 0;
+}
+
+void pf_intern_retire(struct pf_intern *t)
+{
+	t->base += t->len;
 	if (t->slots)
 		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
 	t->len = 0;

@@ -16,8 +16,8 @@
 #define PF_INTERN_LIMIT 200000
 /* Switches + wakings per compact_sched bundle: at most ~230 KiB of arrays per CPU. */
 #define PF_SCHED_BUNDLE_MAX 4096
-#define PF_MAX_CPUS 4096
-#define PF_SCRATCH_CHUNK (16 * 1024)
+#define PF_MAX_CPUS	    4096
+#define PF_SCRATCH_CHUNK    (16 * 1024)
 /* One writer is one packet sequence; any non-zero id will do, it only has to be stable. */
 #define PF_SEQ_ID 1
 
@@ -55,8 +55,7 @@ struct pf_writer {
 	size_t buf_len;
 
 	/* incremental state of the sequence: the interning tables, one id space each */
-	bool clear_pending;  /* next packet says SEQ_INCREMENTAL_STATE_CLEARED */
-	uint32_t generation; /* bumped at each clear; top half of callstack handles */
+	bool clear_pending; /* next packet says SEQ_INCREMENTAL_STATE_CLEARED */
 	size_t intern_limit;
 	struct pf_intern event_names, annot_names, function_names, mapping_paths, mappings, frames,
 		callstacks, kernel_symbols;
@@ -118,8 +117,7 @@ static void scratch_reset(struct pf_writer *w)
 	w->scratch = keep;
 }
 
-/* --- output: 64 KiB buffer in front of the fd --------------------------------------------------
- */
+/* --- output: 64 KiB buffer in front of the fd ------------------------------------------------- */
 
 static int buf_flush(struct pf_writer *w)
 {
@@ -218,8 +216,7 @@ static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 	return w->err;
 }
 
-/* --- interning ----------------------------------------------------------------------------------
- */
+/* --- interning -------------------------------------------------------------------------------- */
 
 static struct pf_intern *intern_tables(struct pf_writer *w, size_t i)
 {
@@ -230,14 +227,18 @@ static struct pf_intern *intern_tables(struct pf_writer *w, size_t i)
 	return i < sizeof(t) / sizeof(t[0]) ? t[i] : NULL;
 }
 
+/*
+ * Ids are not reused after a clear: the schema forbids one iid naming two values even across
+ * clears, and Perfetto v20.1 keeps frames and callstacks by iid for the whole trace (reusing
+ * ids there gave every sample the first stack ever written with that id).
+ */
 static void intern_reset(struct pf_writer *w)
 {
 	struct pf_intern *t;
 	size_t i;
 
 	for (i = 0; (t = intern_tables(w, i)); i++)
-		pf_intern_clear(t);
-	w->generation++;
+		pf_intern_retire(t);
 	w->clear_pending = true;
 }
 
@@ -264,12 +265,11 @@ static int intern_fail(struct pf_writer *w, int err)
 	return err;
 }
 
-/* Interns s in t; a new entry is appended to the packet's list (room reserved by the caller). */
-static int intern_string(struct pf_writer *w, struct pf_intern *t, const char *s,
-			 InternedString **list, size_t *n, uint64_t *iid)
+/* Interns s[0..len) in t; a new entry joins the packet's list (room reserved by the caller). */
+static int intern_bytes(struct pf_writer *w, struct pf_intern *t, const char *s, size_t len,
+			InternedString **list, size_t *n, uint64_t *iid)
 {
 	InternedString *is;
-	size_t len = strlen(s);
 	int ret;
 
 	ret = pf_intern_get(t, s, len, iid);
@@ -286,6 +286,12 @@ static int intern_string(struct pf_writer *w, struct pf_intern *t, const char *s
 	is->str.data = (uint8_t *)s;
 	list[(*n)++] = is;
 	return 0;
+}
+
+static int intern_string(struct pf_writer *w, struct pf_intern *t, const char *s,
+			 InternedString **list, size_t *n, uint64_t *iid)
+{
+	return intern_bytes(w, t, s, strlen(s), list, n, iid);
 }
 
 static int intern_event_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
@@ -326,7 +332,7 @@ static int intern_annot_name(struct pf_writer *w, InternedData *d, const char *s
 	return 0;
 }
 
-/* --- writer lifetime ------------------------------------------------------------------------- */
+/* --- writer lifetime -------------------------------------------------------------------------- */
 
 struct pf_writer *pf_writer_new(int fd)
 {
@@ -405,7 +411,7 @@ int pf_writer_close(struct pf_writer *w)
 	return err;
 }
 
-/* --- metadata ------------------------------------------------------------------------------ */
+/* --- metadata --------------------------------------------------------------------------------- */
 
 int pf_system_info(struct pf_writer *w, const char *sysname, const char *release,
 		   const char *machine)
@@ -496,7 +502,7 @@ int pf_thread(struct pf_writer *w, int32_t tid, int32_t pid, const char *name)
 	return emit(w, &pkt, false);
 }
 
-/* --- scheduling ---------------------------------------------------------------------------- */
+/* --- scheduling ------------------------------------------------------------------------------- */
 
 static int cpu_sched(struct pf_writer *w, uint32_t cpu, struct pf_csched **out)
 {
@@ -654,7 +660,7 @@ int pf_sched_flush(struct pf_writer *w)
 	return err;
 }
 
-/* --- stacks -------------------------------------------------------------------------------- */
+/* --- stacks ----------------------------------------------------------------------------------- */
 
 /* The Frame index key: equal frames (same function, mapping and pc) share one iid. */
 struct pf_frame_key {
@@ -663,11 +669,31 @@ struct pf_frame_key {
 	uint64_t rel_pc;
 };
 
-/* Room in idata for n frames' worth of new entries. */
-static int stack_reserve(struct pf_writer *w, InternedData *d, size_t n)
+/* Upper bound of the components of a mapping path ("/usr/bin/app": 3). */
+static size_t path_components(const char *path)
 {
+	size_t n = 1;
+
+	for (; *path; path++)
+		n += *path == '/';
+	return n;
+}
+
+static const char *frame_mapping(const struct pf_frame *f)
+{
+	return f->mapping ? f->mapping : "[unknown]";
+}
+
+/* Room in idata for the new entries that n frames can bring. */
+static int stack_reserve(struct pf_writer *w, InternedData *d, const struct pf_frame *frames,
+			 size_t n)
+{
+	size_t i, ncomp = 0;
+
+	for (i = 0; i < n; i++)
+		ncomp += path_components(frame_mapping(&frames[i]));
 	d->function_names = scratch_alloc(w, n * sizeof(*d->function_names));
-	d->mapping_paths = scratch_alloc(w, n * sizeof(*d->mapping_paths));
+	d->mapping_paths = scratch_alloc(w, ncomp * sizeof(*d->mapping_paths));
 	d->mappings = scratch_alloc(w, n * sizeof(*d->mappings));
 	d->frames = scratch_alloc(w, n * sizeof(*d->frames));
 	d->callstacks = scratch_alloc(w, sizeof(*d->callstacks));
@@ -676,18 +702,18 @@ static int stack_reserve(struct pf_writer *w, InternedData *d, size_t n)
 	return 0;
 }
 
-/* One mapping per path: weft symbolizes itself, so rel_pc is all the reader needs. */
+/*
+ * One mapping per path: weft symbolizes itself, so rel_pc is all the reader needs. The path
+ * goes out as components ("usr", "bin", "app"), which readers join as "/usr/bin/app"; a
+ * path without a slash ("[kernel.kallsyms]") is one component and reads as "/[kernel.kallsyms]".
+ */
 static int intern_mapping(struct pf_writer *w, InternedData *d, const char *path, uint64_t *iid)
 {
 	Perfetto__Protos__Mapping *m;
-	uint64_t path_iid;
+	const char *p, *end;
 	int ret;
 
-	ret = intern_string(w, &w->mapping_paths, path, d->mapping_paths, &d->n_mapping_paths,
-			    &path_iid);
-	if (ret)
-		return ret;
-	ret = pf_intern_get(&w->mappings, &path_iid, sizeof(path_iid), iid);
+	ret = pf_intern_get(&w->mappings, path, strlen(path), iid);
 	if (ret <= 0)
 		return ret;
 	m = scratch_alloc(w, sizeof(*m));
@@ -696,11 +722,27 @@ static int intern_mapping(struct pf_writer *w, InternedData *d, const char *path
 	perfetto__protos__mapping__init(m);
 	m->has_iid = 1;
 	m->iid = *iid;
-	m->path_string_ids = scratch_alloc(w, sizeof(uint64_t));
+	m->path_string_ids = scratch_alloc(w, path_components(path) * sizeof(uint64_t));
 	if (!m->path_string_ids)
 		return -ENOMEM;
-	m->n_path_string_ids = 1;
-	m->path_string_ids[0] = path_iid;
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, '/');
+		if (end == p)
+			continue;
+		ret = intern_bytes(w, &w->mapping_paths, p, (size_t)(end - p), d->mapping_paths,
+				   &d->n_mapping_paths,
+				   &m->path_string_ids[m->n_path_string_ids++]);
+		if (ret)
+			return ret;
+	}
+	if (!m->n_path_string_ids) {
+		/* "/" or "": keep it as it is */
+		ret = intern_string(w, &w->mapping_paths, path, d->mapping_paths,
+				    &d->n_mapping_paths,
+				    &m->path_string_ids[m->n_path_string_ids++]);
+		if (ret)
+			return ret;
+	}
 	d->mappings[d->n_mappings++] = m;
 	return 0;
 }
@@ -718,7 +760,7 @@ static int intern_frame(struct pf_writer *w, InternedData *d, const struct pf_fr
 		if (ret)
 			return ret;
 	}
-	ret = intern_mapping(w, d, f->mapping ? f->mapping : "[unknown]", &key.mapping_iid);
+	ret = intern_mapping(w, d, frame_mapping(f), &key.mapping_iid);
 	if (ret)
 		return ret;
 	ret = pf_intern_get(&w->frames, &key, sizeof(key), iid);
@@ -757,7 +799,7 @@ uint64_t pf_callstack(struct pf_writer *w, const struct pf_frame *frames, size_t
 		return 0;
 	intern_maybe_reset(w);
 	frame_ids = scratch_alloc(w, n * sizeof(*frame_ids));
-	err = frame_ids ? stack_reserve(w, &idata, n) : -ENOMEM;
+	err = frame_ids ? stack_reserve(w, &idata, frames, n) : -ENOMEM;
 	if (err)
 		goto out;
 	/* pf_frame arrays are innermost first, Callstack.frame_ids outermost first */
@@ -791,7 +833,7 @@ out:
 	scratch_reset(w);
 	if (intern_fail(w, err))
 		return 0;
-	return (uint64_t)w->generation << 32 | iid;
+	return iid;
 }
 
 int pf_perf_sample(struct pf_writer *w, uint64_t ts, uint32_t cpu, int32_t pid, int32_t tid,
@@ -799,13 +841,14 @@ int pf_perf_sample(struct pf_writer *w, uint64_t ts, uint32_t cpu, int32_t pid, 
 {
 	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
 	Perfetto__Protos__PerfSample ps = PERFETTO__PROTOS__PERF_SAMPLE__INIT;
-	uint64_t iid = callstack_iid & 0xffffffffu;
+	uint64_t iid = callstack_iid;
 
 	if (w->err)
 		return w->err;
-	if (callstack_iid && (uint32_t)(callstack_iid >> 32) != w->generation)
+	/* interned before the last clear of incremental state: the reader has forgotten it */
+	if (iid && iid <= w->callstacks.base)
 		return -ESTALE;
-	if (iid > pf_intern_count(&w->callstacks))
+	if (iid > w->callstacks.base + pf_intern_count(&w->callstacks))
 		return -EINVAL;
 	ps.has_cpu = 1;
 	ps.cpu = cpu;
@@ -834,7 +877,7 @@ int pf_perf_sample(struct pf_writer *w, uint64_t ts, uint32_t cpu, int32_t pid, 
 	return emit(w, &pkt, true);
 }
 
-/* --- tracks -------------------------------------------------------------------------------- */
+/* --- tracks ----------------------------------------------------------------------------------- */
 
 static int emit_track(struct pf_writer *w, Perfetto__Protos__TrackDescriptor *td)
 {
@@ -959,7 +1002,7 @@ uint64_t pf_track_counter(struct pf_writer *w, uint64_t parent_uuid, const char 
 	return track_named(w, parent_uuid, name, true);
 }
 
-/* --- track events -------------------------------------------------------------------------- */
+/* --- track events ----------------------------------------------------------------------------- */
 
 static int set_annotation(struct pf_writer *w, InternedData *d,
 			  Perfetto__Protos__DebugAnnotation *a, const struct pf_arg *arg)

@@ -22,7 +22,7 @@ uint64_t pf_writer_bytes(const struct pf_writer *w); /* bytes of trace emitted s
 int pf_writer_flush(struct pf_writer *w);
 /*
  * Interned entries (names, frames, callstacks, ...) kept before the writer clears incremental
- * state and starts ids again at 1 (default PF_INTERN_LIMIT in writer.c). Mainly for tests.
+ * state and interns afresh (default PF_INTERN_LIMIT in writer.c). Mainly for tests.
  */
 int pf_writer_set_intern_limit(struct pf_writer *w, size_t max_entries);
 
@@ -54,9 +54,10 @@ struct pf_frame {
 };
 /*
  * Interns a callstack (frames[0] = innermost) and returns its iid (> 0), or 0 on error.
- * The id is a handle: it stays usable until the writer next clears incremental state (see
+ * The iid stays usable until the writer next clears incremental state (see
  * pf_writer_set_intern_limit()); after that pf_perf_sample() returns -ESTALE for it and the
- * stack has to be interned again. Calling pf_callstack() right before each sample is always safe.
+ * stack has to be interned again. Calling pf_callstack() right before each sample is always safe
+ * (a known stack costs a hash lookup and writes nothing).
  */
 uint64_t pf_callstack(struct pf_writer *w, const struct pf_frame *frames, size_t n);
 enum pf_cpu_mode { PF_MODE_UNKNOWN = 0, PF_MODE_KERNEL = 1, PF_MODE_USER = 2 };

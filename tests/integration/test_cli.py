@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: MIT
+"""What users type: exit statuses, bad input, and `weft open`."""
+import os
+import subprocess
+import time
+import urllib.request
+
+from harness import WEFT, check, sample, test, weft, workdir
+
+PINGPONG = sample("threads/pingpong")
+
+
+def one_line_error(p, *words, code):
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("weft: ")]
+    check(p.returncode == code, f"exit {p.returncode}, expected {code}: {p.stderr}")
+    check(len(lines) == 1, f"expected one 'weft:' error line, got: {p.stderr!r}")
+    for w in words:
+        check(w in lines[0], f"error should mention {w!r}: {lines[0]!r}")
+    return lines[0]
+
+
+@test
+def run_returns_command_status():
+    d = workdir()
+    p = weft("run", "-o", os.path.join(d, "a.pftrace"), "--", "sh", "-c", "exit 7")
+    check(p.returncode == 7, f"exit status {p.returncode}, expected 7: {p.stderr[-500:]}")
+    p = weft("run", "-o", os.path.join(d, "b.pftrace"), "--", "sh", "-c", "kill -9 $$")
+    check(p.returncode == 137, f"killed command: exit {p.returncode}, expected 137")
+
+
+@test
+def run_command_not_found():
+    d = workdir()
+    p = weft("run", "-o", os.path.join(d, "x.pftrace"), "--", "no-such-command-weft")
+    one_line_error(p, "no-such-command-weft", "not found", code=127)
+    check(not os.path.exists(os.path.join(d, "x.pftrace")), "left a trace file behind")
+
+
+@test
+def record_bad_pids():
+    d = workdir()
+    out = os.path.join(d, "x.pftrace")
+    one_line_error(weft("record", "-p", "999999999", "-o", out), "999999999", "no such process",
+                   code=1)
+    pid = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    one_line_error(weft("record", "-p", pid, "-o", out), pid, "no such process", code=1)
+    one_line_error(weft("record", "-p", "2", "-o", out), "kernel thread", code=1)
+    one_line_error(weft("record", "-p", "abc", "-o", out), "abc", code=2)
+    one_line_error(weft("record", "-o", out), "-p", code=2)
+
+
+@test
+def bad_option_values():
+    d = workdir()
+    out = os.path.join(d, "x.pftrace")
+    one_line_error(weft("run", "--ringbuf-size", "3", "-o", out, "--", "true"), "ringbuf",
+                   code=2)
+    one_line_error(weft("run", "-d", "soon", "-o", out, "--", "true"), "soon", code=2)
+    one_line_error(weft("run", "--stack-rate", "-5", "-o", out, "--", "true"), "stack-rate",
+                   code=2)
+    one_line_error(weft("run", "-o", out), "no command", code=2)
+    one_line_error(weft("frobnicate"), "frobnicate", code=2)
+
+
+@test
+def output_file_rules():
+    d = workdir()
+    out = os.path.join(d, "t.pftrace")
+    open(out, "w").write("precious")
+    one_line_error(weft("run", "-o", out, "--", "true"), "exists", code=1)
+    check(open(out).read() == "precious", "an existing file was changed without -f")
+    p = weft("run", "-f", "-o", out, "--", "true")
+    check(p.returncode == 0 and os.path.getsize(out) > 0, f"-f did not overwrite: {p.stderr}")
+    one_line_error(weft("run", "-o", "/nonexistent-dir/t.pftrace", "--", "true"),
+                   "/nonexistent-dir/t.pftrace", code=1)
+
+
+@test
+def unprivileged_user_gets_a_hint():
+    d = workdir()
+    os.chmod(d, 0o777)
+    p = weft("run", "-o", os.path.join(d, "u.pftrace"), "--", "true", user=65534)
+    one_line_error(p, "not permitted", code=1)
+    check("hint:" in p.stderr and "CAP_BPF" in p.stderr, f"no hint: {p.stderr}")
+
+
+@test
+def help_and_version():
+    for args in (["--help"], ["run", "--help"], ["record", "--help"], ["open", "--help"]):
+        p = weft(*args)
+        check(p.returncode == 0 and "Usage" in p.stdout + p.stderr, f"{args}: {p.stderr}")
+    check("xample" in weft("--help").stdout, "top-level help has no examples")
+    p = weft("--version")
+    check(p.returncode == 0 and p.stdout.startswith("weft "), p.stdout)
+
+
+@test
+def open_serves_trace_to_perfetto_ui():
+    d = workdir()
+    trace = os.path.join(d, "o.pftrace")
+    check(weft("run", "-o", trace, "--", "true").returncode == 0, "run failed")
+    port = 19001
+    srv = subprocess.Popen([WEFT, "open", "--no-browser", "--once", "--port", str(port), trace],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        link = srv.stdout.readline().strip()
+        check(link == f"https://ui.perfetto.dev/#!/?url=http://127.0.0.1:{port}/o.pftrace",
+              f"link: {link!r}")
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/o.pftrace",
+                                     headers={"Origin": "https://ui.perfetto.dev"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+            cors = resp.headers.get("Access-Control-Allow-Origin")
+        check(body == open(trace, "rb").read(), "served bytes differ from the trace")
+        check(cors in ("*", "https://ui.perfetto.dev"), f"CORS header: {cors}")
+        srv.wait(timeout=10)
+        check(srv.returncode == 0, f"weft open --once exit {srv.returncode}")
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+    one_line_error(weft("open", os.path.join(d, "missing.pftrace")), "missing.pftrace", code=1)

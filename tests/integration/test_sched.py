@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: MIT
+"""Scheduler capture, checked against the kernel's own counters and Perfetto's trace processor."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from harness import (IMPORT_PROBLEMS, WEFT, Failure, check, check_clean_import, query, sample,
+                     sample_report, test, weft, within, workdir)
+
+PINGPONG = sample("threads/pingpong")
+
+
+def offcpu_stack_frames_sql(tid, frame):
+    """Samples of thread `tid` whose callstack holds a frame named `frame`, and all samples."""
+    return f"""
+with recursive cs(sample, callsite) as (
+  select p.id, p.callsite_id from perf_sample p join thread t using(utid) where t.tid = {tid}
+  union all
+  select cs.sample, c.parent_id from cs join stack_profile_callsite c on c.id = cs.callsite
+  where c.parent_id is not null)
+select
+  (select count(distinct cs.sample) from cs
+     join stack_profile_callsite c on c.id = cs.callsite
+     join stack_profile_frame f on f.id = c.frame_id where f.name = '{frame}') as hits,
+  (select count(*) from perf_sample p join thread t using(utid) where t.tid = {tid}) as samples
+"""
+
+
+_pingpong = {}
+
+
+def pingpong_run():
+    """One traced run of the pingpong sample, shared by the checks below."""
+    if _pingpong:
+        return _pingpong
+    d = workdir()
+    trace, js = os.path.join(d, "pp.pftrace"), os.path.join(d, "pp.json")
+    p = weft("run", "-o", trace, "--summary-json", js, "--", PINGPONG, "20000", "50")
+    check(p.returncode == 0, f"weft run failed ({p.returncode}): {p.stderr[-2000:]}")
+    threads = {r["thread"]: r for r in sample_report(p.stdout)}
+    check(set(threads) == {"ping", "pong", "sleeper"}, f"sample reports: {p.stdout}")
+    with open(js) as f:
+        summary = json.load(f)
+    _pingpong.update(trace=trace, summary=summary, threads=threads, stderr=p.stderr)
+    return _pingpong
+
+
+@test
+def run_writes_clean_named_trace():
+    r = pingpong_run()
+    tids = {int(t["tid"]): name for name, t in r["threads"].items()}
+    problems, names, sched, states = query(
+        r["trace"], IMPORT_PROBLEMS,
+        "select t.tid, t.name, p.pid, p.name as pname from thread t join process p using(upid)",
+        "select t.tid, count(*) as n from sched s join thread t using(utid) group by t.tid",
+        "select t.tid, ts.state, count(*) as n from thread_state ts join thread t using(utid) "
+        "group by t.tid, ts.state")
+    check_clean_import(problems)
+    named = {row["tid"]: row["name"] for row in names}
+    for tid, name in tids.items():
+        check(named.get(tid) == name, f"thread {tid} should be named {name}, trace has "
+              f"{named.get(tid)}")
+    nsched = {row["tid"]: row["n"] for row in sched}
+    for tid, name in tids.items():
+        check(nsched.get(tid, 0) >= 50, f"{name}: only {nsched.get(tid, 0)} sched rows")
+    st = {}
+    for row in states:
+        st.setdefault(row["tid"], {})[row["state"]] = row["n"]
+    for tid, name in tids.items():
+        check(st.get(tid, {}).get("Running", 0) >= 50 and st[tid].get("S", 0) >= 40,
+              f"{name}: thread states {st.get(tid)}")
+    check("weft summary" in r["stderr"], "no summary printed")
+
+
+@test
+def voluntary_switches_match_kernel():
+    r = pingpong_run()
+    by_tid = {t["tid"]: t for t in r["summary"]["threads"]}
+    tids = [int(t["tid"]) for t in r["threads"].values()]
+    rows = query(r["trace"], "select t.tid, count(*) as n from sched s join thread t using(utid) "
+                 f"where s.end_state in ('S', 'D') and t.tid in ({','.join(map(str, tids))}) "
+                 "group by t.tid")[0]
+    in_trace = {row["tid"]: row["n"] for row in rows}
+    for name, t in r["threads"].items():
+        kernel = int(t["voluntary"])
+        tid = int(t["tid"])
+        mine = by_tid[tid]["voluntary_switches"]
+        check(within(mine, kernel, 0.10),
+              f"{name}: summary says {mine} voluntary switches, kernel {kernel}")
+        check(within(in_trace.get(tid, 0), kernel, 0.10),
+              f"{name}: trace has {in_trace.get(tid, 0)} S/D switch-outs, kernel {kernel}")
+
+
+@test
+def waker_is_the_other_thread():
+    """Compact sched wakings are attributed to the task running on the CPU: for a pipe
+    ping-pong, ping is woken by pong and pong by ping."""
+    r = pingpong_run()
+    ping, pong = int(r["threads"]["ping"]["tid"]), int(r["threads"]["pong"]["tid"])
+    rows = query(r["trace"], """
+select wakee.int_value as wakee, t.tid as waker, count(*) as n
+from raw r join thread t using(utid) join args wakee on wakee.arg_set_id = r.arg_set_id
+where r.name = 'sched_waking' and wakee.key = 'args.pid'
+group by wakee.int_value, t.tid""")[0]
+    if not rows:
+        rows = query(r["trace"], """
+select wakee.int_value as wakee, t.tid as waker, count(*) as n
+from raw r join thread t using(utid) join args wakee on wakee.arg_set_id = r.arg_set_id
+where r.name = 'sched_waking' and wakee.key = 'pid'
+group by wakee.int_value, t.tid""")[0]
+    for wakee, waker in ((ping, pong), (pong, ping)):
+        total = sum(x["n"] for x in rows if x["wakee"] == wakee)
+        right = sum(x["n"] for x in rows if x["wakee"] == wakee and x["waker"] == waker)
+        check(total >= 1000 and right >= 0.9 * total,
+              f"wakings of {wakee}: {right} of {total} by {waker}: {rows[:10]}")
+
+
+@test
+def offcpu_stack_keeps_caller_of_libc():
+    """sleeper_tick() calls nanosleep() in libc (no frame pointers): DWARF unwinding must keep
+    sleeper_tick in the off-CPU stack, in the trace and in the summary."""
+    r = pingpong_run()
+    tid = int(r["threads"]["sleeper"]["tid"])
+    rows, blocked = query(r["trace"], offcpu_stack_frames_sql(tid, "sleeper_tick"),
+                          "select blocked_function as f, count(*) as n from thread_state ts "
+                          f"join thread t using(utid) where t.tid = {tid} and ts.state = 'S' "
+                          "group by 1")
+    hits, samples = rows[0]["hits"], rows[0]["samples"]
+    check(samples >= 10, f"only {samples} off-CPU samples for the sleeper")
+    check(hits >= 0.9 * samples, f"sleeper_tick in {hits} of {samples} sleeper stacks")
+    check(any(b["f"] == "do_nanosleep" for b in blocked),
+          f"blocked function of the sleeper: {blocked}")
+    top = [s for s in r["summary"]["offcpu_stacks"] if tid in s["tids"]]
+    check(top and any(f.startswith("sleeper_tick ") for f in top[0]["frames"]),
+          f"summary's sleeper stack: {top[:1]}")
+    # 50 sleeps of 2 ms: the estimate must be near 100 ms (timer slack makes it longer).
+    est = top[0]["estimated_ns"] / 1e6
+    check(90 <= est <= 160, f"sleeper off-CPU estimate {est:.1f} ms, expected ~100-130 ms")
+
+
+@test
+def record_attaches_and_follows_children():
+    d = workdir()
+    trace = os.path.join(d, "rec.pftrace")
+    # sh starts pingpong as a child process after weft has attached to sh.
+    target = subprocess.Popen(["sh", "-c", f"sleep 0.7; {PINGPONG} 3000 20; true"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.2)
+        p = weft("record", "-p", str(target.pid), "-d", "10", "-o", trace)
+        check(p.returncode == 0, f"weft record failed ({p.returncode}): {p.stderr[-2000:]}")
+    finally:
+        target.kill()
+        out = target.communicate()[0]
+    child = {r["thread"]: int(r["tid"]) for r in sample_report(out)}
+    check(child, f"sample did not run: {out}")
+    problems, rows = query(trace, IMPORT_PROBLEMS,
+                           "select t.tid, t.name, p.pid, pp.pid as ppid, count(s.id) as n "
+                           "from thread t join process p using(upid) "
+                           "left join process pp on pp.upid = p.parent_upid "
+                           "left join sched s using(utid) group by t.utid")
+    check_clean_import(problems)
+    seen = {r["tid"]: r for r in rows}
+    for name, tid in child.items():
+        check(tid in seen and seen[tid]["name"] == name and seen[tid]["n"] > 10,
+              f"child thread {name}/{tid} missing or unscheduled: {seen.get(tid)}")
+    check(seen[child["ping"]]["ppid"] == target.pid,
+          f"child's parent should be {target.pid}: {seen[child['ping']]}")
+
+
+@test
+def sigterm_leaves_a_loadable_trace():
+    d = workdir()
+    trace = os.path.join(d, "term.pftrace")
+    p = subprocess.Popen([WEFT, "run",
+                          "-o", trace, "--", PINGPONG, "100000000", "1000000"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    try:
+        err = p.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Failure("weft run did not stop within 30 s of SIGTERM")
+    check(p.returncode == 128 + signal.SIGTERM,
+          f"exit status {p.returncode}, expected the command's (143): {err[-500:]}")
+    problems, n = query(trace, IMPORT_PROBLEMS, "select count(*) as n from sched")
+    check_clean_import(problems)
+    check(n[0]["n"] > 1000, f"only {n[0]['n']} sched rows after 1.5 s of ping-pong")
