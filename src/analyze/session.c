@@ -185,6 +185,8 @@ static void on_exit_event(struct session *s, const struct weft_exit_event *e)
 		p->exit_code = e->exit_code;
 		p->exit_ts = e->hdr.ts;
 	}
+	/* Its stacks have all been symbolized by now (they precede the exit in time). */
+	sym_proc_forget(s->sym, e->hdr.pid);
 	if (s->opts.hooks.process_exited)
 		s->opts.hooks.process_exited(s->opts.hooks.ctx, e->hdr.pid, e->exit_code);
 }

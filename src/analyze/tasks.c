@@ -10,6 +10,7 @@
 #define TASK_REPORT 0x7f
 #define TASK_IDLE 0x402
 #define TASK_RTLOCK_WAIT 0x1000
+#define TASK_FROZEN 0x8000
 #define REPORT_PREEMPTED 0x100
 #define REPORT_IDLE 0x80
 
@@ -31,8 +32,13 @@ struct task *task_upsert(struct task_table *tt, int32_t tid, int32_t pid, const 
 		t->tid = tid;
 	}
 	t->pid = pid;
-	if (comm && comm[0])
-		memcpy(t->comm, comm, strnlen(comm, WEFT_COMM_LEN - 1) + 1);
+	if (comm && comm[0]) {
+		/* comm may fill all 16 bytes with no NUL (a record is not trusted to end it) */
+		size_t n = strnlen(comm, WEFT_COMM_LEN - 1);
+
+		memcpy(t->comm, comm, n);
+		t->comm[n] = '\0';
+	}
 	return t;
 }
 
@@ -75,11 +81,12 @@ int64_t task_report_state(bool preempt, uint32_t prev_state, uint32_t exit_state
 
 	if (preempt)
 		return REPORT_PREEMPTED;
-	/* Same folding as the kernel's __task_state_index(): one bit, the highest set. */
+	/* Same folding as the kernel's __task_state_index(): one bit, the highest set. Flags such
+	 * as TASK_FREEZABLE ride along, so the tests are masks (6.1 frozen -> D, 6.6 idle). */
 	state = (prev_state | exit_state) & TASK_REPORT;
-	if (prev_state == TASK_IDLE)
-		return REPORT_IDLE;
-	if (prev_state == TASK_RTLOCK_WAIT)
+	if ((prev_state & TASK_IDLE) == TASK_IDLE)
+		state = REPORT_IDLE;
+	if ((prev_state & TASK_RTLOCK_WAIT) || (prev_state & TASK_FROZEN))
 		state = TASK_UNINTERRUPTIBLE;
 	if (!state)
 		return 0;
@@ -127,7 +134,7 @@ uint64_t task_switch_out(struct task *t, uint64_t ts, bool preempt, uint32_t pre
 		t->st.voluntary++;
 		if (exit_state || (prev_state & 0x80 /* TASK_DEAD */))
 			t->state = TS_DEAD;
-		else if (prev_state & TASK_UNINTERRUPTIBLE && prev_state != TASK_IDLE)
+		else if (prev_state & TASK_UNINTERRUPTIBLE && (prev_state & TASK_IDLE) != TASK_IDLE)
 			t->state = TS_BLOCKED;
 		else
 			t->state = TS_SLEEPING;

@@ -259,6 +259,9 @@ static void test_unwind_after_exit(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		/* Keep only our ends, so the parent closing its end reads as EOF here. */
+		close(to_child[1]);
+		close(from_child[0]);
 		g_captured = 0;
 		unwind_outer(1);
 		if (write(from_child[1], g_regs, sizeof(g_regs)) != sizeof(g_regs) ||

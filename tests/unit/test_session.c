@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: MIT
+/* A whole session on hand-built records: per-thread times and counts in the JSON summary. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "analyze/session.h"
+
+#define US 1000ULL
+#define T0 1234567000000ULL /* ~20 min after boot */
+#define AT(us) (T0 + (us) * US)
+
+#define PID 5000    /* main thread "pingpong" */
+#define PING 5001
+#define PONG 5002
+#define CHILD 5100  /* a forked process that never runs in the recording */
+
+#define TASK_INTERRUPTIBLE 0x1
+#define TASK_UNINTERRUPTIBLE 0x2
+#define TASK_DEAD 0x80
+#define EXIT_DEAD 0x20
+
+/*
+ * The recording, in microseconds after T0 (S = sleeping, D = uninterruptible, R = runnable):
+ *
+ *   5  fork ping, 6 fork pong, 20 fork process CHILD           (all on CPU 0, by main)
+ *  10  main wakes ping (new)     15 main wakes pong (new)
+ *  30  cpu1: idle -> ping                       ping R 20
+ * 100  cpu1: ping (S) -> pong                   ping on 70, pong R 85
+ * 150  cpu1: pong wakes ping                    ping S 50
+ * 160  cpu1: pong preempted -> ping             pong on 60, ping R 10
+ * 200  cpu0: main (D) -> pong, + stack of main  main first seen, pong R 40
+ * 260  cpu1: ping (S) -> idle                   ping on 100
+ * 290  cpu0: pong wakes main                    main D 90
+ * 300  cpu0: pong yields -> main                pong on 100, main R 10
+ * 320  cpu1: idle -> pong                       pong R 20
+ * 330  cpu1: pong exits; 331 pong (dead) -> idle         pong on 11
+ * 400  cpu0: main renamed "pp-main"; 420 CHILD exits with 3
+ * 500  end                                      main on 200, ping S 240
+ */
+static const struct expect {
+	int32_t tid;
+	const char *comm;
+	uint64_t on, sleep, blocked, runnable, vol, invol, rq_count, rq_max;
+} expected[] = {
+	{ PID, "pp-main", 200, 0, 90, 10, 1, 0, 1, 10 },
+	{ PING, "ping", 170, 290, 0, 30, 2, 0, 2, 20 },
+	{ PONG, "pong", 171, 0, 0, 145, 1, 2, 3, 85 },
+};
+
+struct fixture {
+	struct session *s;
+	int fd;
+	int exited_pid, exited_code, exited_calls;
+	char *json;
+	size_t json_len;
+};
+
+static void hdr(struct weft_event_header *h, unsigned type, size_t size, uint32_t cpu,
+		uint64_t ts, uint32_t pid, uint32_t tid)
+{
+	h->type = type;
+	h->size = size;
+	h->cpu = cpu;
+	h->ts = ts;
+	h->pid = pid;
+	h->tid = tid;
+}
+
+static void push(struct fixture *f, const void *rec)
+{
+	const struct weft_event_header *h = rec;
+
+	assert_int_equal(session_push(f->s, rec, h->size), 0);
+}
+
+static void sw(struct fixture *f, uint32_t cpu, uint64_t us, uint32_t prev, const char *prev_comm,
+	       uint32_t prev_state, uint32_t exit_state, bool preempt, uint32_t next,
+	       const char *next_comm)
+{
+	struct weft_switch_event e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, WEFT_EV_SWITCH, sizeof(e), cpu, AT(us), prev ? PID : 0, prev);
+	e.prev_state = prev_state;
+	e.prev_exit_state = exit_state;
+	e.next_pid = next ? PID : 0;
+	e.next_tid = next;
+	e.prev_prio = e.next_prio = 120;
+	e.preempt = preempt;
+	e.prev_traced = prev != 0;
+	e.next_traced = next != 0;
+	snprintf(e.prev_comm, sizeof(e.prev_comm), "%s", prev_comm);
+	snprintf(e.next_comm, sizeof(e.next_comm), "%s", next_comm);
+	push(f, &e);
+}
+
+static void wake(struct fixture *f, uint32_t cpu, uint64_t us, uint32_t waker, uint32_t wakee,
+		 const char *comm, bool new_task)
+{
+	struct weft_waking_event e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, WEFT_EV_WAKING, sizeof(e), cpu, AT(us), PID, waker);
+	e.pid = PID;
+	e.tid = wakee;
+	e.prio = 120;
+	e.target_cpu = 1;
+	e.new_task = new_task;
+	snprintf(e.comm, sizeof(e.comm), "%s", comm);
+	push(f, &e);
+}
+
+static void fork_ev(struct fixture *f, uint64_t us, uint32_t child_pid, uint32_t child_tid,
+		    const char *comm)
+{
+	struct weft_fork_event e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, WEFT_EV_FORK, sizeof(e), 0, AT(us), PID, PID);
+	e.child_pid = child_pid;
+	e.child_tid = child_tid;
+	snprintf(e.child_comm, sizeof(e.child_comm), "%s", comm);
+	push(f, &e);
+}
+
+static void exit_ev(struct fixture *f, uint32_t cpu, uint64_t us, uint32_t pid, uint32_t tid,
+		    int code, bool group_dead, const char *comm)
+{
+	struct weft_exit_event e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, WEFT_EV_EXIT, sizeof(e), cpu, AT(us), pid, tid);
+	e.exit_code = code;
+	e.group_dead = group_dead;
+	snprintf(e.comm, sizeof(e.comm), "%s", comm);
+	push(f, &e);
+}
+
+static void comm_ev(struct fixture *f, uint64_t us, uint32_t tid, const char *comm)
+{
+	struct weft_comm_event e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, WEFT_EV_COMM, sizeof(e), 0, AT(us), PID, tid);
+	snprintf(e.comm, sizeof(e.comm), "%s", comm);
+	push(f, &e);
+}
+
+/* Address of a kernel text symbol, 0 if kallsyms hides them (not root, kptr_restrict). */
+static uint64_t ksym(const char *name)
+{
+	FILE *k = fopen("/proc/kallsyms", "r");
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	uint64_t found = 0;
+
+	if (!k)
+		return 0;
+	while (!found && fgets(line, sizeof(line), k))
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 && !strcmp(sym, name))
+			found = addr;
+	fclose(k);
+	return found;
+}
+
+/* The off-CPU stack of main's D wait: no user part (uregs zeroed), kernel frames from
+ * kallsyms when readable, made-up addresses otherwise (must merely not crash). */
+static bool stack_ev(struct fixture *f, uint64_t us)
+{
+	const char *names[] = { "schedule", "do_nanosleep", "hrtimer_nanosleep" };
+	struct weft_stack_event *e = calloc(1, sizeof(*e));
+	bool real = true;
+
+	assert_non_null(e);
+	hdr(&e->hdr, WEFT_EV_STACK, sizeof(*e), 0, AT(us), PID, PID);
+	for (size_t i = 0; i < 3; i++) {
+		e->kstack[i] = ksym(names[i]);
+		if (!e->kstack[i]) {
+			real = false;
+			e->kstack[i] = 0xffffffff81000000ULL + i * 0x40;
+		} else {
+			e->kstack[i] += 0x10; /* a return address inside the function */
+		}
+	}
+	e->kstack_len = 3;
+	push(f, e);
+	free(e);
+	return real;
+}
+
+static void on_exited(void *ctx, int32_t pid, int32_t exit_code)
+{
+	struct fixture *f = ctx;
+
+	f->exited_pid = pid;
+	f->exited_code = exit_code;
+	f->exited_calls++;
+}
+
+static int setup(void **state)
+{
+	char path[] = "/tmp/weft-test-session-XXXXXX";
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct session_opts o = { 0 };
+
+	if (!f)
+		return -1;
+	f->fd = mkstemp(path);
+	if (f->fd < 0)
+		return -1;
+	unlink(path);
+	o.trace_fd = f->fd;
+	o.reorder_window_ns = 1000000000; /* 1 s: nothing is released before the final flush */
+	o.hooks.process_exited = on_exited;
+	o.hooks.ctx = f;
+	f->s = session_new(&o);
+	if (!f->s)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	session_free(f->s);
+	close(f->fd);
+	free(f->json);
+	free(f);
+	return 0;
+}
+
+static bool push_recording(struct fixture *f)
+{
+	bool real_stack;
+
+	/* CPU 1's records arrive before CPU 0's, as two ring reads would hand them over. */
+	sw(f, 1, 30, 0, "swapper/1", 0, 0, false, PING, "ping");
+	sw(f, 1, 100, PING, "ping", TASK_INTERRUPTIBLE, 0, false, PONG, "pong");
+	wake(f, 1, 150, PONG, PING, "ping", false);
+	sw(f, 1, 160, PONG, "pong", 0, 0, true, PING, "ping");
+	sw(f, 1, 260, PING, "ping", TASK_INTERRUPTIBLE, 0, false, 0, "swapper/1");
+	sw(f, 1, 320, 0, "swapper/1", 0, 0, false, PONG, "pong");
+	exit_ev(f, 1, 330, PID, PONG, 0, false, "pong");
+	sw(f, 1, 331, PONG, "pong", TASK_DEAD, EXIT_DEAD, false, 0, "swapper/1");
+	assert_int_equal(session_flush(f->s, false), 0);
+
+	fork_ev(f, 5, PID, PING, "ping");
+	fork_ev(f, 6, PID, PONG, "pong");
+	wake(f, 0, 10, PID, PING, "ping", true);
+	wake(f, 0, 15, PID, PONG, "pong", true);
+	fork_ev(f, 20, CHILD, CHILD, "pingpong");
+	sw(f, 0, 200, PID, "pingpong", TASK_UNINTERRUPTIBLE, 0, false, PONG, "pong");
+	real_stack = stack_ev(f, 200);
+	wake(f, 0, 290, PONG, PID, "pingpong", false);
+	sw(f, 0, 300, PONG, "pong", 0, 0, false, PID, "pingpong");
+	comm_ev(f, 400, PID, "pp-main");
+	exit_ev(f, 0, 420, CHILD, CHILD, 3, true, "pingpong");
+	return real_stack;
+}
+
+static void summarize(struct fixture *f)
+{
+	FILE *m = open_memstream(&f->json, &f->json_len);
+
+	assert_non_null(m);
+	session_summary_json(f->s, m);
+	assert_int_equal(fclose(m), 0);
+	assert_non_null(f->json);
+}
+
+/* The value of "name" in the thread object of tid; fails if absent. */
+static uint64_t thread_field(const char *json, int32_t tid, const char *name)
+{
+	char key[64], *obj, *end, *p;
+	unsigned long long v;
+
+	snprintf(key, sizeof(key), "\"tid\": %d,", tid);
+	obj = strstr(json, key);
+	if (!obj)
+		fail_msg("thread %d missing from summary", tid);
+	end = strstr(obj, "\"involuntary_switches\"");
+	assert_non_null(end);
+	end = strchr(end, '}');
+	assert_non_null(end);
+	snprintf(key, sizeof(key), "\"%s\": ", name);
+	p = strstr(obj, key);
+	if (!p || p > end)
+		fail_msg("thread %d: no field %s", tid, name);
+	assert_int_equal(sscanf(p + strlen(key), "%llu", &v), 1);
+	return v;
+}
+
+static void test_thread_times(void **state)
+{
+	struct fixture *f = *state;
+	char key[64];
+
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		const struct expect *e = &expected[i];
+
+		snprintf(key, sizeof(key), "{\"pid\": %d, \"tid\": %d, \"comm\": \"%s\"", PID,
+			 e->tid, e->comm);
+		if (!strstr(f->json, key))
+			fail_msg("no \"%s\" in\n%s", key, f->json);
+		assert_int_equal(thread_field(f->json, e->tid, "on_cpu_ns"), e->on * US);
+		assert_int_equal(thread_field(f->json, e->tid, "off_cpu_ns"),
+				 (e->sleep + e->blocked) * US);
+		assert_int_equal(thread_field(f->json, e->tid, "sleeping_ns"), e->sleep * US);
+		assert_int_equal(thread_field(f->json, e->tid, "uninterruptible_ns"),
+				 e->blocked * US);
+		assert_int_equal(thread_field(f->json, e->tid, "runnable_ns"), e->runnable * US);
+		assert_int_equal(thread_field(f->json, e->tid, "voluntary_switches"), e->vol);
+		assert_int_equal(thread_field(f->json, e->tid, "involuntary_switches"), e->invol);
+		assert_int_equal(thread_field(f->json, e->tid, "count"), e->rq_count);
+		assert_int_equal(thread_field(f->json, e->tid, "max"), e->rq_max * US);
+	}
+	/* a process that never ran is no thread row */
+	snprintf(key, sizeof(key), "\"tid\": %d,", CHILD);
+	assert_null(strstr(f->json, key));
+	/* worst waiter first: ping (320 us), pong (145 us), main (100 us) */
+	assert_true(strstr(f->json, "\"tid\": 5001,") < strstr(f->json, "\"tid\": 5002,"));
+	assert_true(strstr(f->json, "\"tid\": 5002,") < strstr(f->json, "\"tid\": 5000,"));
+	/* first record (fork at 5 us) to the end */
+	assert_non_null(strstr(f->json, "\"duration_ns\": 495000,"));
+}
+
+static void test_events_and_hook(void **state)
+{
+	struct fixture *f = *state;
+	char s[128];
+
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	assert_non_null(strstr(f->json, "\"captured\": 19,"));
+	assert_non_null(strstr(f->json, "\"switch\": 8, \"waking\": 4, \"fork\": 3, \"exec\": 0, "
+					"\"exit\": 2, \"stack\": 1, \"comm\": 1"));
+	assert_non_null(strstr(f->json, "\"malformed\": 0,"));
+	assert_non_null(strstr(f->json, "\"switches_in_trace\": 8}"));
+	/* only a group exit ends a process */
+	assert_int_equal(f->exited_calls, 1);
+	assert_int_equal(f->exited_pid, CHILD);
+	assert_int_equal(f->exited_code, 3);
+	snprintf(s, sizeof(s), "\"lost\": 0,");
+	assert_non_null(strstr(f->json, s));
+}
+
+/* main's D wait carried a stack: it is charged there, scheduler frames left out. */
+static void test_offcpu_stack(void **state)
+{
+	struct fixture *f = *state;
+	bool real = push_recording(f);
+	char *stacks;
+
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	stacks = strstr(f->json, "\"offcpu_stacks\": [");
+	assert_non_null(stacks);
+	if (!real) {
+		print_message("kallsyms hidden: stack pushed with made-up addresses only\n");
+		return;
+	}
+	assert_non_null(strstr(stacks, "\"estimated_ns\": 90000, \"sampled_ns\": 90000, "
+				       "\"sampled_waits\": 1, \"max_ns\": 90000, "
+				       "\"tids\": [5000]"));
+	assert_non_null(strstr(stacks, "do_nanosleep"));
+	assert_non_null(strstr(stacks, "hrtimer_nanosleep"));
+	assert_null(strstr(stacks, "\"schedule "));
+}
+
+static void test_trace_file(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char first;
+	struct stat st;
+	char key[64];
+
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	/* finishing twice is harmless */
+	assert_int_equal(session_finish(f->s, AT(600)), 0);
+	assert_int_equal(fstat(f->fd, &st), 0);
+	assert_true(st.st_size > 0);
+	/* a Perfetto Trace is a run of field 1 (packet), length-delimited: tag 0x0A */
+	assert_int_equal(pread(f->fd, &first, 1, 0), 1);
+	assert_int_equal(first, 0x0A);
+	assert_int_equal(session_trace_bytes(f->s), st.st_size);
+	summarize(f);
+	snprintf(key, sizeof(key), "\"trace_bytes\": %lld,", (long long)st.st_size);
+	assert_non_null(strstr(f->json, key));
+}
+
+static void test_malformed_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct weft_switch_event e;
+	unsigned char junk[8] = { 1, 0, 88, 0 };
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.hdr, 999, sizeof(e), 0, AT(1), PID, PID);
+	assert_int_equal(session_push(f->s, &e, sizeof(e)), -EPROTO);
+	hdr(&e.hdr, WEFT_EV_SWITCH, sizeof(e) - 8, 0, AT(1), PID, PID);
+	assert_int_equal(session_push(f->s, &e, sizeof(e)), -EPROTO);
+	hdr(&e.hdr, WEFT_EV_SWITCH, sizeof(e), 0, AT(1), PID, PID);
+	assert_int_equal(session_push(f->s, &e, sizeof(e) - 1), -EPROTO);
+	assert_int_equal(session_push(f->s, junk, sizeof(junk)), -EPROTO);
+	assert_int_equal(session_push(f->s, NULL, 0), -EPROTO);
+
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	assert_non_null(strstr(f->json, "\"malformed\": 5,"));
+	assert_non_null(strstr(f->json, "\"captured\": 19,"));
+	/* and the good records around them were still analysed */
+	assert_int_equal(thread_field(f->json, PING, "on_cpu_ns"), 170 * US);
+}
+
+/* Nothing pushed at all: a valid, empty summary and a trace that still opens. */
+static void test_empty_session(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(session_finish(f->s, 0), 0);
+	summarize(f);
+	assert_non_null(strstr(f->json, "\"duration_ns\": 0,"));
+	assert_non_null(strstr(f->json, "\"threads\": [\n  ]"));
+	assert_non_null(strstr(f->json, "\"captured\": 0,"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_thread_times, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_and_hook, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offcpu_stack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_session, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
