@@ -10,16 +10,24 @@
 
 /*
  * A record's timestamp is taken just before it is reserved in the ring, so records from
- * different CPUs can arrive a little out of order. Records are copied in, sorted by
- * (ts, arrival), and released once they are older than the newest seen minus `window_ns`.
+ * different CPUs can arrive a little out of order. Records are copied into an arena, kept
+ * sorted by (ts, arrival) with an insertion sort (they arrive almost sorted, so that is
+ * linear), and released once they are older than the newest seen minus `window_ns`.
  */
+struct reorder_entry {
+	uint64_t ts;
+	size_t off;        /* into arena */
+};
+
 struct reorder {
-	struct weft_event_header **recs;
+	char *arena, *spare;
+	size_t arena_len, arena_cap, spare_cap;
+	struct reorder_entry *ents;
 	size_t len, cap;
+	size_t sorted;     /* ents[0..sorted) are in order */
 	uint64_t newest;
 	uint64_t window_ns;
-	uint64_t seq;
-	uint64_t late;   /* records older than something already released */
+	uint64_t late;     /* records older than something already released */
 	uint64_t released_ts;
 };
 

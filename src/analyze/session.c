@@ -78,7 +78,12 @@ int session_push(struct session *s, const void *data, size_t len)
 
 static struct task *traced_task(struct session *s, int32_t pid, int32_t tid, const char *comm)
 {
-	struct task *t = task_upsert(&s->tt, tid, pid, comm);
+	struct task *t = task_get(&s->tt, tid);
+
+	/* Hot path (every switch): names change only through exec and rename records. */
+	if (t && t->traced && t->described && t->pid == pid)
+		return t;
+	t = task_upsert(&s->tt, tid, pid, comm);
 
 	if (t && !t->traced) {
 		t->traced = true;
@@ -248,6 +253,11 @@ int session_flush(struct session *s, bool all)
 void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX])
 {
 	memcpy(s->losses, losses, sizeof(s->losses));
+}
+
+void session_set_collector_cpu(struct session *s, uint64_t cpu_ns)
+{
+	s->collector_cpu_ns = cpu_ns;
 }
 
 int session_finish(struct session *s, uint64_t end_ts)

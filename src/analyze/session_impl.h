@@ -28,6 +28,7 @@ struct session {
 	uint64_t switches;              /* switches written to the trace */
 	uint64_t stacks_unwound, stacks_user_frames, stacks_user_truncated;
 	uint64_t trace_bytes;
+	uint64_t collector_cpu_ns;
 	int trace_error;
 	bool finished;
 };

@@ -63,6 +63,14 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+static uint64_t cpu_time_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static uint64_t boottime_ns(void)
 {
 	struct timespec ts;
@@ -322,6 +330,8 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 	uint64_t deadline = r->o.duration_s > 0 ? r->start_ts + r->o.duration_s * 1e9 : 0;
 	struct timespec period = { 0, DRAIN_PERIOD_NS };
 
+	uint64_t cpu0 = cpu_time_ns();
+
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -334,6 +344,7 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 		if (deadline && boottime_ns() >= deadline)
 			break;
 	}
+	session_set_collector_cpu(r->ses, cpu_time_ns() - cpu0);
 	return stop_signal;
 }
 

@@ -70,6 +70,8 @@ struct pf_writer {
 	size_t tracks_cap;
 
 	struct pf_scratch_chunk *scratch;
+	uint8_t *pack;      /* one packet, packed contiguously */
+	size_t pack_cap;
 };
 
 /* --- scratch memory for one packet's messages ------------------------------------------------- */
@@ -158,16 +160,6 @@ static void buf_put(struct pf_writer *w, const void *data, size_t len)
 	}
 }
 
-struct pf_sink {
-	ProtobufCBuffer base;
-	struct pf_writer *w;
-};
-
-static void sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
-{
-	buf_put(((struct pf_sink *)b)->w, data, len);
-}
-
 static bool interned_empty(const InternedData *d)
 {
 	return !(d->n_event_names || d->n_debug_annotation_names || d->n_function_names ||
@@ -185,9 +177,8 @@ static bool interned_empty(const InternedData *d)
  */
 static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 {
-	struct pf_sink sink = { .base = { .append = sink_append }, .w = w };
 	uint8_t hdr[11];
-	size_t len, n = 0;
+	size_t len, packed, n = 0;
 
 	if (w->err)
 		return w->err;
@@ -205,14 +196,29 @@ static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 	if (pkt->interned_data && interned_empty(pkt->interned_data))
 		pkt->interned_data = NULL;
 
-	len = protobuf_c_message_get_packed_size(&pkt->base);
+	len = packed = protobuf_c_message_get_packed_size(&pkt->base);
+	/* Packing into one buffer and copying once is several times faster than protobuf-c's
+	 * streaming packer, which calls back for every element of the packed arrays. */
+	if (len > w->pack_cap) {
+		size_t cap = w->pack_cap ? w->pack_cap : 4096;
+		uint8_t *p;
+
+		while (cap < len)
+			cap *= 2;
+		p = realloc(w->pack, cap);
+		if (!p)
+			return w->err = -ENOMEM;
+		w->pack = p;
+		w->pack_cap = cap;
+	}
+	protobuf_c_message_pack(&pkt->base, w->pack);
 	hdr[n++] = 0x0a;
 	do {
 		hdr[n++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
 		len >>= 7;
 	} while (len);
 	buf_put(w, hdr, n);
-	protobuf_c_message_pack_to_buffer(&pkt->base, &sink.base);
+	buf_put(w, w->pack, packed);
 	return w->err;
 }
 
@@ -406,6 +412,7 @@ int pf_writer_close(struct pf_writer *w)
 	pf_intern_free(&w->track_keys);
 	scratch_reset(w);
 	free(w->scratch);
+	free(w->pack);
 	free(w->buf);
 	free(w);
 	return err;
