@@ -171,8 +171,9 @@ static void on_exec(struct session *s, const struct weft_exec_event *e)
 	}
 	/* The new image's map: read it while the process is most likely still alive. */
 	sym_proc_load(s->sym, e->hdr.pid);
-	t = traced_task(s, e->hdr.pid, e->hdr.tid, e->comm);
+	t = task_upsert(&s->tt, e->hdr.tid, e->hdr.pid, e->comm);
 	if (t) {
+		t->traced = true;
 		t->described = false;
 		trace_describe_thread(s, t);
 	}
@@ -198,9 +199,10 @@ static void on_exit_event(struct session *s, const struct weft_exit_event *e)
 
 static void on_comm(struct session *s, const struct weft_comm_event *e)
 {
-	struct task *t = traced_task(s, e->hdr.pid, e->hdr.tid, e->comm);
+	struct task *t = task_upsert(&s->tt, e->hdr.tid, e->hdr.pid, e->comm);
 
 	if (t) {
+		t->traced = true;
 		t->described = false;
 		trace_describe_thread(s, t);
 	}
