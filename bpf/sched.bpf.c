@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* Scheduler capture: switches, wakeups, task lifecycle and off-CPU stacks of traced processes. */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
-#include "weft/events.h"
+#include "common.bpf.h"
 
 #define PF_KTHREAD 0x00200000
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
@@ -16,27 +12,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 stack_interval_ns = 5000000; /* off-CPU stack budget: one per 5 ms/thread */
 const volatile __u64 stack_burst = 8;             /* ... with bursts of this many */
 const volatile __u64 want_stacks = 1;
-
-/* tgid -> 1: processes being traced. User space seeds it; fork adds children; user space
- * removes a process some time after it exited (so its last switches are still seen). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by user space (--ringbuf-size) */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WEFT_LOSS_REASON_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} losses SEC(".maps");
 
 /* Per-thread token bucket for off-CPU stacks (they are 4.5 KiB each). */
 struct stack_budget {
@@ -50,45 +25,6 @@ struct {
 	__type(key, int);
 	__type(value, struct stack_budget);
 } budgets SEC(".maps");
-
-static __always_inline void count_loss(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&losses, &reason);
-
-	if (n)
-		*n += 1;
-}
-
-static __always_inline bool is_traced(struct task_struct *t)
-{
-	__u32 tgid = BPF_CORE_READ(t, tgid);
-	__u8 *v = bpf_map_lookup_elem(&traced, &tgid);
-
-	/* Dereference: comparing the pointers alone lets clang OR them, which the verifier
-	 * refuses ("bitwise operator on pointer"). */
-	return v && *v;
-}
-
-static __always_inline void *reserve(__u32 size, __u16 type, struct task_struct *t, __u64 ts)
-{
-	struct weft_event_header *h = bpf_ringbuf_reserve(&events, size, 0);
-
-	if (!h) {
-		count_loss(WEFT_LOSS_RINGBUF_FULL);
-		return NULL;
-	}
-	h->type = type;
-	h->size = size;
-	h->cpu = bpf_get_smp_processor_id();
-	h->ts = ts;
-	h->pid = BPF_CORE_READ(t, tgid);
-	h->tid = BPF_CORE_READ(t, pid);
-	return h;
-}
-
-/* Never wake the collector per event: it polls on a timer and consumes in batches
- * (~1 µs of collector CPU per event with wakeups, ~70 ns without, measured on our VMs). */
-#define submit(rec) bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP)
 
 static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 {

@@ -27,6 +27,21 @@
 #define WEFT_USTACK_BYTES 4096    /* user stack bytes copied from sp for DWARF unwinding */
 #define WEFT_UREGS 8              /* see enum weft_ureg */
 
+/*
+ * Record types, by area. Each area keeps its records in its own header (included at the end)
+ * and lists them in a WEFT_<AREA>_KINDS(X) macro, from which the one decoder builds its table:
+ *    1..15  scheduler (this file)      16..23 locks: futex waits and wakes (BPF)
+ *                                      24..31 locks: the preload shim's acquisitions
+ *   32..47  event loops                48..63 Go / CSP
+ *   64..79  actors and annotations     80..95 reserved
+ */
+#define WEFT_EV_LOCKS_BASE 16
+#define WEFT_EV_PRELOAD_BASE 24
+#define WEFT_EV_LOOPS_BASE 32
+#define WEFT_EV_GO_BASE 48
+#define WEFT_EV_ACTORS_BASE 64
+#define WEFT_EV_TYPE_MAX 96
+
 enum weft_event_type {
 	WEFT_EV_SWITCH = 1,   /* sched_switch: header pid/tid = prev task */
 	WEFT_EV_WAKING = 2,   /* sched_waking / wakeup_new: header pid/tid = the waker (current) */
@@ -35,16 +50,16 @@ enum weft_event_type {
 	WEFT_EV_EXIT = 5,     /* a task exited: header = the exiting task */
 	WEFT_EV_STACK = 6,    /* off-CPU stack of the task that just switched out (header = it) */
 	WEFT_EV_COMM = 7,     /* task renamed (prctl PR_SET_NAME, pthread_setname_np) */
-	WEFT_EV_TYPE_MAX,
 };
 
-/* Why events were lost; counted per CPU in the BPF program, reported by the collector. */
+/* Why events were lost; counted per CPU in the BPF programs, reported by the collector.
+ * Areas take reasons from 8 up (see their headers). */
 enum weft_loss_reason {
 	WEFT_LOSS_RINGBUF_FULL = 0,   /* bpf_ringbuf_reserve failed: --ringbuf-size too small */
 	WEFT_LOSS_STACK_READ = 1,     /* user stack could not be copied (unmapped / paged out) */
 	WEFT_LOSS_STACK_THROTTLED = 2,/* off-CPU stack not taken: per-thread rate limit */
 	WEFT_LOSS_TASK_STORAGE = 3,   /* no per-task state could be created */
-	WEFT_LOSS_REASON_MAX,
+	WEFT_LOSS_REASON_MAX = 32,
 };
 
 struct weft_event_header {
@@ -142,5 +157,29 @@ struct weft_stack_event {
 	__u64 kstack[WEFT_KSTACK_MAX];
 	__u8 ustack[WEFT_USTACK_BYTES];
 };
+
+/* X(type, name, struct) for every scheduler record: the decoder's table. */
+#define WEFT_SCHED_KINDS(X)                                        \
+	X(WEFT_EV_SWITCH, "switch", struct weft_switch_event)      \
+	X(WEFT_EV_WAKING, "waking", struct weft_waking_event)      \
+	X(WEFT_EV_FORK, "fork", struct weft_fork_event)            \
+	X(WEFT_EV_EXEC, "exec", struct weft_exec_event)            \
+	X(WEFT_EV_EXIT, "exit", struct weft_exit_event)            \
+	X(WEFT_EV_STACK, "stack", struct weft_stack_event)         \
+	X(WEFT_EV_COMM, "comm", struct weft_comm_event)
+
+#include "weft/events_locks.h"
+#include "weft/events_preload.h"
+#include "weft/events_loops.h"
+#include "weft/events_go.h"
+#include "weft/events_actors.h"
+
+#define WEFT_ALL_KINDS(X)        \
+	WEFT_SCHED_KINDS(X)      \
+	WEFT_LOCKS_KINDS(X)      \
+	WEFT_PRELOAD_KINDS(X)    \
+	WEFT_LOOPS_KINDS(X)      \
+	WEFT_GO_KINDS(X)         \
+	WEFT_ACTORS_KINDS(X)
 
 #endif /* WEFT_EVENTS_H */

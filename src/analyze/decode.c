@@ -4,18 +4,12 @@
 
 #include "analyze/decode.h"
 
+#define KIND(type, name, st) [type] = { name, sizeof(st) },
 static const struct {
 	const char *name;
 	size_t size;
-} kinds[WEFT_EV_TYPE_MAX] = {
-	[WEFT_EV_SWITCH] = { "switch", sizeof(struct weft_switch_event) },
-	[WEFT_EV_WAKING] = { "waking", sizeof(struct weft_waking_event) },
-	[WEFT_EV_FORK] = { "fork", sizeof(struct weft_fork_event) },
-	[WEFT_EV_EXEC] = { "exec", sizeof(struct weft_exec_event) },
-	[WEFT_EV_EXIT] = { "exit", sizeof(struct weft_exit_event) },
-	[WEFT_EV_STACK] = { "stack", sizeof(struct weft_stack_event) },
-	[WEFT_EV_COMM] = { "comm", sizeof(struct weft_comm_event) },
-};
+} kinds[WEFT_EV_TYPE_MAX] = { WEFT_ALL_KINDS(KIND) };
+#undef KIND
 
 static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
 	[WEFT_LOSS_RINGBUF_FULL] = "ring buffer full",
@@ -31,7 +25,7 @@ const char *weft_event_name(unsigned type)
 
 const char *weft_loss_name(unsigned reason)
 {
-	return reason < WEFT_LOSS_REASON_MAX ? loss_names[reason] : "unknown";
+	return reason < WEFT_LOSS_REASON_MAX && loss_names[reason] ? loss_names[reason] : "unknown";
 }
 
 const struct weft_event_header *weft_decode(const void *data, size_t len, const char **why)

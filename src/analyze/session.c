@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "analyze/area.h"
 #include "analyze/decode.h"
 #include "analyze/session_impl.h"
 #include "perfetto/writer.h"
@@ -27,6 +28,9 @@ struct session *session_new(const struct session_opts *opts)
 		session_free(s);
 		return NULL;
 	}
+	for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++)
+		s->area_ok[i] = !analyze_areas[i]->init ||
+				analyze_areas[i]->init(s, &s->area_state[i]) == 0;
 	/* The release tells Perfetto how to read prev_state (0x100 = preempted since 4.14). */
 	if (!uname(&u))
 		pf_system_info(s->pf, u.sysname, u.release, u.machine);
@@ -171,6 +175,8 @@ static void on_exec(struct session *s, const struct weft_exec_event *e)
 	}
 	/* The new image's map: read it while the process is most likely still alive. */
 	sym_proc_load(s->sym, e->hdr.pid);
+	if (s->opts.hooks.process_exec)
+		s->opts.hooks.process_exec(s->opts.hooks.ctx, e->hdr.pid);
 	t = task_upsert(&s->tt, e->hdr.tid, e->hdr.pid, e->comm);
 	if (t) {
 		t->traced = true;
@@ -239,6 +245,15 @@ static void dispatch(void *ctx, const struct weft_event_header *h)
 		on_comm(s, (const void *)h);
 		break;
 	default:
+		for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++) {
+			const struct analyze_area *a = analyze_areas[i];
+
+			if (h->type >= a->type_min && h->type <= a->type_max) {
+				if (s->area_ok[i])
+					a->event(s, s->area_state[i], h);
+				return;
+			}
+		}
 		/* weft_decode() let through only known types: reaching here is a bug. */
 		s->malformed++;
 		break;
@@ -279,6 +294,9 @@ int session_finish(struct session *s, uint64_t end_ts)
 		if (t->traced)
 			task_finish(t, end_ts);
 	}
+	for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++)
+		if (s->area_ok[i] && analyze_areas[i]->finish)
+			analyze_areas[i]->finish(s, s->area_state[i], end_ts);
 	s->last_ts = end_ts;
 	s->trace_bytes = pf_writer_bytes(s->pf);
 	ret = pf_writer_close(s->pf);
@@ -299,6 +317,9 @@ void session_free(struct session *s)
 		return;
 	if (s->pf)
 		pf_writer_close(s->pf);
+	for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++)
+		if (s->area_ok[i] && analyze_areas[i]->free)
+			analyze_areas[i]->free(s->area_state[i]);
 	sym_free(s->sym);
 	reorder_free(&s->ro);
 	offcpu_free(&s->offcpu);

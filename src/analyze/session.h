@@ -15,6 +15,8 @@ struct session;
 struct session_hooks {
 	/* The last thread of a traced process exited (its final switches have been seen). */
 	void (*process_exited)(void *ctx, int32_t pid, int32_t exit_code);
+	/* A traced process exec'd (per-binary probes may need attaching). */
+	void (*process_exec)(void *ctx, int32_t pid);
 	void *ctx;
 };
 

@@ -12,6 +12,7 @@ struct pf_writer;
 struct sym;
 
 #define CPU_MAX 1024
+#define AREAS_MAX 16
 
 struct session {
 	struct session_opts opts;
@@ -31,6 +32,8 @@ struct session {
 	uint64_t collector_cpu_ns;
 	int trace_error;
 	bool finished;
+	void *area_state[AREAS_MAX];
+	bool area_ok[AREAS_MAX];
 };
 
 /* trace_sched.c: what goes into the Perfetto trace. */

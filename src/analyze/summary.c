@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/area.h"
 #include "analyze/decode.h"
 #include "analyze/session_impl.h"
 
@@ -124,6 +125,10 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 		fprintf(f, "  (none captured)\n");
 	free(stacks);
 
+	for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++)
+		if (s->area_ok[i] && analyze_areas[i]->summary_text)
+			analyze_areas[i]->summary_text(s, s->area_state[i], f);
+
 	fprintf(f, "\nEvents: %" PRIu64 " captured (", total_records(s));
 	for (int i = 1, first = 1; i < WEFT_EV_TYPE_MAX; i++) {
 		if (!s->records[i])
@@ -205,18 +210,31 @@ void session_summary_json(struct session *s, FILE *f)
 		fprintf(f, "]}");
 	}
 	free(stacks);
-	fprintf(f, "\n  ],\n  \"events\": {\"captured\": %" PRIu64 ", \"by_type\": {",
+	fprintf(f, "\n  ],\n");
+	for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++) {
+		if (s->area_ok[i] && analyze_areas[i]->summary_json) {
+			fprintf(f, "  ");
+			analyze_areas[i]->summary_json(s, s->area_state[i], f);
+			fprintf(f, ",\n");
+		}
+	}
+	fprintf(f, "  \"events\": {\"captured\": %" PRIu64 ", \"by_type\": {",
 		total_records(s));
 	for (int i = 1, first = 1; i < WEFT_EV_TYPE_MAX; i++) {
+		if (!strcmp(weft_event_name(i), "unknown"))
+			continue;
 		fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", weft_event_name(i),
 			s->records[i]);
 		first = 0;
 	}
 	fprintf(f, "}, \"lost\": %" PRIu64 ", \"lost_by_reason\": {", total_lost(s));
-	for (int r = 0; r < WEFT_LOSS_REASON_MAX; r++) {
-		fprintf(f, "%s", r ? ", " : "");
+	for (int r = 0, first = 1; r < WEFT_LOSS_REASON_MAX; r++) {
+		if (!strcmp(weft_loss_name(r), "unknown"))
+			continue;
+		fprintf(f, "%s", first ? "" : ", ");
 		json_str(f, weft_loss_name(r));
 		fprintf(f, ": %" PRIu64, s->losses[r]);
+		first = 0;
 	}
 	fprintf(f, "}, \"malformed\": %" PRIu64 ", \"stacks_unwound\": %" PRIu64
 		", \"trace_bytes\": %" PRIu64 ", \"switches_in_trace\": %" PRIu64

@@ -195,6 +195,16 @@ static void on_process_exited(void *ctx, int32_t pid, int32_t exit_code)
 		fprintf(stderr, "weft: process %d exited (status %d)\n", pid, exit_code);
 }
 
+static void on_process_exec(void *ctx, int32_t pid)
+{
+	struct recording *r = ctx;
+	int ret = collector_add_process(r->col, pid);
+
+	if (ret && r->o.verbose)
+		fprintf(stderr, "weft: pid %d: attaching per-binary probes: %s\n", pid,
+			strerror(-ret));
+}
+
 static void untrace_exited(struct recording *r, bool all)
 {
 	uint64_t now = boottime_ns();
@@ -268,12 +278,15 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	so.trace_fd = r->fd;
 	so.reorder_window_ns = REORDER_WINDOW_NS;
 	so.hooks.process_exited = on_process_exited;
+	so.hooks.process_exec = on_process_exec;
 	so.hooks.ctx = r;
 	r->ses = session_new(&so);
 	if (!r->ses) {
 		recording_free(r);
 		return cli_error(1, NULL, "out of memory");
 	}
+	if (o->verbose && collector_notes(r->col))
+		fprintf(stderr, "weft: %s\n", collector_notes(r->col));
 	r->start_ts = boottime_ns();
 	*out = r;
 	return 0;
@@ -305,7 +318,12 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 		return ret;
 	session_add_process(r->ses, pid, p.ppid, p.comm, cmdline ? cmdline : p.cmdline);
 	ret = procfs_for_each_thread(pid, add_thread, &a);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		return ret;
+	/* `weft run` attaches before exec: its exec record brings the binary's probes. */
+	if (!cmdline)
+		on_process_exec(r, pid);
+	return 0;
 }
 
 static int on_record(void *ctx, const void *data, size_t len)

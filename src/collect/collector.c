@@ -12,11 +12,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "collect/area.h"
 #include "collect/collector.h"
 #include "sched.skel.h"
 
+#define AREAS_MAX 16
+
 struct collector {
 	struct sched_bpf *skel;
+	void *area_state[AREAS_MAX];
+	bool area_open[AREAS_MAX];
+	char notes[1024];
 	struct ring_buffer *rb;
 	collector_event_fn fn;
 	void *ctx;
@@ -125,6 +131,23 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 			  "attaching to scheduler tracepoints: %s", strerror(-ret));
 		goto out;
 	}
+	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++) {
+		const struct collector_area *a = collector_areas[i];
+		struct collector_error aerr = { 0 };
+		size_t len = strlen(c->notes);
+
+		ret = a->open(c, &c->area_state[i], opts, &aerr);
+		if (ret == -EOPNOTSUPP) {
+			snprintf(c->notes + len, sizeof(c->notes) - len, "%s%s: %s",
+				 len ? "\n" : "", a->name, aerr.what);
+			continue;
+		}
+		if (ret) {
+			*err = aerr;
+			goto out;
+		}
+		c->area_open[i] = true;
+	}
 	*out = c;
 	return 0;
 out:
@@ -132,10 +155,53 @@ out:
 	return ret;
 }
 
+const char *collector_notes(struct collector *c)
+{
+	return c->notes[0] ? c->notes : NULL;
+}
+
+int collector_add_process(struct collector *c, pid_t pid)
+{
+	int ret = 0;
+
+	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++) {
+		const struct collector_area *a = collector_areas[i];
+		int r;
+
+		if (!c->area_open[i] || !a->add_process)
+			continue;
+		r = a->add_process(c, c->area_state[i], pid);
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+int collector_reuse_maps(struct collector *c, struct bpf_object *obj)
+{
+	static const char *const shared[] = { "events", "traced", "losses" };
+	int ret;
+
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct bpf_map *mine = bpf_object__find_map_by_name(obj, shared[i]);
+		struct bpf_map *theirs = bpf_object__find_map_by_name(c->skel->obj, shared[i]);
+
+		if (!mine || !theirs)
+			continue;
+		ret = bpf_map__reuse_fd(mine, bpf_map__fd(theirs));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 void collector_close(struct collector *c)
 {
 	if (!c)
 		return;
+	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
+		if (c->area_open[i] && collector_areas[i]->close)
+			collector_areas[i]->close(c->area_state[i]);
 	ring_buffer__free(c->rb);
 	sched_bpf__destroy(c->skel);
 	free(c);

@@ -31,6 +31,10 @@ struct collector;
 int collector_open(struct collector **out, const struct collector_opts *opts,
 		   struct collector_error *err);
 void collector_close(struct collector *c);
+/* Messages from probe areas that were skipped (for -v), NULL-separated, or NULL. */
+const char *collector_notes(struct collector *c);
+/* A new traced process, or one that exec'd: lets areas attach per-binary probes. */
+int collector_add_process(struct collector *c, pid_t pid);
 /* Add / remove a process (thread group) to the in-kernel filter. */
 int collector_trace_pid(struct collector *c, pid_t tgid);
 int collector_untrace_pid(struct collector *c, pid_t tgid);

@@ -147,7 +147,7 @@ static void test_size_smaller_than_header(void **state)
 
 static void test_loss_names(void **state)
 {
-	for (unsigned r = 0; r < WEFT_LOSS_REASON_MAX; r++) {
+	for (unsigned r = 0; r <= WEFT_LOSS_TASK_STORAGE; r++) {
 		assert_non_null(weft_loss_name(r));
 		assert_string_not_equal(weft_loss_name(r), "unknown");
 	}

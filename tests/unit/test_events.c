@@ -36,14 +36,18 @@ static void test_constants(void **state)
 	assert_int_equal(WEFT_EV_EXIT, 5);
 	assert_int_equal(WEFT_EV_STACK, 6);
 	assert_int_equal(WEFT_EV_COMM, 7);
-	assert_int_equal(WEFT_EV_TYPE_MAX, 8);
+	assert_int_equal(WEFT_EV_LOCKS_BASE, 16);
+	assert_int_equal(WEFT_EV_LOOPS_BASE, 32);
+	assert_int_equal(WEFT_EV_GO_BASE, 48);
+	assert_int_equal(WEFT_EV_ACTORS_BASE, 64);
+	assert_int_equal(WEFT_EV_TYPE_MAX, 96);
 
 	/* Loss reasons index per-CPU counter arrays in the BPF object. */
 	assert_int_equal(WEFT_LOSS_RINGBUF_FULL, 0);
 	assert_int_equal(WEFT_LOSS_STACK_READ, 1);
 	assert_int_equal(WEFT_LOSS_STACK_THROTTLED, 2);
 	assert_int_equal(WEFT_LOSS_TASK_STORAGE, 3);
-	assert_int_equal(WEFT_LOSS_REASON_MAX, 4);
+	assert_int_equal(WEFT_LOSS_REASON_MAX, 32);
 
 	/* The unwinder indexes uregs by these. */
 	assert_int_equal(WEFT_UREG_IP, 0);

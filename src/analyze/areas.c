@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+/* The analysis areas a session runs besides scheduling, in summary order. */
+#include <stddef.h>
+
+#include "analyze/area.h"
+
+const struct analyze_area *const analyze_areas[] = {
+	NULL,
+};

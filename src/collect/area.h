@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Probe areas beyond the scheduler (locks, event loops, Go, actors): how they plug in. */
+#ifndef WEFT_COLLECT_AREA_H
+#define WEFT_COLLECT_AREA_H
+
+#include <sys/types.h>
+
+#include "collect/collector.h"
+
+struct bpf_object;
+
+/*
+ * An area owns one BPF skeleton (bpf/<area>.bpf.c) and its loader (src/collect/<area>.c).
+ * Its object declares the shared maps of bpf/common.bpf.h; between open and load it calls
+ * collector_reuse_maps() so all areas feed one ring and obey one process filter.
+ */
+struct collector_area {
+	const char *name;
+	/* Load and attach. 0 on success; -EOPNOTSUPP when the area does not apply here or is
+	 * turned off (with err->what saying why, shown at -v); any other error fails the run. */
+	int (*open)(struct collector *c, void **state, const struct collector_opts *o,
+		    struct collector_error *err);
+	/* A traced process appeared or exec'd: attach per-binary probes (uprobes, USDT). */
+	int (*add_process)(struct collector *c, void *state, pid_t pid);
+	void (*close)(void *state);
+};
+
+/* NULL-terminated, in src/collect/areas.c. */
+extern const struct collector_area *const collector_areas[];
+
+/* Make obj's maps named "events", "traced" and "losses" the scheduler object's. */
+int collector_reuse_maps(struct collector *c, struct bpf_object *obj);
+
+#endif
