@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: MIT
+"""Scheduler capture: overhead on a context-switch-heavy sample, collector cost per event,
+events per second without loss, and trace bytes per context switch."""
+import json
+import os
+import subprocess
+import tempfile
+
+from benchlib import BUILD, WEFT, compare
+
+PINGPONG = os.path.join(BUILD, "samples", "threads", "pingpong")
+
+
+def main():
+    # ~100k switches/s: two threads handing a token through pipes, plus a sleeper.
+    compare("context-switch heavy (pingpong 100000 rounds)", [PINGPONG, "100000", "50"])
+    compare("context-switch heavy, no off-CPU stacks", [PINGPONG, "100000", "50"],
+            extra=("--stack-rate", "0"))
+    d = tempfile.mkdtemp(prefix="weft-bench-")
+    js = os.path.join(d, "s.json")
+    subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "s.pftrace"), "--summary-json", js,
+                    "--", PINGPONG, "400000", "50"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    with open(js) as f:
+        s = json.load(f)
+    ev = s["events"]
+    secs = s["duration_ns"] / 1e9
+    print(f"events: {ev['captured']} in {secs:.2f} s = {ev['captured'] / secs:.0f}/s, "
+          f"lost {ev['lost']}")
+    print(f"collector CPU per event: {ev['collector_ns_per_event']:.0f} ns")
+    print(f"trace bytes per context switch: {ev['trace_bytes'] / ev['by_type']['switch']:.2f} "
+          f"(switches and wakings, names, off-CPU stacks)")
+
+
+if __name__ == "__main__":
+    main()
