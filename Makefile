@@ -14,11 +14,12 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+# Project flags live apart from CFLAGS so `make CFLAGS=...` cannot drop them.
+WEFT_CFLAGS := -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP -D_GNU_SOURCE \
             -Iinclude -Isrc -I. -I$(BUILD)/gen -I$(BUILD) -DWEFT_VERSION='"$(VERSION)"'
 LDLIBS   += -lbpf -ldw -lelf -lz -lprotobuf-c -lm -lpthread
 ifneq ($(SAN),)
-CFLAGS   += -fsanitize=$(SAN) -fno-omit-frame-pointer
+WEFT_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=$(SAN)
 endif
 
@@ -62,12 +63,12 @@ TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@echo "  CC      $<"
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@echo "  CC      $<"
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Wno-unused -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(WEFT_CFLAGS) -Wno-unused -c $< -o $@
 
 # only the collector includes skeletons
 $(filter $(BUILD)/obj/src/collect/%,$(TOOL_OBJS)): | $(BPF_SKELS)
@@ -96,7 +97,7 @@ FIXTURES   := $(BUILD)/tests/fixture-pie $(BUILD)/tests/fixture-nopie $(BUILD)/t
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libweft-core.a | $(PROTO_H)
 	@echo "  TEST    $@"
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $< -o $@ $(BUILD)/libweft-core.a -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(WEFT_CFLAGS) -Itests/unit $(LDFLAGS) $< -o $@ $(BUILD)/libweft-core.a -lcmocka $(LDLIBS)
 
 $(BUILD)/tests/libfixture.so: tests/fixtures/libfixture.c
 	$(Q)mkdir -p $(@D)

@@ -16,6 +16,8 @@ def main():
     compare("context-switch heavy (pingpong 100000 rounds)", [PINGPONG, "100000", "50"])
     compare("context-switch heavy, no off-CPU stacks", [PINGPONG, "100000", "50"],
             extra=("--stack-rate", "0"))
+    # 20 us of work per hand-off: ~40k switches/s, a busy but realistic service.
+    compare("busy service (pingpong, 20 us work per hand-off)", [PINGPONG, "30000", "50", "20"])
     d = tempfile.mkdtemp(prefix="weft-bench-")
     js = os.path.join(d, "s.json")
     subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "s.pftrace"), "--summary-json", js,

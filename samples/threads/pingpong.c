@@ -7,10 +7,11 @@
  *   nanosleep: its off-CPU stack must show sleeper_tick even though libc has no frame pointers.
  * Each thread reports the kernel's own switch counts just before it ends, so a tracer's counts
  * can be checked:  weft-sample: thread=NAME tid=TID voluntary=N involuntary=M
- * Usage: pingpong [ROUNDS [TICKS]]
+ * Usage: pingpong [ROUNDS [TICKS [WORK_US]]]   (WORK_US: busy work per hand-off, default 0)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 #include <unistd.h>
 
 static int ping_to_pong[2], pong_to_ping[2];
-static long rounds = 20000, ticks = 50;
+static long rounds = 20000, ticks = 50, work_us;
 static volatile long sink;
 
 static void report(const char *name)
@@ -42,6 +43,26 @@ static void report(const char *name)
 	fflush(stdout);
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+/* Some work between hand-offs, so the switch rate can be dialled down to realistic levels. */
+static void busy_work(void)
+{
+	uint64_t end;
+
+	if (!work_us)
+		return;
+	end = now_us() + work_us;
+	while (now_us() < end)
+		sink++;
+}
+
 static void pass_token(int in, int out, int first)
 {
 	char c = 'x';
@@ -50,6 +71,7 @@ static void pass_token(int in, int out, int first)
 		if (!first || i)
 			if (read(in, &c, 1) != 1)
 				exit(1);
+		busy_work();
 		if (write(out, &c, 1) != 1)
 			exit(1);
 	}
@@ -100,6 +122,8 @@ int main(int argc, char **argv)
 		rounds = atol(argv[1]);
 	if (argc > 2)
 		ticks = atol(argv[2]);
+	if (argc > 3)
+		work_us = atol(argv[3]);
 	if (pipe(ping_to_pong) || pipe(pong_to_ping)) {
 		perror("pipe");
 		return 1;
