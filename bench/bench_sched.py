@@ -30,8 +30,20 @@ def main():
     print(f"events: {ev['captured']} in {secs:.2f} s = {ev['captured'] / secs:.0f}/s, "
           f"lost {ev['lost']}")
     print(f"collector CPU per event: {ev['collector_ns_per_event']:.0f} ns")
-    print(f"trace bytes per context switch: {ev['trace_bytes'] / ev['by_type']['switch']:.2f} "
-          f"(switches and wakings, names, off-CPU stacks)")
+    # Memory must not grow with the length of the recording.
+    rss = {}
+    for rounds in ("50000", "400000"):
+        subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "m.pftrace"), "--summary-json",
+                        js, "--", PINGPONG, rounds, "50"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        with open(js) as f:
+            rss[rounds] = json.load(f)["events"]["collector_max_rss_kb"]
+    print(f"collector peak RSS: {rss['50000'] / 1024:.1f} MiB for 50k rounds, "
+          f"{rss['400000'] / 1024:.1f} MiB for 400k rounds")
+    sw, wk = ev["by_type"]["switch"], ev["by_type"]["waking"]
+    print(f"trace bytes per context switch: {ev['trace_bytes'] / sw:.2f} with the wakeups, "
+          f"names and off-CPU stacks included; {ev['trace_bytes'] / (sw + wk):.2f} per "
+          f"scheduling event (switch or wakeup)")
 
 
 if __name__ == "__main__":

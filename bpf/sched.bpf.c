@@ -26,6 +26,27 @@ struct {
 	__type(value, struct stack_budget);
 } budgets SEC(".maps");
 
+/* Processes whose current image already sent a stack. The first stack of an image wakes the
+ * collector at once: it must read the process's memory map while the process still exists
+ * (a short-lived one may be gone before the next periodic drain). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} stacked SEC(".maps");
+
+static __always_inline __u64 stack_submit_flags(struct task_struct *t)
+{
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&stacked, &tgid))
+		return BPF_RB_NO_WAKEUP;
+	bpf_map_update_elem(&stacked, &tgid, &one, BPF_ANY);
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 {
 	struct stack_budget *b;
@@ -98,7 +119,7 @@ static __always_inline void emit_stack(void *ctx, struct task_struct *prev, __u6
 			e->ustack_len = copy_user_stack(e->ustack, e->uregs[WEFT_UREG_SP]);
 		}
 	}
-	submit(e);
+	bpf_ringbuf_submit(e, stack_submit_flags(prev));
 }
 
 SEC("tp_btf/sched_switch")
@@ -199,8 +220,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct weft_exec_event *e;
 	const char *filename;
 
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
 	if (!is_traced(p))
 		return 0;
+	bpf_map_delete_elem(&stacked, &tgid);
 	e = reserve(sizeof(*e), WEFT_EV_EXEC, p, bpf_ktime_get_boot_ns());
 	if (!e)
 		return 0;

@@ -77,6 +77,17 @@ int session_push(struct session *s, const void *data, size_t len)
 		return -EPROTO;
 	}
 	s->records[h->type]++;
+	/*
+	 * Read a process's memory map when its image's first stack arrives (that record
+	 * wakes the collector), not when it leaves the reorder buffer: a short-lived process
+	 * may be gone by then. By the first sleep the loader has mapped the libraries.
+	 * A failed read keeps what was known.
+	 */
+	if (h->type == WEFT_EV_EXEC)
+		u64map_del(&s->maps_read, h->pid);
+	if (h->type == WEFT_EV_STACK && !u64map_get(&s->maps_read, h->pid) &&
+	    sym_proc_load(s->sym, h->pid) == 0)
+		u64map_put(&s->maps_read, h->pid, (void *)1);
 	return reorder_push(&s->ro, h);
 }
 
@@ -166,15 +177,13 @@ static void on_exec(struct session *s, const struct weft_exec_event *e)
 	struct process *p = proc_upsert(&s->tt, e->hdr.pid);
 	struct task *t;
 
-	sym_proc_reset(s->sym, e->hdr.pid);
 	if (p) {
 		snprintf(p->name, sizeof(p->name), "%s", e->comm);
 		snprintf(p->cmdline, sizeof(p->cmdline), "%s", e->filename);
 		p->described = false;
 		trace_describe_process(s, p);
 	}
-	/* The new image's map: read it while the process is most likely still alive. */
-	sym_proc_load(s->sym, e->hdr.pid);
+	/* (Its memory map was read when the record arrived: see session_push().) */
 	if (s->opts.hooks.process_exec)
 		s->opts.hooks.process_exec(s->opts.hooks.ctx, e->hdr.pid);
 	t = task_upsert(&s->tt, e->hdr.tid, e->hdr.pid, e->comm);
@@ -199,6 +208,7 @@ static void on_exit_event(struct session *s, const struct weft_exit_event *e)
 	}
 	/* Its stacks have all been symbolized by now (they precede the exit in time). */
 	sym_proc_forget(s->sym, e->hdr.pid);
+	u64map_del(&s->maps_read, e->hdr.pid);
 	if (s->opts.hooks.process_exited)
 		s->opts.hooks.process_exited(s->opts.hooks.ctx, e->hdr.pid, e->exit_code);
 }
@@ -272,9 +282,10 @@ void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASO
 	memcpy(s->losses, losses, sizeof(s->losses));
 }
 
-void session_set_collector_cpu(struct session *s, uint64_t cpu_ns)
+void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb)
 {
 	s->collector_cpu_ns = cpu_ns;
+	s->collector_max_rss_kb = max_rss_kb;
 }
 
 int session_finish(struct session *s, uint64_t end_ts)
@@ -321,6 +332,7 @@ void session_free(struct session *s)
 		if (s->area_ok[i] && analyze_areas[i]->free)
 			analyze_areas[i]->free(s->area_state[i]);
 	sym_free(s->sym);
+	u64map_free(&s->maps_read);
 	reorder_free(&s->ro);
 	offcpu_free(&s->offcpu);
 	task_table_free(&s->tt);

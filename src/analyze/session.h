@@ -36,8 +36,9 @@ int session_push(struct session *s, const void *data, size_t len);
 /* Analyse and write out what is old enough to be in order (everything if `all`). */
 int session_flush(struct session *s, bool all);
 void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX]);
-/* CPU time the collector spent while recording, reported per event in the summary. */
-void session_set_collector_cpu(struct session *s, uint64_t cpu_ns);
+/* CPU time the collector spent while recording (reported per event in the summary) and its
+ * peak memory, so both can be watched in benchmarks. */
+void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb);
 /* Close open intervals at end_ts, finish and close the trace. Returns the first write error. */
 int session_finish(struct session *s, uint64_t end_ts);
 void session_free(struct session *s);

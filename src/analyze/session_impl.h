@@ -21,6 +21,7 @@ struct session {
 	struct reorder ro;
 	struct pf_writer *pf;
 	struct sym *sym;
+	struct u64map maps_read;        /* pids whose current memory map has been read */
 	int32_t cpu_current[CPU_MAX];  /* what the trace last put on each CPU, -1 unknown */
 	uint64_t first_ts, last_ts;
 	uint64_t records[WEFT_EV_TYPE_MAX];
@@ -30,6 +31,7 @@ struct session {
 	uint64_t stacks_unwound, stacks_user_frames, stacks_user_truncated;
 	uint64_t trace_bytes;
 	uint64_t collector_cpu_ns;
+	uint64_t collector_max_rss_kb;
 	int trace_error;
 	bool finished;
 	void *area_state[AREAS_MAX];

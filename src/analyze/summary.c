@@ -238,8 +238,10 @@ void session_summary_json(struct session *s, FILE *f)
 	}
 	fprintf(f, "}, \"malformed\": %" PRIu64 ", \"stacks_unwound\": %" PRIu64
 		", \"trace_bytes\": %" PRIu64 ", \"switches_in_trace\": %" PRIu64
-		", \"collector_cpu_ns\": %" PRIu64 ", \"collector_ns_per_event\": %.1f}\n}\n",
+		", \"collector_cpu_ns\": %" PRIu64 ", \"collector_ns_per_event\": %.1f"
+		", \"collector_max_rss_kb\": %" PRIu64 "}\n}\n",
 		s->malformed, s->stacks_unwound, session_trace_bytes(s), s->switches,
 		s->collector_cpu_ns,
-		total_records(s) ? (double)s->collector_cpu_ns / total_records(s) : 0.0);
+		total_records(s) ? (double)s->collector_cpu_ns / total_records(s) : 0.0,
+		s->collector_max_rss_kb);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "analyze/session.h"
 #include "cli/cli.h"
@@ -346,23 +347,29 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t deadline = r->o.duration_s > 0 ? r->start_ts + r->o.duration_s * 1e9 : 0;
-	struct timespec period = { 0, DRAIN_PERIOD_NS };
 
 	uint64_t cpu0 = cpu_time_ns();
+	struct rusage ru;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	while (!stop_signal) {
-		nanosleep(&period, NULL);
+		uint64_t next = boottime_ns() + DRAIN_PERIOD_NS, now;
+
+		/* Sleep out the period, but take records that ask to be seen at once. */
+		while (!stop_signal && (now = boottime_ns()) < next)
+			collector_wait(r->col, (next - now) / 1000000 + 1, on_record, r);
 		drain(r, false);
 		if (should_stop && should_stop(ctx, r))
 			break;
 		if (deadline && boottime_ns() >= deadline)
 			break;
 	}
-	session_set_collector_cpu(r->ses, cpu_time_ns() - cpu0);
+	if (getrusage(RUSAGE_SELF, &ru))
+		ru.ru_maxrss = 0;
+	session_set_collector_usage(r->ses, cpu_time_ns() - cpu0, ru.ru_maxrss);
 	return stop_signal;
 }
 

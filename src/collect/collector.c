@@ -231,7 +231,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	return c->fn(c->ctx, data, len);
 }
 
-int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
+static int ring_setup(struct collector *c, collector_event_fn fn, void *ctx)
 {
 	if (!c->rb) {
 		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
@@ -240,7 +240,24 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 	}
 	c->fn = fn;
 	c->ctx = ctx;
-	return ring_buffer__consume(c->rb);
+	return 0;
+}
+
+int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
+{
+	int ret = ring_setup(c, fn, ctx);
+
+	return ret ? ret : ring_buffer__consume(c->rb);
+}
+
+int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx)
+{
+	int ret = ring_setup(c, fn, ctx);
+
+	if (ret)
+		return ret;
+	ret = ring_buffer__poll(c->rb, timeout_ms);
+	return ret == -EINTR ? 0 : ret;
 }
 
 int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])

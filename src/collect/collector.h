@@ -40,6 +40,9 @@ int collector_trace_pid(struct collector *c, pid_t tgid);
 int collector_untrace_pid(struct collector *c, pid_t tgid);
 /* Drain whatever the ring holds now. Returns records consumed or a negative errno. */
 int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
+/* Wait up to timeout_ms for a record that asks to be seen at once (most records do not wake
+ * weft; see bpf/sched.bpf.c), draining what is there if woken. */
+int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx);
 /* Sum of the per-CPU loss counters, by enum weft_loss_reason. */
 int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX]);
 

@@ -189,3 +189,22 @@ def sigterm_leaves_a_loadable_trace():
     problems, n = query(trace, IMPORT_PROBLEMS, "select count(*) as n from sched")
     check_clean_import(problems)
     check(n[0]["n"] > 1000, f"only {n[0]['n']} sched rows after 1.5 s of ping-pong")
+
+
+@test
+def short_lived_processes_are_symbolized():
+    """Processes that live a few milliseconds: their maps are read as soon as their exec
+    arrives, so their stacks still resolve after they are gone."""
+    d = workdir()
+    trace, js = os.path.join(d, "short.pftrace"), os.path.join(d, "short.json")
+    p = weft("run", "-o", trace, "--summary-json", js, "--", "sh", "-c",
+             f"for i in 1 2 3 4 5; do {PINGPONG} 200 3; done")
+    check(p.returncode == 0, f"weft run failed ({p.returncode}): {p.stderr[-1000:]}")
+    with open(js) as f:
+        stacks = json.load(f)["offcpu_stacks"]
+    named = [s for s in stacks if any(fr.startswith("sleeper_tick (pingpong)")
+                                      for fr in s["frames"])]
+    check(named, f"no resolved sleeper_tick stack among {len(stacks)} stacks: "
+          f"{[s['frames'][-3:] for s in stacks[:5]]}")
+    tids = {tid for s in named for tid in s["tids"]}
+    check(len(tids) >= 3, f"sleeper stacks resolved for only {len(tids)} of 5 processes")
