@@ -198,7 +198,7 @@ def short_lived_processes_are_symbolized():
     d = workdir()
     trace, js = os.path.join(d, "short.pftrace"), os.path.join(d, "short.json")
     p = weft("run", "-o", trace, "--summary-json", js, "--", "sh", "-c",
-             f"for i in 1 2 3 4 5; do {PINGPONG} 200 3; done")
+             f"for i in 1 2 3 4 5; do {PINGPONG} 200 10; done")
     check(p.returncode == 0, f"weft run failed ({p.returncode}): {p.stderr[-1000:]}")
     with open(js) as f:
         stacks = json.load(f)["offcpu_stacks"]
