@@ -13,31 +13,39 @@ BUILD = os.environ.get("WEFT_BUILD", os.path.join(ROOT, "build"))
 WEFT = os.path.join(BUILD, "weft")
 
 
+def traced_cmd(cmd, extra=(), out=None):
+    out = out or os.path.join(tempfile.mkdtemp(prefix="weft-bench-"), "b.pftrace")
+    return [WEFT, "run", "-f", "-o", out, *extra, "--", *cmd]
+
+
 def wall(cmd, env=None):
+    """Wall time of a whole command, start-up included."""
     t0 = time.monotonic()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
                    env=env)
     return time.monotonic() - t0
 
 
-def traced_cmd(cmd, extra=(), out=None):
-    out = out or os.path.join(tempfile.mkdtemp(prefix="weft-bench-"), "b.pftrace")
-    return [WEFT, "run", "-f", "-o", out, *extra, "--", *cmd]
+def inner_time(cmd):
+    """Runs cmd; returns the duration it reports itself (weft-sample: elapsed_us=N), which
+    leaves out process start-up and the tracer's own start-up."""
+    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    for line in p.stdout.splitlines():
+        if line.startswith("weft-sample:") and "elapsed_us=" in line:
+            return int(line.split("elapsed_us=")[1].split()[0]) / 1e6
+    raise RuntimeError(f"{cmd[0]} did not report elapsed_us")
 
 
-def compare(name, cmd, runs=5, extra=(), setup=None):
-    """Runs cmd untraced and under `weft run`, interleaved, `runs` times each; prints and
-    returns the ratio of the medians. The traced time includes weft's start-up (loading BPF),
-    measured separately as `weft run -- true` and subtracted."""
-    base, traced, startup = [], [], []
+def compare(name, cmd, runs=5, extra=()):
+    """Runs cmd untraced and under `weft run`, interleaved, `runs` times each, and prints the
+    ratio of the medians of the workload's self-reported durations."""
+    base, traced = [], []
     for _ in range(runs):
-        startup.append(wall(traced_cmd(["true"], extra)))
-        base.append(wall(cmd))
-        traced.append(wall(traced_cmd(cmd, extra)))
-    b, t, s = (statistics.median(x) for x in (base, traced, startup))
-    ratio = (t - s) / b
-    print(f"{name}: untraced {b * 1000:.0f} ms, traced {t * 1000:.0f} ms "
-          f"(start-up {s * 1000:.0f} ms), overhead ratio {ratio:.3f}x "
-          f"(median of {runs} interleaved runs)")
+        base.append(inner_time(cmd))
+        traced.append(inner_time(traced_cmd(cmd, extra)))
+    b, t = statistics.median(base), statistics.median(traced)
+    ratio = t / b
+    print(f"{name}: untraced {b * 1000:.0f} ms, traced {t * 1000:.0f} ms, overhead ratio "
+          f"{ratio:.3f}x (median of {runs} interleaved runs)")
     sys.stdout.flush()
     return ratio
