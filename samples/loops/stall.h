@@ -5,7 +5,9 @@
 #ifndef SAMPLES_LOOPS_STALL_H
 #define SAMPLES_LOOPS_STALL_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdio.h>
 #include <stdint.h>
 #include <sys/syscall.h>

@@ -133,7 +133,8 @@ static bool is_library(const struct pf_frame *f)
 {
 	const char *b = base_name(f->mapping);
 
-	return !b || !strncmp(b, "lib", 3) || !strncmp(b, "ld-", 3) || !strcmp(b, "[vdso]");
+	/* Shared objects: libc.so.6, libuv.so.1.0.0, ld-linux-x86-64.so.2 (not "libuv_loop"). */
+	return !b || strstr(b, ".so") || !strcmp(b, "[vdso]");
 }
 
 int loops_culprit_frame(const struct pf_frame *frames, size_t n, size_t nkernel)
