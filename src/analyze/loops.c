@@ -290,10 +290,17 @@ static void culprit_of(const struct stack_syms *st, char *buf, size_t len)
 {
 	int i = loops_culprit_frame(st->frames, st->n, st->nkernel);
 
+	const char *fn = i >= 0 ? st->frames[i].function : NULL;
+
 	if (i < 0)
 		snprintf(buf, len, "[no stack]");
-	else if (st->frames[i].function)
-		snprintf(buf, len, "%s", st->frames[i].function);
+	else if (fn && is_jit(&st->frames[i]) && !strncmp(fn, "JS:", 3) && fn[3] &&
+		 strchr("*^~+", fn[3]))
+		/* V8 marks the tier (~ interpreted, ^ baseline, + / * optimized): one function
+		 * is one culprit whichever tier ran it. */
+		snprintf(buf, len, "JS:%s", fn + 4);
+	else if (fn)
+		snprintf(buf, len, "%s", fn);
 	else
 		snprintf(buf, len, "%s", st->labels[i]);
 }
