@@ -4,7 +4,7 @@ coroutine blocks the loop with time.sleep(0.2) (a blocking call), another runs t
 crunch_numbers() for 150 ms. Run it with Debian's /usr/bin/python3.11.
   asyncio_sleep.py [stalls|calm]
 Prints per seeded stall:  weft-sample: stall_ms=MS function=NAME tid=TID start_ns=BOOTTIME
-and at the end            weft-sample: loop tid=TID iterations=N"""
+and at the end            weft-sample: thread=loop tid=TID iterations=N"""
 import asyncio
 import sys
 import threading
@@ -55,7 +55,7 @@ async def main():
         n += 1
     for t in tasks:
         await t
-    print(f"weft-sample: loop tid={threading.get_native_id()} iterations={n}", flush=True)
+    print(f"weft-sample: thread=loop tid={threading.get_native_id()} iterations={n}", flush=True)
 
 
 asyncio.run(main())

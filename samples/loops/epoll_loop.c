@@ -7,7 +7,7 @@
  *   epoll_loop fast N   N short iterations as fast as an eventfd drives them (~10 us of work
  *                       each): the overhead benchmark
  * Prints one line per seeded stall (stall.h) and at the end
- *   weft-sample: loop tid=TID iterations=N
+ *   weft-sample: thread=loop tid=TID iterations=N
  */
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 				break;
 		}
 	}
-	printf("weft-sample: loop tid=%ld iterations=%llu\n", (long)syscall(SYS_gettid),
+	printf("weft-sample: thread=loop tid=%ld iterations=%llu\n", (long)syscall(SYS_gettid),
 	       (unsigned long long)iters);
 	return 0;
 }

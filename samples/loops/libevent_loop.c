@@ -3,7 +3,7 @@
  * Sample (event loops): a libevent loop with a 1 ms persistent timer event.
  *   libevent_loop stalls   ~2.2 s with the seeded stalls of stall.h, run from the callback
  *   libevent_loop calm     ~1 s, no stall
- * Prints one line per seeded stall (stall.h) and  weft-sample: loop tid=TID iterations=N
+ * Prints one line per seeded stall (stall.h) and  weft-sample: thread=loop tid=TID iterations=N
  */
 #include <string.h>
 #include <event2/event.h>
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	t0 = boot_ns();
 	event_add(tick, &one_ms);
 	event_base_dispatch(base);
-	printf("weft-sample: loop tid=%ld iterations=%llu\n", (long)syscall(SYS_gettid),
+	printf("weft-sample: thread=loop tid=%ld iterations=%llu\n", (long)syscall(SYS_gettid),
 	       (unsigned long long)ticks);
 	event_free(tick);
 	event_base_free(base);

@@ -3,7 +3,7 @@
  * Sample (event loops): a libuv loop with a 1 ms repeating timer.
  *   libuv_loop stalls   ~2.2 s with the seeded stalls of stall.h, run from the timer callback
  *   libuv_loop calm     ~1 s, no stall
- * Prints one line per seeded stall (stall.h) and  weft-sample: loop tid=TID iterations=N
+ * Prints one line per seeded stall (stall.h) and  weft-sample: thread=loop tid=TID iterations=N
  */
 #include <string.h>
 #include <uv.h>
@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 	uv_timer_init(loop, &timer);
 	uv_timer_start(&timer, on_tick, 1, 1);
 	uv_run(loop, UV_RUN_DEFAULT);
-	printf("weft-sample: loop tid=%ld iterations=%llu\n", (long)syscall(SYS_gettid),
+	printf("weft-sample: thread=loop tid=%ld iterations=%llu\n", (long)syscall(SYS_gettid),
 	       (unsigned long long)ticks);
 	return 0;
 }

@@ -4,7 +4,7 @@
 // Run with `node --perf-basic-prof` so JavaScript names are in /tmp/perf-PID.map.
 //   node_async.mjs [stalls|calm]
 // Prints per seeded stall:  weft-sample: stall_ms=MS function=busyCompute tid=PID
-// and at the end            weft-sample: loop tid=PID iterations=N
+// and at the end            weft-sample: thread=loop tid=PID iterations=N
 const mode = process.argv[2] || 'stalls';
 const runMs = mode === 'stalls' ? 2200 : 1000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,6 +28,9 @@ async function handle(elapsed, done) {
 }
 
 async function main() {
+  // Write once before the first stall: the first console.log sets up stdout, which takes
+  // tens of milliseconds and would lengthen the seeded stall.
+  console.log(`weft-sample: thread=main tid=${process.pid} mode=${mode}`);
   const t0 = performance.now();
   const done = { n: 0 };
   let iterations = 0;
@@ -38,7 +41,7 @@ async function main() {
     await handle(elapsed, done);
     if (elapsed >= runMs) break;
   }
-  console.log(`weft-sample: loop tid=${process.pid} iterations=${iterations}`);
+  console.log(`weft-sample: thread=loop tid=${process.pid} iterations=${iterations}`);
 }
 
 await main();
