@@ -28,17 +28,26 @@ const volatile __u32 hist_zeros[WEFT_LOOP_HIST_BUCKETS];
 /*
  * Per-thread loop state, created at a traced thread's first poll call. Task storage: found
  * from any program by the task pointer and freed by the kernel when the thread exits.
+ *
+ * Only syscall *entry* is hooked: every syscall of the system pays for each syscall hook
+ * (~0.2-0.4 us here, retpolines), so the return from a poll call is not watched. An iteration
+ * starts when the thread comes back from its poll call: at the switch-in that ends its wait
+ * there, or, if the call returned without sleeping, at the call's entry (the iteration then
+ * includes the non-blocking call itself, microseconds). Whether a thread is inside a poll call
+ * right now is read from its saved registers (orig_ax: the syscall in progress).
  */
 struct loop_state {
-	__u64 iter_start;   /* return of the last poll call; 0 while inside one */
+	__u64 iter_start;   /* start of the current iteration; 0 before the first poll call */
 	__u64 poll_enter;
 	__u64 period_start;
 	__u64 iterations, busy_ns, poll_ns, max_ns;
-	__u64 polls;
-	__u64 off_ts;       /* voluntary switch-out inside the current iteration */
-	__u64 block_off_ts, block_off_ns; /* a long one, reported at the syscall's return */
-	__u32 in_poll;
+	__u64 polls;        /* poll calls made */
+	__u64 off_ts;       /* voluntary switch-out inside the current iteration, outside poll */
+	__u32 poll_blocked; /* switched out inside a poll call: the switch-in starts the iteration */
 	__u32 kind;
+	__u32 off_nr;       /* the syscall it blocked in (orig_ax), -1: none (a page fault) */
+	__u32 pad;
+	struct weft_stack_event snap; /* where it blocked: copied out if the block was long */
 	__u32 hist[WEFT_LOOP_HIST_BUCKETS];
 };
 
@@ -106,7 +115,7 @@ static __always_inline int poll_kind(long id, struct pt_regs *regs)
 		 * min_complete, flags, ...) with GETEVENTS and min_complete > 0. */
 		if (!regs)
 			return WEFT_POLL_IO_URING;
-		if ((BPF_CORE_READ(regs, r10) & IORING_ENTER_GETEVENTS) && BPF_CORE_READ(regs, dx))
+		if ((regs->r10 & IORING_ENTER_GETEVENTS) && regs->dx)
 			return WEFT_POLL_IO_URING;
 		return 0;
 	}
@@ -135,7 +144,8 @@ static __always_inline void emit_stats(struct task_struct *t, struct loop_state 
 	bpf_probe_read_kernel(st->hist, sizeof(st->hist), (const void *)hist_zeros);
 }
 
-SEC("raw_tp/sys_enter")
+/* tp_btf rather than raw_tp: regs can be read directly, without a helper call per syscall. */
+SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	struct task_struct *t;
@@ -181,14 +191,13 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 			}
 		}
 	}
-	st->in_poll = 1;
+	st->polls++;
 	st->kind = kind;
 	st->poll_enter = now;
-	st->iter_start = 0;
+	st->iter_start = now; /* moved to the switch-in if the call sleeps */
 	st->off_ts = 0;
-	st->block_off_ns = 0;
 	if (now - st->period_start >= period_ns) {
-		if (st->iterations && st->polls >= min_polls)
+		if (st->iterations && st->polls > min_polls)
 			emit_stats(t, st, now);
 		else
 			st->period_start = now;
@@ -196,52 +205,30 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline void emit_block(struct task_struct *t, struct loop_state *st, long id,
-				       __u64 now)
+/* The syscall t is in (its saved orig_ax), -1 if none. */
+static __always_inline long current_syscall(struct task_struct *t)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+
+	return regs ? BPF_CORE_READ(regs, orig_ax) : -1;
+}
+
+static __always_inline void emit_block(struct task_struct *t, struct loop_state *st, __u64 now)
 {
 	struct weft_loop_block_event *e;
 
 	e = reserve(sizeof(*e), WEFT_EV_LOOP_BLOCK, t, now);
 	if (!e)
 		return;
-	/* Kernel frames here would be the syscall return path: the user stack says who called. */
-	e->stack.kstack_len = 0;
-	fill_user_stack(&e->stack, t);
+	/* The stack was kept at the switch-out; keep the header reserve() wrote. */
+	bpf_probe_read_kernel(&e->stack.kstack_len,
+			      sizeof(e->stack) - sizeof(e->stack.hdr), &st->snap.kstack_len);
 	e->iter_start = st->iter_start;
-	e->off_ts = st->block_off_ts;
-	e->off_ns = st->block_off_ns;
-	e->syscall = id;
+	e->off_ts = st->off_ts;
+	e->off_ns = now - st->off_ts;
+	e->syscall = st->off_nr;
 	e->pad = 0;
 	submit(e);
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
-{
-	struct task_struct *t;
-	struct loop_state *st;
-	long id;
-	__u64 now;
-
-	id = BPF_CORE_READ(regs, orig_ax);
-	t = bpf_get_current_task_btf();
-	st = bpf_task_storage_get(&loop_states, t, NULL, 0);
-	if (!st)
-		return 0;
-	if (st->in_poll && poll_kind(id, NULL)) {
-		now = bpf_ktime_get_boot_ns();
-		st->in_poll = 0;
-		st->poll_ns += now - st->poll_enter;
-		st->iter_start = now;
-		st->polls++;
-		return 0;
-	}
-	if (st->block_off_ns) {
-		if (st->iter_start && st->polls >= min_polls)
-			emit_block(t, st, id, bpf_ktime_get_boot_ns());
-		st->block_off_ns = 0;
-	}
-	return 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -250,17 +237,35 @@ int BPF_PROG(on_loop_switch, bool preempt, struct task_struct *prev, struct task
 {
 	struct loop_state *st;
 	__u64 now;
+	long nr;
+	long n;
 
 	st = bpf_task_storage_get(&loop_states, prev, NULL, 0);
-	if (st && !st->in_poll && st->iter_start && !preempt && prev_state != 0)
-		st->off_ts = bpf_ktime_get_boot_ns();
-	st = bpf_task_storage_get(&loop_states, next, NULL, 0);
-	if (st && st->off_ts) {
-		now = bpf_ktime_get_boot_ns();
-		if (now - st->off_ts >= block_ns) {
-			st->block_off_ts = st->off_ts;
-			st->block_off_ns = now - st->off_ts;
+	if (st && st->iter_start && !preempt && prev_state != 0) {
+		nr = current_syscall(prev);
+		if (poll_kind(nr, NULL)) {
+			st->poll_blocked = 1;
+		} else if (st->polls >= min_polls) {
+			/* Waiting inside an iteration: keep where, in case it lasts (prev is current,
+			 * its user stack is readable now and not at the switch-in). */
+			st->off_ts = bpf_ktime_get_boot_ns();
+			st->off_nr = nr;
+			n = bpf_get_stack(ctx, st->snap.kstack, sizeof(st->snap.kstack), 0);
+			st->snap.kstack_len = n > 0 ? n / sizeof(__u64) : 0;
+			fill_user_stack(&st->snap, prev);
 		}
+	}
+	st = bpf_task_storage_get(&loop_states, next, NULL, 0);
+	if (!st)
+		return 0;
+	now = bpf_ktime_get_boot_ns();
+	if (st->poll_blocked) {
+		st->poll_blocked = 0;
+		st->poll_ns += now - st->poll_enter;
+		st->iter_start = now;
+	} else if (st->off_ts) {
+		if (now - st->off_ts >= block_ns)
+			emit_block(next, st, now);
 		st->off_ts = 0;
 	}
 	return 0;
@@ -273,11 +278,18 @@ int on_loop_sample(struct bpf_perf_event_data *ctx)
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct weft_loop_sample_event *e;
 	struct loop_state *st;
+	bool user;
 	__u64 now;
 	long n;
 
 	st = bpf_task_storage_get(&loop_states, t, NULL, 0);
-	if (!st || st->in_poll || !st->iter_start || st->polls < min_polls)
+	if (!st || !st->iter_start || st->polls < min_polls)
+		return 0;
+	/* User mode interrupted (a user address: the top bit is clear)? Then it runs its own
+	 * code; in the kernel, it is away from its poll call unless that is the syscall it is
+	 * in. (Not cs: context reads must be 8 bytes wide.) */
+	user = (__s64)ctx->regs.ip >= 0;
+	if (!user && poll_kind(current_syscall(t), NULL))
 		return 0;
 	now = bpf_ktime_get_boot_ns();
 	if (now - st->iter_start < sample_after_ns)
@@ -286,9 +298,8 @@ int on_loop_sample(struct bpf_perf_event_data *ctx)
 	if (!e)
 		return 0;
 	e->iter_start = st->iter_start;
-	/* User mode interrupted (a user address: the top bit is clear)? Then the interrupted
-	 * registers are the user ones. (Not cs: context reads must be 8 bytes wide.) */
-	if ((__s64)ctx->regs.ip >= 0) {
+	if (user) {
+		/* The interrupted registers are the user ones. */
 		e->stack.kstack_len = 0;
 		e->stack.uregs[WEFT_UREG_IP] = ctx->regs.ip;
 		e->stack.uregs[WEFT_UREG_SP] = ctx->regs.sp;

@@ -48,7 +48,8 @@ struct weft_poll_exit_event {
  * The BPF probes do the iteration accounting in the kernel (an enter/exit pair per poll call
  * would be two records per iteration): iterations are counted into a histogram and sent once
  * per period per loop thread; only iterations above the stall threshold become records.
- * An iteration runs from a poll call's return to the next poll call's entry.
+ * An iteration runs from a poll call's return to the next poll call's entry (see
+ * bpf/loops.bpf.c for how the return is placed without hooking syscall exits).
  */
 
 /* header: the loop thread; ts = end of the period (a poll entry). */
@@ -79,15 +80,15 @@ struct weft_loop_sample_event {
 	__u64 iter_start;   /* the poll return that began the current iteration */
 };
 
-/* header (in stack.hdr): the loop thread, back from a syscall it blocked in during an
- * iteration; ts = the syscall's return. The stack is taken there: the caller of the
- * blocking call (no kernel frames). */
+/* header (in stack.hdr): the loop thread, switched back in after waiting (off-CPU, voluntarily)
+ * outside its poll call for at least the block threshold; ts = the switch-in. The stack is
+ * the one it switched out with: where it blocked, kernel and user frames. */
 struct weft_loop_block_event {
 	struct weft_stack_event stack;
 	__u64 iter_start;
 	__u64 off_ts;       /* when it switched out (voluntarily) */
 	__u64 off_ns;       /* how long it stayed off-CPU */
-	__u32 syscall;      /* x86-64 syscall number it returned from */
+	__u32 syscall;      /* x86-64 syscall number it blocked in; (__u32)-1: none (page fault) */
 	__u32 pad;
 };
 

@@ -4,10 +4,11 @@
  *   epoll_loop stalls   ~2.2 s, with three seeded stalls (see stall.h): stall_busy_150ms,
  *                       stall_busy_300ms (CPU) and stall_sleep_200ms (a blocking nanosleep)
  *   epoll_loop calm     ~1 s, no stall
- *   epoll_loop fast N   N short iterations as fast as an eventfd drives them (~10 us of work
- *                       each): the overhead benchmark
+ *   epoll_loop fast N [STEPS]  N short iterations as fast as an eventfd drives them, each
+ *                       doing STEPS multiply-adds (default 10000, ~25 us): the overhead
+ *                       benchmark
  * Prints one line per seeded stall (stall.h) and at the end
- *   weft-sample: thread=loop tid=TID iterations=N
+ *   weft-sample: thread=loop tid=TID iterations=N elapsed_ns=NS
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,9 @@
 
 #include "stall.h"
 
-static void small_work(void)
+static void small_work(long steps)
 {
-	for (int i = 0; i < 2000; i++)
+	for (long i = 0; i < steps; i++)
 		stall_sink = stall_sink * 6364136223846793005ULL + 1;
 }
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 	struct epoll_event ev = { .events = EPOLLIN }, out[4];
 	uint64_t t0 = boot_ns(), v, iters = 0;
 	long n = argc > 2 ? atol(argv[2]) : 100000;
+	long steps = argc > 3 ? atol(argv[3]) : 10000;
 
 	if (!strcmp(mode, "fast")) {
 		fd = eventfd(0, EFD_NONBLOCK);
@@ -42,7 +44,7 @@ int main(int argc, char **argv)
 				continue;
 			if (read(fd, &v, sizeof(v)) < 0)
 				return 1;
-			small_work();
+			small_work(steps);
 			iters++;
 			v = 1;
 			if (write(fd, &v, sizeof(v)) < 0)
@@ -66,7 +68,8 @@ int main(int argc, char **argv)
 				break;
 		}
 	}
-	printf("weft-sample: thread=loop tid=%ld iterations=%llu\n", (long)syscall(SYS_gettid),
-	       (unsigned long long)iters);
+	printf("weft-sample: thread=loop tid=%ld iterations=%llu elapsed_ns=%llu\n",
+	       (long)syscall(SYS_gettid), (unsigned long long)iters,
+	       (unsigned long long)(boot_ns() - t0));
 	return 0;
 }
