@@ -656,6 +656,23 @@ static void print_stack(FILE *f, const char *stack, const char *indent)
 	}
 }
 
+/* The five largest, each with its stack. */
+static void print_charges(FILE *f, const char *title, const char *unit, const struct charge *c,
+			  size_t n)
+{
+	char tot[16], mx[16];
+
+	if (n)
+		fprintf(f, "    %s:\n", title);
+	for (size_t j = 0; j < n && j < 5; j++) {
+		fmt_ms(tot, sizeof(tot), c[j].total_ns);
+		fmt_ms(mx, sizeof(mx), c[j].max_ns);
+		fprintf(f, "      #%zu  %s  (%" PRIu64 " %s%s, longest %s)  %s\n", j + 1, tot,
+			c[j].count, unit, c[j].count == 1 ? "" : "s", mx, c[j].name);
+		print_stack(f, c[j].stack, "            ");
+	}
+}
+
 static void loops_summary_text(struct session *s, void *state, FILE *f)
 {
 	struct loops *L = state;
@@ -690,28 +707,10 @@ static void loops_summary_text(struct session *s, void *state, FILE *f)
 		if (!lt->nculprits && !lt->nblocks)
 			continue;
 		fprintf(f, "  Loop thread %d (%s):\n", lt->tid, comm_of(s, lt));
-		if (lt->nculprits)
-			fprintf(f, "    Stall culprits by stalled time:\n");
-		for (size_t j = 0; j < lt->nculprits && (int)j < 5; j++) {
-			struct charge *c = &lt->culprits[j];
-
-			fmt_ms(tot, sizeof(tot), c->total_ns);
-			fmt_ms(mx, sizeof(mx), c->max_ns);
-			fprintf(f, "      #%zu  %s  (%" PRIu64 " stall%s, longest %s)  %s\n", j + 1,
-				tot, c->count, c->count == 1 ? "" : "s", mx, c->name);
-			print_stack(f, c->stack, "            ");
-		}
-		if (lt->nblocks)
-			fprintf(f, "    Blocking calls on the loop thread by time:\n");
-		for (size_t j = 0; j < lt->nblocks && (int)j < 5; j++) {
-			struct charge *c = &lt->blocks[j];
-
-			fmt_ms(tot, sizeof(tot), c->total_ns);
-			fmt_ms(mx, sizeof(mx), c->max_ns);
-			fprintf(f, "      #%zu  %s  (%" PRIu64 " call%s, longest %s)  %s\n", j + 1, tot,
-				c->count, c->count == 1 ? "" : "s", mx, c->name);
-			print_stack(f, c->stack, "            ");
-		}
+		print_charges(f, "Stall culprits by stalled time", "stall", lt->culprits,
+			      lt->nculprits);
+		print_charges(f, "Blocking calls on the loop thread by time", "call", lt->blocks,
+			      lt->nblocks);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (node_without_perf_map(s, arr[i])) {
@@ -721,20 +720,6 @@ static void loops_summary_text(struct session *s, void *state, FILE *f)
 			break;
 		}
 	free(arr);
-}
-
-static void json_str(FILE *f, const char *str)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(str ? str : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 static void json_stack(FILE *f, const char *stack)
@@ -748,7 +733,7 @@ static void json_stack(FILE *f, const char *stack)
 		char *fr = strndup(p, len);
 
 		fprintf(f, "%s", first ? "" : ", ");
-		json_str(f, fr);
+		summary_json_str(f, fr);
 		free(fr);
 		first = false;
 		p += len + (p[len] == '\n');
@@ -761,7 +746,7 @@ static void json_charges(FILE *f, const char *name, const struct charge *c, size
 	fprintf(f, ", \"%s\": [", name);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s{\"name\": ", i ? ", " : "");
-		json_str(f, c[i].name);
+		summary_json_str(f, c[i].name);
 		fprintf(f, ", \"total_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64 ", \"count\": %" PRIu64
 			", \"stack\": ", c[i].total_ns, c[i].max_ns, c[i].count);
 		json_stack(f, c[i].stack);
@@ -784,7 +769,7 @@ static void loops_summary_json(struct session *s, void *state, FILE *f)
 
 		fprintf(f, "%s\n    {\"pid\": %d, \"tid\": %d, \"comm\": ", i ? "," : "", lt->pid,
 			lt->tid);
-		json_str(f, comm_of(s, lt));
+		summary_json_str(f, comm_of(s, lt));
 		fprintf(f, ", \"iterations\": %" PRIu64 ", \"iterations_per_s\": %.1f, "
 			"\"busy_pct\": %.2f, \"iteration_p50_ns\": %" PRIu64 ", \"iteration_p99_ns\": %"
 			PRIu64 ", \"iteration_max_ns\": %" PRIu64 ", \"stalled_ns\": %" PRIu64
@@ -800,11 +785,11 @@ static void loops_summary_json(struct session *s, void *state, FILE *f)
 				j ? ", " : "", st->start, st->end - st->start, st->samples,
 				st->blocking ? "true" : "false");
 			if (st->phase)
-				json_str(f, st->phase);
+				summary_json_str(f, st->phase);
 			else
 				fprintf(f, "null");
 			fprintf(f, ", \"culprit\": ");
-			json_str(f, st->culprit);
+			summary_json_str(f, st->culprit);
 			fprintf(f, ", \"stack\": ");
 			json_stack(f, st->stack);
 			fputc('}', f);

@@ -37,6 +37,9 @@ struct session {
 	bool area_ok[AREAS_MAX];
 };
 
+/* summary.c: a JSON string literal for str (NULL: ""). */
+void summary_json_str(FILE *f, const char *str);
+
 /* trace_sched.c: what goes into the Perfetto trace. */
 void trace_describe_process(struct session *s, struct process *p);
 void trace_describe_thread(struct session *s, struct task *t);

@@ -18,44 +18,6 @@
 #define T0 5000000000000ULL
 #define PID 7000
 
-#define FIELD(type, field, off, sz)                                                            \
-	do {                                                                                   \
-		assert_int_equal(offsetof(type, field), (off));                                \
-		assert_int_equal(sizeof(((type *)0)->field), (sz));                            \
-	} while (0)
-
-/* The records' layout as shipped (BPF and the preload shim write them; see test_events.c). */
-static void test_record_layout(void **state)
-{
-	assert_int_equal(WEFT_EV_POLL_ENTER, 32);
-	assert_int_equal(WEFT_EV_LOOP_BLOCK, 37);
-	assert_int_equal(sizeof(struct weft_poll_enter_event), 40);
-	FIELD(struct weft_poll_enter_event, kind, 24, 4);
-	FIELD(struct weft_poll_enter_event, fd, 28, 4);
-	FIELD(struct weft_poll_enter_event, timeout_ns, 32, 8);
-	assert_int_equal(sizeof(struct weft_poll_exit_event), 32);
-	FIELD(struct weft_poll_exit_event, kind, 24, 4);
-	FIELD(struct weft_poll_exit_event, ret, 28, 4);
-	assert_int_equal(sizeof(struct weft_loop_stats_event), 2120);
-	FIELD(struct weft_loop_stats_event, since, 24, 8);
-	FIELD(struct weft_loop_stats_event, iterations, 32, 8);
-	FIELD(struct weft_loop_stats_event, busy_ns, 40, 8);
-	FIELD(struct weft_loop_stats_event, poll_ns, 48, 8);
-	FIELD(struct weft_loop_stats_event, max_ns, 56, 8);
-	FIELD(struct weft_loop_stats_event, kind, 64, 4);
-	FIELD(struct weft_loop_stats_event, hist, 72, 4 * WEFT_LOOP_HIST_BUCKETS);
-	assert_int_equal(sizeof(struct weft_loop_stall_event), 40);
-	FIELD(struct weft_loop_stall_event, start, 24, 8);
-	FIELD(struct weft_loop_stall_event, kind, 32, 4);
-	assert_int_equal(sizeof(struct weft_loop_sample_event), 4456);
-	FIELD(struct weft_loop_sample_event, iter_start, 4448, 8);
-	assert_int_equal(sizeof(struct weft_loop_block_event), 4480);
-	FIELD(struct weft_loop_block_event, iter_start, 4448, 8);
-	FIELD(struct weft_loop_block_event, off_ts, 4456, 8);
-	FIELD(struct weft_loop_block_event, off_ns, 4464, 8);
-	FIELD(struct weft_loop_block_event, syscall, 4472, 4);
-}
-
 /* The BPF side's bucket function (bpf/loops.bpf.c), restated. */
 static unsigned bpf_bucket(uint64_t v)
 {
@@ -303,7 +265,6 @@ static void test_bpf_records_stall_blamed_on_blocking_call(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_record_layout),
 		cmocka_unit_test(test_hist_value_within_a_bucket),
 		cmocka_unit_test(test_culprit_frame),
 		cmocka_unit_test_setup_teardown(test_poll_records_make_iterations_and_stalls, setup,
