@@ -4,6 +4,8 @@
  *   epoll_loop stalls   ~2.2 s, with three seeded stalls (see stall.h): stall_busy_150ms,
  *                       stall_busy_300ms (CPU) and stall_sleep_200ms (a blocking nanosleep)
  *   epoll_loop calm     ~1 s, no stall
+ *   epoll_loop hang     0.5 s of loop, then stall_forever() holds it for 10 s (a handler that
+ *                       does not return while a recording ends)
  *   epoll_loop fast N [STEPS]  N short iterations as fast as an eventfd drives them, each
  *                       doing STEPS multiply-adds (default 10000, ~25 us): the overhead
  *                       benchmark
@@ -17,6 +19,14 @@
 #include <sys/timerfd.h>
 
 #include "stall.h"
+
+__attribute__((noinline)) static void stall_forever(void)
+{
+	printf("weft-sample: stall_ms=10000 function=stall_forever tid=%ld start_ns=%llu\n",
+	       (long)syscall(SYS_gettid), (unsigned long long)boot_ns());
+	fflush(stdout);
+	SPIN_FOR_MS(10000);
+}
 
 static void small_work(long steps)
 {
@@ -52,7 +62,7 @@ int main(int argc, char **argv)
 		}
 	} else {
 		struct itimerspec its = { { 0, 1000000 }, { 0, 1000000 } };
-		int stalls = !strcmp(mode, "stalls");
+		int stalls = !strcmp(mode, "stalls"), hang = !strcmp(mode, "hang");
 		uint64_t run_ms = stalls ? 2200 : 1000;
 
 		fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
@@ -64,6 +74,10 @@ int main(int argc, char **argv)
 			if (read(fd, &v, sizeof(v)) < 0)
 				continue;
 			iters++;
+			if (hang && boot_ns() - t0 >= 500 * 1000000ULL) {
+				stall_forever();
+				break;
+			}
 			if (stall_schedule(stalls, (boot_ns() - t0) / 1000000, run_ms))
 				break;
 		}

@@ -30,6 +30,7 @@ struct stall {
 	const char *phase;
 	uint64_t samples;
 	bool blocking;  /* the culprit is a blocking call (no sample saw the thread running) */
+	bool ongoing;   /* still going on when the recording (or the process) ended */
 };
 
 /* What was seen of the iteration in progress, kept until it ends or turns out to be a stall. */
@@ -37,6 +38,7 @@ struct evidence {
 	struct charge *c;   /* culprit name -> samples (count) */
 	size_t n, cap;
 	uint64_t samples;
+	uint64_t last_sample;        /* ts of the latest sample */
 	const char *phase;
 	char *blk_name, *blk_stack;  /* longest blocking call */
 	uint64_t blk_ns;
@@ -306,7 +308,7 @@ static void culprit_of(const struct stack_syms *st, char *buf, size_t len)
 }
 
 static void add_stall(struct session *s, struct loops *L, struct loop_thread *lt,
-		      uint64_t start, uint64_t end)
+		      uint64_t start, uint64_t end, bool ongoing)
 {
 	struct evidence *ev = &lt->ev;
 	struct charge *best = NULL;
@@ -326,6 +328,7 @@ static void add_stall(struct session *s, struct loops *L, struct loop_thread *lt
 	memset(st, 0, sizeof(*st));
 	st->start = start;
 	st->end = end;
+	st->ongoing = ongoing;
 	lt->stalled_ns += dur;
 	if (lt->cur_iter == start) {
 		for (size_t i = 0; i < ev->n; i++)
@@ -358,11 +361,12 @@ static void add_stall(struct session *s, struct loops *L, struct loop_thread *lt
 			  .s = st->stack ? st->stack : "" },
 			{ .name = "samples", .type = PF_ARG_UINT, .u = st->samples },
 			{ .name = "blocking", .type = PF_ARG_UINT, .u = st->blocking },
+			{ .name = "ongoing", .type = PF_ARG_UINT, .u = st->ongoing },
 			{ .name = "uv_phase", .type = PF_ARG_STRING, .s = st->phase ? st->phase : "" },
 		};
 
 		pf_slice_begin(s->pf, lt->track, start, "stall", args,
-			       st->phase ? 6 : 5, NULL, 0, NULL, 0);
+			       st->phase ? 7 : 6, NULL, 0, NULL, 0);
 		pf_slice_end(s->pf, lt->track, end);
 	}
 	(void)L;
@@ -379,7 +383,7 @@ static void add_iteration(struct session *s, struct loops *L, struct loop_thread
 		lt->max_ns = d;
 	hist_add(&lt->hist, d);
 	if (d >= L->stall_ns && lt->polls >= LOOPS_MIN_POLLS)
-		add_stall(s, L, lt, start, end);
+		add_stall(s, L, lt, start, end, false);
 }
 
 /* --- records ------------------------------------------------------------------------------ */
@@ -456,6 +460,7 @@ static void on_sample(struct session *s, struct loops *L, const struct weft_loop
 			       e->stack.hdr.tid, iid, st->nkernel ? PF_MODE_KERNEL : PF_MODE_USER);
 	culprit_of(st, name, sizeof(name));
 	lt->ev.samples++;
+	lt->ev.last_sample = e->stack.hdr.ts;
 	if (!lt->ev.phase)
 		lt->ev.phase = loops_uv_phase(st->frames, st->n);
 	c = charge_find(&lt->ev.c, &lt->ev.n, name);
@@ -541,7 +546,7 @@ static void loops_event(struct session *s, void *state, const struct weft_event_
 
 		lt = thread_get(L, h->pid, h->tid, e->start);
 		if (lt && h->ts >= e->start)
-			add_stall(s, L, lt, e->start, h->ts);
+			add_stall(s, L, lt, e->start, h->ts, false);
 		break;
 	}
 	case WEFT_EV_LOOP_SAMPLE:
@@ -553,8 +558,32 @@ static void loops_event(struct session *s, void *state, const struct weft_event_
 	}
 }
 
+/*
+ * A loop stuck at the end (a handler that never returns, or still running when the recording
+ * stops) has no stall record: its iteration has not ended. Samples show it: if one was taken
+ * past the threshold into the iteration, that iteration is a stall going on at the end.
+ * Not if the process exited meanwhile: a loop thread that stops polling to finish (tear
+ * down, exit) did not stall its loop.
+ */
 static void loops_finish(struct session *s, void *state, uint64_t end_ts)
 {
+	struct loops *L = state;
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&L->threads, &i, &k, &v);) {
+		struct loop_thread *lt = v;
+		struct process *p = proc_get(&s->tt, lt->pid);
+
+		if (p && p->exited)
+			continue;
+		if (lt->cur_iter && lt->ev.samples && lt->ev.last_sample >= lt->cur_iter + L->stall_ns &&
+		    end_ts > lt->cur_iter) {
+			if (end_ts - lt->cur_iter > lt->max_ns)
+				lt->max_ns = end_ts - lt->cur_iter;
+			add_stall(s, L, lt, lt->cur_iter, end_ts, true);
+		}
+	}
 }
 
 /* --- summary ------------------------------------------------------------------------------ */
@@ -781,9 +810,10 @@ static void loops_summary_json(struct session *s, void *state, FILE *f)
 			struct stall *st = &lt->stalls[j];
 
 			fprintf(f, "%s{\"start_ns\": %" PRIu64 ", \"dur_ns\": %" PRIu64
-				", \"samples\": %" PRIu64 ", \"blocking\": %s, \"uv_phase\": ",
-				j ? ", " : "", st->start, st->end - st->start, st->samples,
-				st->blocking ? "true" : "false");
+				", \"samples\": %" PRIu64 ", \"blocking\": %s, \"ongoing\": %s, "
+				"\"uv_phase\": ", j ? ", " : "", st->start, st->end - st->start,
+				st->samples, st->blocking ? "true" : "false",
+				st->ongoing ? "true" : "false");
 			if (st->phase)
 				summary_json_str(f, st->phase);
 			else

@@ -3,6 +3,8 @@
 asyncio) are found with their duration and culprit; a calm loop has none."""
 import json
 import os
+import subprocess
+import time
 
 from harness import (IMPORT_PROBLEMS, Failure, check, check_clean_import, query, sample,
                      sample_report, test, weft, within, workdir)
@@ -102,6 +104,32 @@ def calm_loop_has_no_stalls():
     check(not r["loop"]["stalls"], f"calm: stalls reported: {r['loop']['stalls']}")
     rows = query(r["trace"], STALL_SLICES_SQL)[0]
     check(not rows, f"calm: stall slices in the trace: {rows}")
+
+
+@test
+def loop_stuck_at_the_end_is_an_ongoing_stall():
+    """A handler that has not returned when the recording stops: no poll call ends the
+    iteration, the samples show it."""
+    d = workdir()
+    trace, js = os.path.join(d, "hang.pftrace"), os.path.join(d, "hang.json")
+    target = subprocess.Popen([sample("loops/epoll_loop"), "hang"], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        time.sleep(0.1)
+        p = weft("record", "-p", str(target.pid), "-d", "2", "-o", trace, "--summary-json", js)
+        check(p.returncode == 0, f"weft record failed ({p.returncode}): {p.stderr[-2000:]}")
+    finally:
+        target.kill()
+        out = target.communicate()[0]
+    seeded = [r for r in sample_report(out) if r.get("function") == "stall_forever"]
+    check(seeded, f"the sample did not hang: {out}")
+    with open(js) as f:
+        loops = json.load(f)["loops"]["threads"]
+    mine = [t for t in loops if t["tid"] == int(seeded[0]["tid"])]
+    check(mine, f"loop thread not found: {loops}")
+    stalls = mine[0]["stalls"]
+    check(len(stalls) == 1 and stalls[0]["ongoing"] and stalls[0]["culprit"] == "stall_forever"
+          and stalls[0]["dur_ns"] > 1e9, f"stalls of the stuck loop: {stalls}")
 
 
 @test

@@ -262,6 +262,30 @@ static void test_bpf_records_stall_blamed_on_blocking_call(void **state)
 	free(bl);
 }
 
+/* No stall record (the iteration never ended), but a sample well past the threshold. */
+static void test_stuck_loop_is_an_ongoing_stall(void **state)
+{
+	struct fixture *f = *state;
+	struct weft_loop_sample_event *e = calloc(1, sizeof(*e));
+	uint64_t start = T0 + 100 * MS;
+	char *a;
+
+	assert_non_null(e);
+	for (int i = 0; i < 5; i++)
+		poll_pair(f, 301, T0 + i * 2 * MS, T0 + i * 2 * MS + MS);
+	hdr(&e->stack.hdr, WEFT_EV_LOOP_SAMPLE, sizeof(*e), start + 80 * MS, 301);
+	e->iter_start = start;
+	assert_int_equal(session_push(f->s, e, sizeof(*e)), 0);
+	finish(f, start + 300 * MS);
+	a = thread_json(f->json, 301);
+	assert_non_null(a);
+	assert_non_null(strstr(a, "\"dur_ns\": 300000000, \"samples\": 1, \"blocking\": false, "
+				  "\"ongoing\": true"));
+	assert_non_null(strstr(a, "\"culprit\": \"[no stack]\""));
+	free(a);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +295,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bpf_records_stall_blamed_on_blocking_call,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stuck_loop_is_an_ongoing_stall, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
