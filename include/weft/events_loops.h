@@ -73,11 +73,23 @@ struct weft_loop_stall_event {
 	__u32 pad;
 };
 
+#define WEFT_PY_FRAMES 4     /* innermost Python frames kept with a stack */
+#define WEFT_PY_NAME 56
+
+/* The Python functions a CPython thread was in (read from the interpreter's frames). */
+struct weft_py_frames {
+	__u32 n;            /* valid entries, innermost first; 0: not CPython, or not known */
+	__s32 line[WEFT_PY_FRAMES];   /* the function's first line */
+	__u32 pad;
+	char func[WEFT_PY_FRAMES][WEFT_PY_NAME]; /* qualified name, truncated */
+};
+
 /* header (in stack.hdr): the loop thread, running away from its poll call; ts = sample time.
  * The stack is what the thread was running (kernel frames if it was in the kernel). */
 struct weft_loop_sample_event {
 	struct weft_stack_event stack;
 	__u64 iter_start;   /* the poll return that began the current iteration */
+	struct weft_py_frames py;
 };
 
 /* header (in stack.hdr): the loop thread, switched back in after waiting (off-CPU, voluntarily)
@@ -90,6 +102,7 @@ struct weft_loop_block_event {
 	__u64 off_ns;       /* how long it stayed off-CPU */
 	__u32 syscall;      /* x86-64 syscall number it blocked in; (__u32)-1: none (page fault) */
 	__u32 pad;
+	struct weft_py_frames py;
 };
 
 /* X(type, name, struct) for each record of this area. */

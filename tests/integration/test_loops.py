@@ -151,14 +151,20 @@ def node_without_perf_map_gets_a_hint():
 
 
 @test
-def asyncio_stalls_show_native_frames():
+def asyncio_stalls_name_python_functions():
     if not os.path.exists(PYTHON):
         raise Failure(f"{PYTHON} missing (scripts/install-deps.sh installs it)")
     r = run_loop("asyncio", [PYTHON, os.path.join(SAMPLES_SRC, "asyncio_sleep.py")])
-    # Native frames: the interpreter's own, and for time.sleep the libc call it blocked in.
-    match_stalls("asyncio", r, culprit_for=lambda s: "clock_nanosleep"
-                 if s["function"] == "time.sleep" else "_PyEval_EvalFrameDefault")
+    # The Python function (read from CPython 3.11's frames): the coroutine that called
+    # time.sleep, the function that crunched numbers.
+    match_stalls("asyncio", r, culprit_for=lambda s: "blocking_sleeper"
+                 if s["function"] == "time.sleep" else "crunch_numbers")
+    for x in r["loop"]["stalls"]:
+        native = [fr for fr in x["stack"] if fr.endswith("(python3.11)")]
+        check(native, f"asyncio: no native interpreter frames in {x['stack']}")
     sleep = [x for x in r["loop"]["stalls"] if within(x["dur_ns"] / 1e6, 200, 0.2)][0]
-    check(sleep["blocking"], f"asyncio: time.sleep stall not a blocking call: {sleep}")
-    check(any(b["name"].startswith("clock_nanosleep") for b in r["loop"]["blocking_calls"]),
+    check(sleep["blocking"] and any(fr.startswith("clock_nanosleep ") for fr in sleep["stack"]),
+          f"asyncio: time.sleep stall not blamed on the blocking call: {sleep}")
+    check(any(b["name"] == "clock_nanosleep in blocking_sleeper"
+              for b in r["loop"]["blocking_calls"]),
           f"asyncio: blocking calls {r['loop']['blocking_calls']}")

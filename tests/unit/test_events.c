@@ -172,9 +172,14 @@ static void test_loops(void **state)
 	assert_int_equal(sizeof(struct weft_loop_stall_event), 40);
 	FIELD(struct weft_loop_stall_event, start, 24, 8);
 	FIELD(struct weft_loop_stall_event, kind, 32, 4);
-	assert_int_equal(sizeof(struct weft_loop_sample_event), 4456);
+	assert_int_equal(sizeof(struct weft_py_frames), 248);
+	FIELD(struct weft_py_frames, line, 4, 4 * WEFT_PY_FRAMES);
+	FIELD(struct weft_py_frames, func, 24, WEFT_PY_FRAMES * WEFT_PY_NAME);
+	assert_int_equal(sizeof(struct weft_loop_sample_event), 4704);
 	FIELD(struct weft_loop_sample_event, iter_start, 4448, 8);
-	assert_int_equal(sizeof(struct weft_loop_block_event), 4480);
+	FIELD(struct weft_loop_sample_event, py, 4456, 248);
+	assert_int_equal(sizeof(struct weft_loop_block_event), 4728);
+	FIELD(struct weft_loop_block_event, py, 4480, 248);
 	FIELD(struct weft_loop_block_event, iter_start, 4448, 8);
 	FIELD(struct weft_loop_block_event, off_ts, 4456, 8);
 	FIELD(struct weft_loop_block_event, off_ns, 4464, 8);
