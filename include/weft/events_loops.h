@@ -23,6 +23,10 @@ enum {
 	WEFT_EV_LOOP_BLOCK = WEFT_EV_LOOPS_BASE + 5, /* BPF: loop thread blocked mid-iteration */
 };
 
+/* The stall threshold (--stall-threshold) when none is given: 50 ms, the "long task" of
+ * browsers, half of asyncio's slow-callback warning. */
+#define WEFT_LOOPS_DEFAULT_STALL_NS (50 * 1000000ULL)
+
 /* Iteration-time histogram kept in BPF: log2 buckets split in 8 linear sub-buckets.
  * Bucket b covers [2^e + s * 2^(e-3), 2^e + (s+1) * 2^(e-3)) ns with e = b / 8, s = b % 8
  * (for e < 3: the single values 2^e.. as far as they go). */

@@ -341,8 +341,8 @@ static void culprit_of(const struct stack_syms *st, char *buf, size_t len)
 		snprintf(buf, len, "%s", st->labels[i]);
 }
 
-static void add_stall(struct session *s, struct loops *L, struct loop_thread *lt,
-		      uint64_t start, uint64_t end, bool ongoing)
+static void add_stall(struct session *s, struct loop_thread *lt, uint64_t start, uint64_t end,
+		      bool ongoing)
 {
 	struct evidence *ev = &lt->ev;
 	struct charge *best = NULL;
@@ -403,7 +403,6 @@ static void add_stall(struct session *s, struct loops *L, struct loop_thread *lt
 			       st->phase ? 7 : 6, NULL, 0, NULL, 0);
 		pf_slice_end(s->pf, lt->track, end);
 	}
-	(void)L;
 }
 
 static void add_iteration(struct session *s, struct loops *L, struct loop_thread *lt,
@@ -417,7 +416,7 @@ static void add_iteration(struct session *s, struct loops *L, struct loop_thread
 		lt->max_ns = d;
 	hist_add(&lt->hist, d);
 	if (d >= L->stall_ns && lt->polls >= LOOPS_MIN_POLLS)
-		add_stall(s, L, lt, start, end, false);
+		add_stall(s, lt, start, end, false);
 }
 
 /* --- records ------------------------------------------------------------------------------ */
@@ -555,7 +554,7 @@ static int loops_init(struct session *s, void **state)
 	if (!L)
 		return -ENOMEM;
 	L->stall_ns = s->opts.stall_threshold_ns ? s->opts.stall_threshold_ns
-						  : LOOPS_DEFAULT_STALL_NS;
+						  : WEFT_LOOPS_DEFAULT_STALL_NS;
 	*state = L;
 	return 0;
 }
@@ -580,7 +579,7 @@ static void loops_event(struct session *s, void *state, const struct weft_event_
 
 		lt = thread_get(L, h->pid, h->tid, e->start);
 		if (lt && h->ts >= e->start)
-			add_stall(s, L, lt, e->start, h->ts, false);
+			add_stall(s, lt, e->start, h->ts, false);
 		break;
 	}
 	case WEFT_EV_LOOP_SAMPLE:
@@ -615,7 +614,7 @@ static void loops_finish(struct session *s, void *state, uint64_t end_ts)
 		    end_ts > lt->cur_iter) {
 			if (end_ts - lt->cur_iter > lt->max_ns)
 				lt->max_ns = end_ts - lt->cur_iter;
-			add_stall(s, L, lt, lt->cur_iter, end_ts, true);
+			add_stall(s, lt, lt->cur_iter, end_ts, true);
 		}
 	}
 }

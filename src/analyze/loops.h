@@ -9,7 +9,6 @@
 #include "analyze/area.h"
 #include "perfetto/writer.h"
 
-#define LOOPS_DEFAULT_STALL_NS (50 * 1000000ULL)
 /* A thread is a loop thread once it has returned from this many poll calls. */
 #define LOOPS_MIN_POLLS 2
 

@@ -88,7 +88,7 @@ void record_opts_init(struct record_opts *o)
 	o->ringbuf_bytes = 16 << 20;
 	o->stack_rate = 200;
 	o->top_stacks = 5;
-	o->stall_threshold_ns = LOOPS_DEFAULT_STALL_NS;
+	o->stall_threshold_ns = WEFT_LOOPS_DEFAULT_STALL_NS;
 }
 
 /* "50ms", "0.2s", "500us" or a bare number of milliseconds. */

@@ -78,7 +78,7 @@ static int loops_open(struct collector *c, void **state, const struct collector_
 		      struct collector_error *err)
 {
 	unsigned hz = o->loop_sample_hz ? o->loop_sample_hz : LOOPS_DEFAULT_SAMPLE_HZ;
-	uint64_t stall = o->stall_threshold_ns ? o->stall_threshold_ns : LOOPS_DEFAULT_STALL_NS;
+	uint64_t stall = o->stall_threshold_ns ? o->stall_threshold_ns : WEFT_LOOPS_DEFAULT_STALL_NS;
 	struct loops_state *ls;
 	int ret;
 

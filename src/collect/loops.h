@@ -5,7 +5,6 @@
 
 #include "collect/area.h"
 
-#define LOOPS_DEFAULT_STALL_NS (50 * 1000000ULL)
 #define LOOPS_DEFAULT_SAMPLE_HZ 499
 #define LOOPS_BLOCK_NS 1000000ULL
 
