@@ -24,7 +24,8 @@ where t.name = 'event loop' and s.name = 'stall' order by s.ts"""
 def run_loop(name, cmd, extra=()):
     d = workdir()
     trace, js = os.path.join(d, f"{name}.pftrace"), os.path.join(d, f"{name}.json")
-    p = weft("run", "-o", trace, "--summary-json", js, *extra, "--", *cmd)
+    # cwd: node --perf-basic-prof leaves V8 logs (isolate-*.log) in its working directory.
+    p = weft("run", "-o", trace, "--summary-json", js, *extra, "--", *cmd, cwd=d)
     check(p.returncode == 0, f"{name}: weft run failed ({p.returncode}): {p.stderr[-2000:]}")
     report = sample_report(p.stdout)
     loop = [r for r in report if "iterations" in r]
@@ -145,7 +146,7 @@ def node_stalls_name_the_js_function():
 def node_without_perf_map_gets_a_hint():
     d = workdir()
     p = weft("run", "-o", os.path.join(d, "n.pftrace"), "--", "node",
-             os.path.join(SAMPLES_SRC, "node_async.mjs"), "calm")
+             os.path.join(SAMPLES_SRC, "node_async.mjs"), "calm", cwd=d)
     check(p.returncode == 0, f"weft run failed: {p.stderr[-1000:]}")
     check("--perf-basic-prof" in p.stderr, f"no perf map hint: {p.stderr[-1500:]}")
 
