@@ -285,6 +285,17 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* A loop thread exits: send what its last period counted. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_loop_exit, struct task_struct *p)
+{
+	struct loop_state *st = bpf_task_storage_get(&loop_states, p, NULL, 0);
+
+	if (st && st->iterations && st->polls > min_polls)
+		emit_stats(p, st, bpf_ktime_get_boot_ns());
+	return 0;
+}
+
 /* The syscall t is in (its saved orig_ax), -1 if none. */
 static __always_inline long current_syscall(struct task_struct *t)
 {

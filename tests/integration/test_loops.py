@@ -38,7 +38,7 @@ def run_loop(name, cmd, extra=()):
           f"{[(t['tid'], t['comm'], t['iterations']) for t in threads.values()]}")
     seeded = [r for r in report if "stall_ms" in r]
     return dict(trace=trace, loop=threads[tid], seeded=seeded, stderr=p.stderr,
-                summary=summary)
+                summary=summary, iterations=int(loop[0]["iterations"]))
 
 
 def match_stalls(name, r, culprit_for=lambda s: s["function"], others_ok=False):
@@ -81,11 +81,16 @@ def c_sample(name, binary):
     check(any("stall_sleep_200ms" in b["name"] and within(b["max_ns"] / 1e6, 200, 0.2)
               for b in blocking), f"{name}: blocking calls {blocking}")
     check(r["loop"]["iterations"] > 300, f"{name}: only {r['loop']['iterations']} iterations")
+    return r
 
 
 @test
 def epoll_stalls_and_culprits():
-    c_sample("epoll", "epoll_loop")
+    r = c_sample("epoll", "epoll_loop")
+    # Each of its iterations is one epoll_wait: the counts must agree.
+    check(within(r["loop"]["iterations"], r["iterations"], 0.02),
+          f"epoll: weft counted {r['loop']['iterations']} iterations, the loop "
+          f"{r['iterations']}")
 
 
 @test
