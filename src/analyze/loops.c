@@ -515,7 +515,9 @@ static void on_block(struct session *s, struct loops *L, const struct weft_loop_
 
 	if (!lt)
 		return;
-	if (!sys) {
+	if (e->syscall == (uint32_t)-1) {
+		sys = "fault"; /* waited outside any syscall: a page fault (file-backed memory) */
+	} else if (!sys) {
 		snprintf(sysbuf, sizeof(sysbuf), "syscall %u", e->syscall);
 		sys = sysbuf;
 	}
