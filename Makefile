@@ -87,7 +87,10 @@ SAMPLES     := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRCS))
 $(BUILD)/samples/%: samples/%.c
 	@echo "  SAMPLE  $@"
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm
+	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm $(SAMPLE_LIBS_$(notdir $*))
+# samples that need a library
+SAMPLE_LIBS_libuv_loop := -luv
+SAMPLE_LIBS_libevent_loop := -levent
 
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)

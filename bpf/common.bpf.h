@@ -73,4 +73,49 @@ static __always_inline void *reserve(__u32 size, __u16 type, struct task_struct 
  * (~1 µs of collector CPU per event with wakeups, ~70 ns without, measured on our VMs). */
 #define submit(rec) bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP)
 
+#define WEFT_PF_KTHREAD 0x00200000
+
+/* The copy must stay inside the stack mapping: near the top of a stack a full-size read fails,
+ * so retry with smaller sizes (constant sizes keep the verifier happy). */
+static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp)
+{
+	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES, (void *)sp))
+		return WEFT_USTACK_BYTES;
+	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 2, (void *)sp))
+		return WEFT_USTACK_BYTES / 2;
+	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 4, (void *)sp))
+		return WEFT_USTACK_BYTES / 4;
+	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 8, (void *)sp))
+		return WEFT_USTACK_BYTES / 8;
+	count_loss(WEFT_LOSS_STACK_READ);
+	return 0;
+}
+
+/*
+ * The user half of a stack record for t, which must be current (its user memory is the one
+ * mapped): the registers t entered the kernel with (where DWARF unwinding starts) and a copy
+ * of its stack above sp.
+ */
+static __always_inline void fill_user_stack(struct weft_stack_event *e, struct task_struct *t)
+{
+	struct pt_regs *regs;
+
+	e->ustack_len = 0;
+	__builtin_memset(e->uregs, 0, sizeof(e->uregs));
+	if (BPF_CORE_READ(t, flags) & WEFT_PF_KTHREAD)
+		return;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return;
+	e->uregs[WEFT_UREG_IP] = BPF_CORE_READ(regs, ip);
+	e->uregs[WEFT_UREG_SP] = BPF_CORE_READ(regs, sp);
+	e->uregs[WEFT_UREG_BP] = BPF_CORE_READ(regs, bp);
+	e->uregs[WEFT_UREG_BX] = BPF_CORE_READ(regs, bx);
+	e->uregs[WEFT_UREG_R12] = BPF_CORE_READ(regs, r12);
+	e->uregs[WEFT_UREG_R13] = BPF_CORE_READ(regs, r13);
+	e->uregs[WEFT_UREG_R14] = BPF_CORE_READ(regs, r14);
+	e->uregs[WEFT_UREG_R15] = BPF_CORE_READ(regs, r15);
+	e->ustack_len = copy_user_stack(e->ustack, e->uregs[WEFT_UREG_SP]);
+}
+
 #endif /* WEFT_COMMON_BPF_H */

@@ -2,7 +2,6 @@
 /* Scheduler capture: switches, wakeups, task lifecycle and off-CPU stacks of traced processes. */
 #include "common.bpf.h"
 
-#define PF_KTHREAD 0x00200000
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -74,26 +73,9 @@ static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 	return true;
 }
 
-/* The copy must stay inside the stack mapping: near the top of a stack a full-size read fails,
- * so retry with smaller sizes (constant sizes keep the verifier happy). */
-static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp)
-{
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES, (void *)sp))
-		return WEFT_USTACK_BYTES;
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 2, (void *)sp))
-		return WEFT_USTACK_BYTES / 2;
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 4, (void *)sp))
-		return WEFT_USTACK_BYTES / 4;
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 8, (void *)sp))
-		return WEFT_USTACK_BYTES / 8;
-	count_loss(WEFT_LOSS_STACK_READ);
-	return 0;
-}
-
 static __always_inline void emit_stack(void *ctx, struct task_struct *prev, __u64 ts)
 {
 	struct weft_stack_event *e;
-	struct pt_regs *regs;
 	long n;
 
 	e = reserve(sizeof(*e), WEFT_EV_STACK, prev, ts);
@@ -101,24 +83,9 @@ static __always_inline void emit_stack(void *ctx, struct task_struct *prev, __u6
 		return;
 	n = bpf_get_stack(ctx, e->kstack, sizeof(e->kstack), 0);
 	e->kstack_len = n > 0 ? n / sizeof(__u64) : 0;
-	e->ustack_len = 0;
-	__builtin_memset(e->uregs, 0, sizeof(e->uregs));
-	if (!(BPF_CORE_READ(prev, flags) & PF_KTHREAD)) {
-		/* prev is current here: its saved user registers are the ones it entered the
-		 * kernel with, its user stack is intact. */
-		regs = (struct pt_regs *)bpf_task_pt_regs(prev);
-		if (regs) {
-			e->uregs[WEFT_UREG_IP] = BPF_CORE_READ(regs, ip);
-			e->uregs[WEFT_UREG_SP] = BPF_CORE_READ(regs, sp);
-			e->uregs[WEFT_UREG_BP] = BPF_CORE_READ(regs, bp);
-			e->uregs[WEFT_UREG_BX] = BPF_CORE_READ(regs, bx);
-			e->uregs[WEFT_UREG_R12] = BPF_CORE_READ(regs, r12);
-			e->uregs[WEFT_UREG_R13] = BPF_CORE_READ(regs, r13);
-			e->uregs[WEFT_UREG_R14] = BPF_CORE_READ(regs, r14);
-			e->uregs[WEFT_UREG_R15] = BPF_CORE_READ(regs, r15);
-			e->ustack_len = copy_user_stack(e->ustack, e->uregs[WEFT_UREG_SP]);
-		}
-	}
+	/* prev is current here: its saved user registers are the ones it entered the kernel
+	 * with, its user stack is intact. */
+	fill_user_stack(e, prev);
 	bpf_ringbuf_submit(e, stack_submit_flags(prev));
 }
 

@@ -3,7 +3,9 @@
 #include <stddef.h>
 
 #include "analyze/area.h"
+#include "analyze/loops.h"
 
 const struct analyze_area *const analyze_areas[] = {
+	&loops_area,
 	NULL,
 };

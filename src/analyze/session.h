@@ -23,6 +23,7 @@ struct session_hooks {
 struct session_opts {
 	int trace_fd;              /* where the Perfetto trace goes */
 	uint64_t reorder_window_ns;
+	uint64_t stall_threshold_ns;   /* event loops: iterations this long are stalls; 0: 50 ms */
 	struct session_hooks hooks;
 };
 

@@ -8,7 +8,8 @@
 #include "analyze/session.h"
 #include "analyze/tasks.h"
 
-struct pf_writer;
+#include "perfetto/writer.h"
+
 struct sym;
 
 #define CPU_MAX 1024
@@ -38,11 +39,29 @@ struct session {
 	bool area_ok[AREAS_MAX];
 };
 
+/* summary.c: a JSON string literal for str (NULL: ""). */
+void summary_json_str(FILE *f, const char *str);
+
 /* trace_sched.c: what goes into the Perfetto trace. */
 void trace_describe_process(struct session *s, struct process *p);
 void trace_describe_thread(struct session *s, struct task *t);
 void trace_switch(struct session *s, const struct weft_switch_event *e);
 void trace_waking(struct session *s, const struct weft_waking_event *e);
+#define STACK_USER_FRAMES_MAX 128
+#define STACK_FRAME_NAME_MAX 512
+#define STACK_FRAMES_MAX (WEFT_KSTACK_MAX + STACK_USER_FRAMES_MAX)
+
+/* A symbolized stack record: kernel frames first (innermost first), then user frames. */
+struct stack_syms {
+	struct pf_frame frames[STACK_FRAMES_MAX];  /* for pf_callstack() */
+	const char *labels[STACK_FRAMES_MAX];      /* "function (module)" */
+	char names[STACK_FRAMES_MAX][STACK_FRAME_NAME_MAX];
+	size_t n;
+	size_t nkernel;            /* frames[0..nkernel) are kernel frames */
+	const char *blocked_in;    /* innermost named kernel frame below the scheduler */
+};
+/* Symbolizes a stack record. The result is valid until the next call. */
+const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e);
 /* Symbolizes an off-CPU stack, writes it as a sample and returns the aggregate it belongs to. */
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait);

@@ -152,10 +152,10 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 			s->malformed);
 }
 
-static void json_str(FILE *f, const char *str)
+void summary_json_str(FILE *f, const char *str)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)(str ? str : ""); *p; p++) {
 		if (*p == '"' || *p == '\\')
 			fprintf(f, "\\%c", *p);
 		else if (*p < 0x20)
@@ -180,7 +180,7 @@ void session_summary_json(struct session *s, FILE *f)
 
 		fprintf(f, "%s\n    {\"pid\": %d, \"tid\": %d, \"comm\": ", i ? "," : "", t->pid,
 			t->tid);
-		json_str(f, t->comm);
+		summary_json_str(f, t->comm);
 		fprintf(f, ", \"on_cpu_ns\": %" PRIu64 ", \"off_cpu_ns\": %" PRIu64
 			", \"sleeping_ns\": %" PRIu64 ", \"uninterruptible_ns\": %" PRIu64
 			", \"runnable_ns\": %" PRIu64 ", \"run_queue_delay_ns\": {\"count\": %" PRIu64
@@ -205,7 +205,7 @@ void session_summary_json(struct session *s, FILE *f)
 		fprintf(f, "], \"frames\": [");
 		for (size_t j = 0; j < stacks[i]->nframes; j++) {
 			fprintf(f, "%s", j ? ", " : "");
-			json_str(f, stacks[i]->frames[j]);
+			summary_json_str(f, stacks[i]->frames[j]);
 		}
 		fprintf(f, "]}");
 	}
@@ -232,7 +232,7 @@ void session_summary_json(struct session *s, FILE *f)
 		if (!strcmp(weft_loss_name(r), "unknown"))
 			continue;
 		fprintf(f, "%s", first ? "" : ", ");
-		json_str(f, weft_loss_name(r));
+		summary_json_str(f, weft_loss_name(r));
 		fprintf(f, ": %" PRIu64, s->losses[r]);
 		first = 0;
 	}

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/recording.h"
 #include "collect/collector.h"
+#include "collect/loops.h"
 #include "collect/procfs.h"
 
 #define DRAIN_PERIOD_NS (20 * 1000000ULL)
@@ -24,7 +25,7 @@
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
 #define MAX_PENDING_EXITS 256
 
-enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP };
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_STALL_THRESHOLD };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -36,6 +37,7 @@ const struct option record_longopts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-rate", required_argument, NULL, OPT_STACK_RATE },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "stall-threshold", required_argument, NULL, OPT_STALL_THRESHOLD },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -87,6 +89,31 @@ void record_opts_init(struct record_opts *o)
 	o->ringbuf_bytes = 16 << 20;
 	o->stack_rate = 200;
 	o->top_stacks = 5;
+	o->stall_threshold_ns = WEFT_LOOPS_DEFAULT_STALL_NS;
+}
+
+/* "50ms", "0.2s", "500us" or a bare number of milliseconds. */
+static int parse_duration_ns(const char *arg, uint64_t *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || errno || !isfinite(v) || v <= 0)
+		return -1;
+	if (!*end || !strcmp(end, "ms"))
+		v *= 1e6;
+	else if (!strcmp(end, "s"))
+		v *= 1e9;
+	else if (!strcmp(end, "us"))
+		v *= 1e3;
+	else
+		return -1;
+	if (v < 1e4 || v > 3600e9)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
 }
 
 static int parse_size(const char *arg, size_t *out)
@@ -158,6 +185,13 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 		}
 		o->stack_rate = v;
 		return 1;
+	case OPT_STALL_THRESHOLD:
+		if (parse_duration_ns(arg, &o->stall_threshold_ns)) {
+			cli_usage_error("--stall-threshold: '%s' is not a duration between 10us and "
+					"1h (e.g. 50ms, 0.2s)", arg);
+			return -1;
+		}
+		return 1;
 	case OPT_TOP:
 		if (parse_number(arg, &v) || v != floor(v) || v > 1000) {
 			cli_usage_error("--top: '%s' is not a count", arg);
@@ -180,6 +214,8 @@ void record_options_help(void)
 	       "0: none)\n"
 	       "      --ringbuf-size SIZE kernel-to-weft buffer (default 16M)\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
+	       "      --stall-threshold T event-loop iterations this long are stalls "
+	       "(default 50ms)\n"
 	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
 	       "  -h, --help              this help\n");
 }
@@ -264,6 +300,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	co.stack_interval_ns = o->stack_rate > 0 ? (uint64_t)(1e9 / o->stack_rate) : 0;
 	co.stack_burst = 8;
 	co.verbose = o->verbose;
+	co.stall_threshold_ns = o->stall_threshold_ns;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
@@ -278,6 +315,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	}
 	so.trace_fd = r->fd;
 	so.reorder_window_ns = REORDER_WINDOW_NS;
+	so.stall_threshold_ns = o->stall_threshold_ns;
 	so.hooks.process_exited = on_process_exited;
 	so.hooks.process_exec = on_process_exec;
 	so.hooks.ctx = r;

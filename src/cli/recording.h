@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct record_opts {
@@ -17,6 +18,7 @@ struct record_opts {
 	double stack_rate;      /* off-CPU stacks per second per thread; 0: none */
 	double duration_s;      /* 0: until the target exits or Ctrl-C */
 	int top_stacks;
+	uint64_t stall_threshold_ns; /* event loops; 0: default */
 };
 
 /* getopt_long entries both commands accept; codes >= 0x100 are long-only. */

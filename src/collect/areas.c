@@ -3,7 +3,9 @@
 #include <stddef.h>
 
 #include "collect/area.h"
+#include "collect/loops.h"
 
 const struct collector_area *const collector_areas[] = {
+	&loops_collector_area,
 	NULL,
 };

@@ -15,6 +15,8 @@ struct collector_opts {
 	uint64_t stack_interval_ns;  /* off-CPU stack budget per thread; 0: no stacks */
 	uint64_t stack_burst;
 	int verbose;                 /* libbpf messages at verbose >= 2 */
+	uint64_t stall_threshold_ns; /* event loops: iterations this long are stalls; 0: default */
+	unsigned loop_sample_hz;     /* event loops: culprit sampling rate; 0: default */
 };
 
 /* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <elfutils/libdwfl.h>
@@ -86,6 +87,8 @@ struct sym_proc {
 	Dwfl *dwfl;		/* built on first unwind from maps, reused until maps change */
 	bool dwfl_failed;
 	struct unwind_ctx *uw; /* set only while sym_unwind_user() runs */
+	struct perf_map *perf_map; /* /tmp/perf-PID.map, read when a JIT address needs it */
+	bool perf_map_missing;  /* the process writes none: do not look again */
 };
 
 struct kallsyms;
@@ -122,6 +125,14 @@ int kallsyms_lookup(const struct kallsyms *ks, uint64_t pc, struct sym_loc *loc)
 /* unwind.c */
 void unwind_proc_drop(struct sym_proc *p);
 int unwind_dwfl(struct sym_proc *p, pid_t tid, struct unwind_ctx *ctx);
+
+/* perf_map.c */
+struct perf_map;
+int perf_map_parse(FILE *f, struct perf_map *pm);
+const char *perf_map_find(const struct perf_map *pm, uint64_t addr);
+/* The name of a JIT address of p from its perf map (read or re-read as needed), or NULL. */
+const char *perf_map_lookup(struct sym_proc *p, uint64_t addr);
+void perf_map_free(struct perf_map *pm);
 
 /* symbolize.c */
 uint64_t sym_now_ns(void);

@@ -39,6 +39,7 @@ static void proc_free(struct sym_proc *p)
 {
 	unwind_proc_drop(p);
 	maps_free(p->maps, p->nmaps);
+	perf_map_free(p->perf_map);
 	free(p);
 }
 
@@ -177,6 +178,18 @@ int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
 
 	memset(loc, 0, sizeof(*loc));
 	m = proc_find(s, &p, pid, lookup_pc);
+	if (!m || !m->elf) {
+		/* Not a file: JIT-compiled code has its names in the process's perf map. */
+		const char *jit = p && (!m || m->name[0] != '/') ? perf_map_lookup(p, lookup_pc)
+								 : NULL;
+
+		if (jit) {
+			loc->function = jit;
+			loc->module = "[jit]";
+			loc->rel_pc = m ? pc - m->start + m->offset : pc;
+			goto out;
+		}
+	}
 	if (!m) {
 		err = -ENOENT;
 		goto out;

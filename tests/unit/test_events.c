@@ -149,6 +149,43 @@ static void test_stack(void **state)
 	FIELD(struct weft_stack_event, ustack, 352, WEFT_USTACK_BYTES);
 }
 
+/* Event loops: the poll records (BPF and the preload shim write them) and the BPF loop records. */
+static void test_loops(void **state)
+{
+	assert_int_equal(WEFT_EV_POLL_ENTER, 32);
+	assert_int_equal(WEFT_EV_LOOP_BLOCK, 37);
+	assert_int_equal(sizeof(struct weft_poll_enter_event), 40);
+	FIELD(struct weft_poll_enter_event, kind, 24, 4);
+	FIELD(struct weft_poll_enter_event, fd, 28, 4);
+	FIELD(struct weft_poll_enter_event, timeout_ns, 32, 8);
+	assert_int_equal(sizeof(struct weft_poll_exit_event), 32);
+	FIELD(struct weft_poll_exit_event, kind, 24, 4);
+	FIELD(struct weft_poll_exit_event, ret, 28, 4);
+	assert_int_equal(sizeof(struct weft_loop_stats_event), 2120);
+	FIELD(struct weft_loop_stats_event, since, 24, 8);
+	FIELD(struct weft_loop_stats_event, iterations, 32, 8);
+	FIELD(struct weft_loop_stats_event, busy_ns, 40, 8);
+	FIELD(struct weft_loop_stats_event, poll_ns, 48, 8);
+	FIELD(struct weft_loop_stats_event, max_ns, 56, 8);
+	FIELD(struct weft_loop_stats_event, kind, 64, 4);
+	FIELD(struct weft_loop_stats_event, hist, 72, 4 * WEFT_LOOP_HIST_BUCKETS);
+	assert_int_equal(sizeof(struct weft_loop_stall_event), 40);
+	FIELD(struct weft_loop_stall_event, start, 24, 8);
+	FIELD(struct weft_loop_stall_event, kind, 32, 4);
+	assert_int_equal(sizeof(struct weft_py_frames), 248);
+	FIELD(struct weft_py_frames, line, 4, 4 * WEFT_PY_FRAMES);
+	FIELD(struct weft_py_frames, func, 24, WEFT_PY_FRAMES * WEFT_PY_NAME);
+	assert_int_equal(sizeof(struct weft_loop_sample_event), 4704);
+	FIELD(struct weft_loop_sample_event, iter_start, 4448, 8);
+	FIELD(struct weft_loop_sample_event, py, 4456, 248);
+	assert_int_equal(sizeof(struct weft_loop_block_event), 4728);
+	FIELD(struct weft_loop_block_event, py, 4480, 248);
+	FIELD(struct weft_loop_block_event, iter_start, 4448, 8);
+	FIELD(struct weft_loop_block_event, off_ts, 4456, 8);
+	FIELD(struct weft_loop_block_event, off_ns, 4464, 8);
+	FIELD(struct weft_loop_block_event, syscall, 4472, 4);
+}
+
 /* Records sit back to back in 8-byte aligned rings, and header.size is 16 bits wide. */
 static void test_sizes_aligned_and_fit(void **state)
 {
@@ -179,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_exit),
 		cmocka_unit_test(test_comm),
 		cmocka_unit_test(test_stack),
+		cmocka_unit_test(test_loops),
 		cmocka_unit_test(test_sizes_aligned_and_fit),
 	};
 
