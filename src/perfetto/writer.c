@@ -2,6 +2,7 @@
 /* Streaming Perfetto trace writer: packet framing, sequence state, interning and tracks. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -300,42 +301,47 @@ static int intern_string(struct pf_writer *w, struct pf_intern *t, const char *s
 	return intern_bytes(w, t, s, strlen(s), list, n, iid);
 }
 
-static int intern_event_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
+/*
+ * EventName and DebugAnnotationName have the same shape, {iid, name}; one function fills
+ * either (the layouts are checked at compile time).
+ */
+_Static_assert(offsetof(Perfetto__Protos__EventName, iid) ==
+		       offsetof(Perfetto__Protos__DebugAnnotationName, iid) &&
+	       offsetof(Perfetto__Protos__EventName, name) ==
+		       offsetof(Perfetto__Protos__DebugAnnotationName, name),
+	       "EventName and DebugAnnotationName differ");
+
+static int intern_name(struct pf_writer *w, struct pf_intern *t,
+		       const ProtobufCMessageDescriptor *desc, void **list, size_t *n,
+		       const char *s, uint64_t *iid)
 {
 	Perfetto__Protos__EventName *e;
 	int ret;
 
-	ret = pf_intern_get(&w->event_names, s, strlen(s), iid);
+	ret = pf_intern_get(t, s, strlen(s), iid);
 	if (ret <= 0)
 		return ret;
-	e = scratch_alloc(w, sizeof(*e));
+	e = scratch_alloc(w, desc->sizeof_message);
 	if (!e)
 		return -ENOMEM;
-	perfetto__protos__event_name__init(e);
+	protobuf_c_message_init(desc, e);
 	e->has_iid = 1;
 	e->iid = *iid;
 	e->name = (char *)s;
-	d->event_names[d->n_event_names++] = e;
+	list[(*n)++] = e;
 	return 0;
+}
+
+static int intern_event_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
+{
+	return intern_name(w, &w->event_names, &perfetto__protos__event_name__descriptor,
+			   (void **)d->event_names, &d->n_event_names, s, iid);
 }
 
 static int intern_annot_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
 {
-	Perfetto__Protos__DebugAnnotationName *e;
-	int ret;
-
-	ret = pf_intern_get(&w->annot_names, s, strlen(s), iid);
-	if (ret <= 0)
-		return ret;
-	e = scratch_alloc(w, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	perfetto__protos__debug_annotation_name__init(e);
-	e->has_iid = 1;
-	e->iid = *iid;
-	e->name = (char *)s;
-	d->debug_annotation_names[d->n_debug_annotation_names++] = e;
-	return 0;
+	return intern_name(w, &w->annot_names, &perfetto__protos__debug_annotation_name__descriptor,
+			   (void **)d->debug_annotation_names, &d->n_debug_annotation_names, s, iid);
 }
 
 /* --- writer lifetime -------------------------------------------------------------------------- */
