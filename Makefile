@@ -88,6 +88,24 @@ $(BUILD)/samples/%: samples/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm
 
+# Go samples (samples/csp): standard library only, built offline with the local toolchain;
+# plus a stripped copy for the degraded-mode test. Skipped with a note when go is missing.
+GO          ?= go
+GO_SRCS     := $(wildcard samples/csp/*.go)
+GO_SAMPLES  := $(patsubst samples/%.go,$(BUILD)/samples/%,$(GO_SRCS))
+GO_ENV      := GOTOOLCHAIN=local GO111MODULE=off GOFLAGS= GOCACHE=$(abspath $(BUILD))/go-cache \
+               GOPATH=$(abspath $(BUILD))/go-path
+HAVE_GO     := $(shell command -v $(GO) 2>/dev/null)
+$(BUILD)/samples/csp/%: samples/csp/%.go
+	@echo "  GO      $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) $(GO) build -o $@ $<
+$(BUILD)/samples/csp/%-stripped: $(BUILD)/samples/csp/%
+	$(Q)strip -o $@ $<
+ifneq ($(HAVE_GO),)
+SAMPLES     += $(GO_SAMPLES) $(BUILD)/samples/csp/producer_consumer-stripped
+endif
+
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))

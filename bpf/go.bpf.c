@@ -128,7 +128,7 @@ int go_ready(struct pt_regs *ctx)
 {
 	struct go_proc_info *pi = proc_info();
 	struct weft_go_ready_event *e;
-	__u64 g, gp;
+	__u64 g, gp, sg;
 
 	if (!pi)
 		return 0;
@@ -141,6 +141,12 @@ int go_ready(struct pt_regs *ctx)
 	e->startpc = read_u64(g + pi->g_startpc);
 	e->wakee_goid = read_u64(gp + pi->g_goid);
 	e->wakee_startpc = read_u64(gp + pi->g_startpc);
+	/* A channel operation that completes a waiting goroutine's send or receive (select
+	 * included) leaves the winning sudog in gp.param before readying it; other wakes leave
+	 * something else or nil there, so user space trusts this only for channel waits on a
+	 * channel the goroutine parked on. */
+	sg = read_u64(gp + pi->g_param);
+	e->chan = sg ? read_u64(sg + pi->sudog_c) : 0;
 	submit(e);
 	return 0;
 }

@@ -14,7 +14,7 @@ struct go_proc_info {
 	__u32 g_waiting;      /* *sudog */
 	__u32 sudog_c;        /* *hchan */
 	__u32 sudog_waitlink; /* *sudog: select's list */
-	__u32 pad;
+	__u32 g_param;        /* unsafe.Pointer: the sudog that completed a channel wait */
 };
 
 #endif

@@ -54,6 +54,7 @@ struct weft_go_ready_event {
 	__u64 wakee_goid;
 	__u64 startpc;     /* waker's start function */
 	__u64 wakee_startpc;
+	__u64 chan;        /* channel that completed the wakee's wait (from gp.param's sudog), or 0 */
 };
 
 /* header: the thread running the creator. */

@@ -8,27 +8,28 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
 //go:noinline
-func produce(slow chan<- int, items int, done chan<- bool) {
+func produce(slow chan<- int, items int, wg *sync.WaitGroup) {
+	defer wg.Done()
 	for i := 0; i < items; i++ {
 		slow <- i
 	}
 	close(slow)
-	done <- true
 }
 
 //go:noinline
-func consume(slow <-chan int, delay time.Duration, done chan<- bool) {
+func consume(slow <-chan int, delay time.Duration, wg *sync.WaitGroup) {
+	defer wg.Done()
 	sum := 0
 	for v := range slow {
 		sum += v
 		spin(delay)
 	}
 	fmt.Printf("weft-sample: role=consumer sum=%d\n", sum)
-	done <- true
 }
 
 // spin keeps the consumer busy on-CPU (not parked), so the producer's wait is the channel's.
@@ -53,12 +54,12 @@ func main() {
 	// Give a tracer that attaches after exec time to do so.
 	time.Sleep(150 * time.Millisecond)
 	slow := make(chan int)
-	done := make(chan bool)
+	var wg sync.WaitGroup
+	wg.Add(2)
 	start := time.Now()
-	go produce(slow, items, done)
-	go consume(slow, delay, done)
-	<-done
-	<-done
-	fmt.Printf("weft-sample: role=main items=%d elapsed_ms=%d\n", items,
-		time.Since(start).Milliseconds())
+	go produce(slow, items, &wg)
+	go consume(slow, delay, &wg)
+	wg.Wait() // a semaphore wait, not a channel: the slow channel is the only busy one
+	fmt.Printf("weft-sample: role=main items=%d elapsed_ms=%d chan=%p\n", items,
+		time.Since(start).Milliseconds(), slow)
 }

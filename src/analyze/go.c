@@ -293,26 +293,17 @@ static void chan_add_goroutine(struct go_chan *c, uint64_t goid)
 		c->goids[c->ngoids++] = goid;
 }
 
-/* Close g's open wait at ts: account it and write its slice, with the waker's flow if known. */
-static void close_wait(struct session *s, struct go_state *st, struct goroutine *g, uint64_t ts,
-		       struct goroutine *waker, bool wake_seen)
+/* Charge a wait of dur to g and to the channels it waited on (the waker joins them). */
+static void charge_wait(struct session *s, struct go_state *st, struct goroutine *g, uint64_t dur,
+			struct goroutine *waker)
 {
-	uint64_t dur = ts > g->park_ts ? ts - g->park_ts : 0;
-	unsigned r = g->reason < REASONS ? g->reason : REASONS - 1;
-	uint64_t track, flow = 0;
-
-	g->parked = false;
-	g->blocked_ns[r] += dur;
+	g->blocked_ns[g->reason < REASONS ? g->reason : REASONS - 1] += dur;
 	g->blocked_total += dur;
 	g->waits++;
-	if (!wake_seen)
-		g->unseen_wakes++;
 	for (int i = 0; i < g->nchans && i < WEFT_GO_CHANS; i++) {
-		struct go_chan *c;
+		struct go_chan *c = g->chans[i] ? chan_of(st, g->pid, g->chans[i]) : NULL;
+		const char *fn;
 
-		if (!g->chans[i])
-			continue;
-		c = chan_of(st, g->pid, g->chans[i]);
 		if (!c)
 			continue;
 		if (g->reason == WR_CHAN_SEND)
@@ -327,12 +318,30 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 		chan_add_goroutine(c, g->goid);
 		if (waker)
 			chan_add_goroutine(c, waker->goid);
-		if (!c->site_pc) {
-			const char *fn;
-
+		if (!c->site_pc)
 			c->site_pc = user_site(s, st, g, &fn);
+	}
+}
+
+/* Close g's open wait at ts: account it and write its slice, with the waker's flow if known. */
+static void close_wait(struct session *s, struct go_state *st, struct goroutine *g, uint64_t ts,
+		       struct goroutine *waker, bool wake_seen, uint64_t wake_chan)
+{
+	uint64_t track, flow = 0;
+
+	g->parked = false;
+	if (!wake_seen)
+		g->unseen_wakes++;
+	/* The channel that completed the wait, if it is one the goroutine waited on: a select
+	 * is then charged to the case that fired, not to every case. */
+	for (int i = 0; wake_chan && i < g->nchans && i < WEFT_GO_CHANS; i++) {
+		if (g->chans[i] == wake_chan) {
+			g->chans[0] = wake_chan;
+			g->nchans = 1;
+			break;
 		}
 	}
+	charge_wait(s, st, g, ts > g->park_ts ? ts - g->park_ts : 0, waker);
 
 	track = track_of(s, st, g);
 	if (!track)
@@ -372,24 +381,30 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 		if (user_site(s, st, g, &site) && site)
 			args[n++] = (struct pf_arg){ .name = "at", .type = PF_ARG_STRING,
 						     .s = site };
-		if (waker) {
-			uint64_t wt = track_of(s, st, waker);
-
-			if (wt) {
-				char wname[64];
-				struct pf_arg wa = { .name = "wakes", .type = PF_ARG_UINT,
-						     .u = g->goid };
-
-				flow = ++st->next_flow;
-				snprintf(wname, sizeof(wname), "wake goroutine %" PRIu64, g->goid);
-				pf_slice_begin(s->pf, wt, ts, wname, &wa, 1, &flow, 1, NULL, 0);
-				pf_slice_end(s->pf, wt, ts);
-				st->flows++;
-			}
-		}
 		pf_slice_begin(s->pf, track, g->park_ts, reason_name(g->reason, g->flags), args, n,
-			       NULL, 0, flow ? &flow : NULL, flow ? 1 : 0);
+			       NULL, 0, NULL, 0);
 		pf_slice_end(s->pf, track, ts);
+		/*
+		 * The arrow: from a zero-length "wake" slice on the waker's track to a zero-length
+		 * "woken" slice at the end of the blocked one. Flows must point forward in time
+		 * (the trace processor binds them in timestamp order), so the blocked slice itself,
+		 * which began earlier, cannot be the target; the waker's slice is written first
+		 * so it comes first at equal timestamps.
+		 */
+		if (waker && track_of(s, st, waker)) {
+			char wname[64], gname[64];
+			struct pf_arg wa = { .name = "wakes", .type = PF_ARG_UINT, .u = g->goid };
+			struct pf_arg ga = { .name = "woken_by", .type = PF_ARG_UINT, .u = waker->goid };
+
+			flow = ++st->next_flow;
+			snprintf(wname, sizeof(wname), "wake goroutine %" PRIu64, g->goid);
+			snprintf(gname, sizeof(gname), "woken by goroutine %" PRIu64, waker->goid);
+			pf_slice_begin(s->pf, waker->track, ts, wname, &wa, 1, &flow, 1, NULL, 0);
+			pf_slice_end(s->pf, waker->track, ts);
+			pf_slice_begin(s->pf, track, ts, gname, &ga, 1, NULL, 0, &flow, 1);
+			pf_slice_end(s->pf, track, ts);
+			st->flows++;
+		}
 	}
 }
 
@@ -400,7 +415,7 @@ static void on_park(struct session *s, struct go_state *st, const struct weft_go
 	if (!g)
 		return;
 	if (g->parked) /* it ran again without a wake we saw */
-		close_wait(s, st, g, e->hdr.ts, NULL, false);
+		close_wait(s, st, g, e->hdr.ts, NULL, false, 0);
 	g->parked = true;
 	g->park_ts = e->hdr.ts;
 	g->park_tid = e->hdr.tid;
@@ -428,7 +443,7 @@ static void on_ready(struct session *s, struct go_state *st, const struct weft_g
 	if (e->goid)
 		waker = goroutine_of(s, st, e->hdr.pid, e->goid, e->startpc, e->hdr.ts);
 	if (wakee && wakee->parked)
-		close_wait(s, st, wakee, e->hdr.ts, waker, true);
+		close_wait(s, st, wakee, e->hdr.ts, waker, true, e->chan);
 }
 
 static void on_new(struct session *s, struct go_state *st, const struct weft_go_new_event *e)
@@ -461,7 +476,7 @@ static void on_exit_go(struct session *s, struct go_state *st, const struct weft
 	if (!g || g->exited)
 		return;
 	if (g->parked)
-		close_wait(s, st, g, e->hdr.ts, NULL, false);
+		close_wait(s, st, g, e->hdr.ts, NULL, false, 0);
 	g->exited = true;
 	if (p) {
 		p->exited++;
@@ -512,10 +527,12 @@ static void go_finish(struct session *s, void *state, uint64_t end_ts)
 	st->end_ts = end_ts;
 	for (size_t i = 0; u64map_next(&st->gs, &i, &k, &v);) {
 		struct goroutine *g = v;
-		uint64_t track;
+		uint64_t track, dur = end_ts > g->park_ts ? end_ts - g->park_ts : 0;
 
 		if (!g->parked || g->exited)
 			continue;
+		/* Still blocked: its wait so far counts, to it and to its channels. */
+		charge_wait(s, st, g, dur, NULL);
 		track = track_of(s, st, g);
 		if (track) {
 			struct pf_arg a[2] = {

@@ -138,6 +138,7 @@ static int go_add_process(struct collector *c, void *state, pid_t pid)
 	pi.g_waiting = gi.off.g_waiting;
 	pi.sudog_c = gi.off.sudog_c;
 	pi.sudog_waitlink = gi.off.sudog_waitlink;
+	pi.g_param = gi.off.g_param;
 	/* Offsets first: a probe that fires before them finds no entry and does nothing. */
 	ret = bpf_map__update_elem(st->skel->maps.go_procs, &key, sizeof(key), &pi, sizeof(pi),
 				   BPF_ANY);

@@ -59,7 +59,8 @@ const char *go_wait_reason_name(int version, unsigned reason)
  * than guessed.
  */
 static const struct go_offsets offsets_119 = {
-	.g_goid = 152, .g_startpc = 312, .g_waiting = 328, .sudog_c = 80, .sudog_waitlink = 64,
+	.g_goid = 152, .g_startpc = 312, .g_waiting = 328, .g_param = 136,
+	.sudog_c = 80, .sudog_waitlink = 64,
 };
 
 /* .go.buildinfo (Go 1.18+): "\xff Go buildinf:" magic, pointer size, flags; with flag 2 the
@@ -191,7 +192,7 @@ static bool read_dwarf_offsets(Elf *elf, struct go_offsets *o)
 	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	long v[5] = { -1, -1, -1, -1, -1 };
+	long v[6] = { -1, -1, -1, -1, -1, -1 };
 	bool have_g = false, have_sudog = false;
 
 	if (!dw)
@@ -216,6 +217,7 @@ static bool read_dwarf_offsets(Elf *elf, struct go_offsets *o)
 				v[0] = member_offset(&die, "goid");
 				v[1] = member_offset(&die, "startpc");
 				v[2] = member_offset(&die, "waiting");
+				v[5] = member_offset(&die, "param");
 				have_g = true;
 			} else if (!have_sudog && !strcmp(name, "runtime.sudog")) {
 				v[3] = member_offset(&die, "c");
@@ -226,11 +228,11 @@ static bool read_dwarf_offsets(Elf *elf, struct go_offsets *o)
 		off = next;
 	}
 	dwarf_end(dw);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (v[i] < 0)
 			return false;
 	*o = (struct go_offsets){ .g_goid = v[0], .g_startpc = v[1], .g_waiting = v[2],
-				  .sudog_c = v[3], .sudog_waitlink = v[4] };
+				  .sudog_c = v[3], .sudog_waitlink = v[4], .g_param = v[5] };
 	return true;
 }
 

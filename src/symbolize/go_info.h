@@ -20,7 +20,7 @@ enum go_fn {
 extern const char *const go_fn_names[GO_FN_MAX]; /* "runtime.gopark", ... */
 
 struct go_offsets {
-	uint32_t g_goid, g_startpc, g_waiting;
+	uint32_t g_goid, g_startpc, g_waiting, g_param;
 	uint32_t sudog_c, sudog_waitlink;
 };
 
