@@ -77,6 +77,15 @@ int session_push(struct session *s, const void *data, size_t len)
 		return -EPROTO;
 	}
 	s->records[h->type]++;
+	/*
+	 * Read a new image's map the moment its exec record arrives, not when the record leaves
+	 * the reorder window: on a busy machine that can be after the process exited, and then
+	 * nothing recorded from the new image could be symbolized.
+	 */
+	if (h->type == WEFT_EV_EXEC) {
+		sym_proc_reset(s->sym, h->pid);
+		sym_proc_load(s->sym, h->pid);
+	}
 	return reorder_push(&s->ro, h);
 }
 
@@ -166,14 +175,14 @@ static void on_exec(struct session *s, const struct weft_exec_event *e)
 	struct process *p = proc_upsert(&s->tt, e->hdr.pid);
 	struct task *t;
 
-	sym_proc_reset(s->sym, e->hdr.pid);
 	if (p) {
 		snprintf(p->name, sizeof(p->name), "%s", e->comm);
 		snprintf(p->cmdline, sizeof(p->cmdline), "%s", e->filename);
 		p->described = false;
 		trace_describe_process(s, p);
 	}
-	/* The new image's map: read it while the process is most likely still alive. */
+	/* The new image's map again (it has grown since exec); if the process is gone, the one
+	 * read when the record arrived (session_push) stays. */
 	sym_proc_load(s->sym, e->hdr.pid);
 	if (s->opts.hooks.process_exec)
 		s->opts.hooks.process_exec(s->opts.hooks.ctx, e->hdr.pid);
