@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
@@ -17,6 +18,9 @@ func main() {
 			n = v
 		}
 	}
+	// Give a tracer that attaches after exec time to do so; the work phase is timed alone.
+	time.Sleep(150 * time.Millisecond)
+	start := time.Now()
 	in := make(chan int, 1024)
 	out := make(chan int, 1024)
 	go func() {
@@ -35,5 +39,6 @@ func main() {
 	for v := range out {
 		sum += v
 	}
-	fmt.Printf("weft-sample: role=main items=%d sum=%d\n", n, sum)
+	fmt.Printf("weft-sample: role=main items=%d sum=%d elapsed_us=%d\n", n, sum,
+		time.Since(start).Microseconds())
 }
