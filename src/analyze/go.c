@@ -21,7 +21,9 @@
  */
 
 #define GO_VERSION_NAMES 119   /* waitReason numbering shared by Go 1.17 to 1.19 */
-#define REASONS 32             /* waitReason values kept apart; larger ones share the last */
+#define REASONS 32             /* blocked-time slots: waitReason values, then ... */
+#define SLOT_OTHER (REASONS - 2) /* ... larger waitReasons share this one */
+#define SLOT_MUTEX (REASONS - 1) /* semacquire for a sync.Mutex, apart from other semaphores */
 #define CHAN_GOROUTINES 8      /* goroutines remembered per channel for the summary */
 #define EST_HIT_NS 10000       /* a uprobe hit on this class of machine: 6-24 us */
 #define TOP_CHANS 10
@@ -166,6 +168,9 @@ static const char *reason_name(unsigned reason, uint8_t flags)
 {
 	const char *n;
 
+	if (reason == SLOT_MUTEX)
+		return "sync.Mutex";
+
 	if (reason == WR_SEMACQUIRE && (flags & WEFT_GO_PARK_SEMA_MUTEX))
 		return "sync.Mutex";
 	if (reason == WR_SEMACQUIRE)
@@ -297,7 +302,11 @@ static void chan_add_goroutine(struct go_chan *c, uint64_t goid)
 static void charge_wait(struct session *s, struct go_state *st, struct goroutine *g, uint64_t dur,
 			struct goroutine *waker)
 {
-	g->blocked_ns[g->reason < REASONS ? g->reason : REASONS - 1] += dur;
+	unsigned slot = g->reason < SLOT_OTHER ? g->reason : SLOT_OTHER;
+
+	if (g->reason == WR_SEMACQUIRE && (g->flags & WEFT_GO_PARK_SEMA_MUTEX))
+		slot = SLOT_MUTEX;
+	g->blocked_ns[slot] += dur;
 	g->blocked_total += dur;
 	g->waits++;
 	for (int i = 0; i < g->nchans && i < WEFT_GO_CHANS; i++) {
@@ -659,7 +668,7 @@ static void reasons_str(const struct goroutine *g, char *out, size_t len)
 		used[best] = true;
 		fmt_dur(d, sizeof(d), g->blocked_ns[best]);
 		snprintf(out + strlen(out), len - strlen(out), "%s%s %s", k ? ", " : "",
-			 reason_name(best, best == WR_SEMACQUIRE && g->flags ? g->flags : 0), d);
+			 reason_name(best, 0), d);
 	}
 }
 
@@ -820,7 +829,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 			if (!g->blocked_ns[r])
 				continue;
 			fprintf(f, "%s", fr ? "" : ", ");
-			json_str(f, reason_name(r, r == WR_SEMACQUIRE ? g->flags : 0));
+			json_str(f, reason_name(r, 0));
 			fprintf(f, ": %" PRIu64, g->blocked_ns[r]);
 			fr = false;
 		}
