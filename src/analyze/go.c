@@ -760,20 +760,6 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 	free(gs);
 }
 
-static void json_str(FILE *f, const char *str)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(str ? str : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 static void go_summary_json(struct session *s, void *state, FILE *f)
 {
 	struct go_state *st = state;
@@ -807,7 +793,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 			   ", \"waits\": %" PRIu64 ", \"max_ns\": %" PRIu64 ", \"site\": ",
 			i ? "," : "", c->pid, c->addr, chan_total(c), c->send_ns, c->recv_ns,
 			c->select_ns, c->waits, c->max_ns);
-		json_str(f, func_at(s, st, c->pid, c->site_pc, true));
+		json_str(f, func_at(s, st, c->pid, c->site_pc, true) ?: "?");
 		fprintf(f, ", \"goroutines\": [");
 		for (int j = 0; j < c->ngoids; j++)
 			fprintf(f, "%s%" PRIu64, j ? ", " : "", c->goids[j]);
@@ -852,7 +838,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 			st->end_ts > g->park_ts ? st->end_ts - g->park_ts : 0);
 		for (int j = 0; j < g->nframes; j++) {
 			fprintf(f, "%s", j ? ", " : "");
-			json_str(f, func_at(s, st, g->pid, g->frames[j], true));
+			json_str(f, func_at(s, st, g->pid, g->frames[j], true) ?: "?");
 		}
 		fprintf(f, "]}");
 	}

@@ -3,6 +3,8 @@
 #ifndef WEFT_SESSION_IMPL_H
 #define WEFT_SESSION_IMPL_H
 
+#include <stdio.h>
+
 #include "analyze/offcpu.h"
 #include "analyze/reorder.h"
 #include "analyze/session.h"
@@ -44,5 +46,8 @@ void trace_waking(struct session *s, const struct weft_waking_event *e);
 /* Symbolizes an off-CPU stack, writes it as a sample and returns the aggregate it belongs to. */
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait);
+
+/* summary.c: a JSON string literal for str, escaped. */
+void json_str(FILE *f, const char *str);
 
 #endif

@@ -152,7 +152,7 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 			s->malformed);
 }
 
-static void json_str(FILE *f, const char *str)
+void json_str(FILE *f, const char *str)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
