@@ -45,10 +45,15 @@ static __always_inline __u64 read_u64(__u64 addr)
 	return v;
 }
 
+/* The offsets for the current process if weft traces it. The uprobes sit on the binary file,
+ * so untraced processes running it land here too, and a pid may have been reused. */
 static __always_inline struct go_proc_info *proc_info(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 *t = bpf_map_lookup_elem(&traced, &tgid);
 
+	if (!t || !*t)
+		return NULL;
 	return bpf_map_lookup_elem(&go_procs, &tgid);
 }
 
@@ -190,7 +195,9 @@ int go_exit(struct pt_regs *ctx)
 }
 
 /* semacquire1(addr *uint32, lifo bool, profile semaProfileFlags, skipframes int): called on
- * the slow path of sync.Mutex and friends; the gopark that may follow says which semaphore. */
+ * the slow path of sync.Mutex and friends; the gopark that may follow says which semaphore.
+ * If it acquires without parking, the entry lingers until the thread's next park, where user
+ * space drops it unless that park is a semaphore wait. */
 SEC("uprobe")
 int go_semacquire(struct pt_regs *ctx)
 {

@@ -26,6 +26,7 @@
 #define SLOT_MUTEX (REASONS - 1) /* semacquire for a sync.Mutex, apart from other semaphores */
 #define CHAN_GOROUTINES 8      /* goroutines remembered per channel for the summary */
 #define EST_HIT_NS 10000       /* a uprobe hit on this class of machine: 6-24 us */
+#define REPARK_NS 50000        /* a second park at the same site within this is the same one */
 #define TOP_CHANS 10
 #define TOP_GOROUTINES 10
 #define TOP_LEAKS 10
@@ -423,20 +424,27 @@ static void on_park(struct session *s, struct go_state *st, const struct weft_go
 
 	if (!g)
 		return;
+	/* gopark's prologue may grow the stack and start over: the entry probe then fires twice
+	 * for one park. */
+	if (g->parked && g->reason == e->reason && g->frames[0] == e->frames[0] &&
+	    e->hdr.ts - g->park_ts < REPARK_NS)
+		return;
 	if (g->parked) /* it ran again without a wake we saw */
 		close_wait(s, st, g, e->hdr.ts, NULL, false, 0);
 	g->parked = true;
 	g->park_ts = e->hdr.ts;
 	g->park_tid = e->hdr.tid;
 	g->reason = e->reason;
-	g->flags = e->flags;
+	/* The semaphore remembered at semacquire1 belongs to this park only if it is a semaphore
+	 * wait: the fast path acquires without parking and leaves it behind. */
+	g->flags = e->reason == WR_SEMACQUIRE ? e->flags : 0;
 	g->lock = e->lock;
-	g->obj = e->obj;
+	g->obj = g->flags ? e->obj : 0;
 	g->nchans = e->nchans <= WEFT_GO_CHANS ? e->nchans : WEFT_GO_CHANS;
 	memcpy(g->chans, e->chans, sizeof(g->chans));
 	g->nframes = e->nframes <= WEFT_GO_FRAMES ? e->nframes : WEFT_GO_FRAMES;
 	memcpy(g->frames, e->frames, sizeof(g->frames));
-	if (e->flags & WEFT_GO_PARK_SEMA)
+	if (g->flags & WEFT_GO_PARK_SEMA)
 		st->sema_parks++;
 	/* Names now, while the process is alive: a leak's stack is printed after it is gone. */
 	for (int i = 0; i < g->nframes; i++)
@@ -688,8 +696,8 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 		return;
 	fprintf(f, "\nGo: goroutines and channels\n");
 	fprintf(f, "  uprobe hits: %" PRIu64 " (park %" PRIu64 ", ready %" PRIu64 ", new %" PRIu64
-		   ", exit %" PRIu64 ", semacquire %" PRIu64 "), %.0f/s; estimated cost to the "
-		   "target ~%.1f ms (hits x ~10us)\n",
+		   ", exit %" PRIu64 ", semacquire that parked %" PRIu64 "), %.0f/s; estimated "
+		   "cost to the target ~%.1f ms (hits x ~10us)\n",
 		hits, st->hits[0], st->hits[1], st->hits[2], st->hits[3], st->sema_parks,
 		secs > 0 ? hits / secs : 0.0, hits * (double)EST_HIT_NS / 1e6);
 	for (size_t i = 0; u64map_next(&st->procs, &i, &k, &v);) {
