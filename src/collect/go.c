@@ -156,7 +156,7 @@ static int go_add_process(struct collector *c, void *state, pid_t pid)
 		if (!gi.fn_off[f])
 			continue;
 		/* Only function entries: never a uretprobe on Go code (see bpf/go.bpf.c). */
-		ret = attach_one(st, progs[f], path, gi.fn_off[f]);
+		ret = attach_one(st, progs[f], path, gi.fn_probe_off[f]);
 		if (ret) {
 			char msg[128];
 

@@ -127,6 +127,24 @@ static uint64_t vaddr_to_offset(Elf *elf, uint64_t addr)
 	return 0;
 }
 
+/*
+ * Where to put the uprobe of a function entry. Go functions open with the stack check
+ * `cmp 0x10(%r14),%rsp; jbe morestack`. The kernel must single-step a displaced copy of a
+ * probed cmp (a second trap), but it emulates a conditional jump; the cmp changes only the
+ * flags, so probing the jbe sees the registers and stack exactly as at entry, for less.
+ */
+static uint64_t probe_offset(int fd, uint64_t off)
+{
+	unsigned char b[6];
+
+	if (pread(fd, b, sizeof(b), (off_t)off) != (ssize_t)sizeof(b))
+		return off;
+	if (b[0] == 0x49 && b[1] == 0x3b && b[2] == 0x66 && b[3] == 0x10 &&
+	    (b[4] == 0x76 || (b[4] == 0x0f && b[5] == 0x86)))
+		return off + 4;
+	return off;
+}
+
 static bool read_symbols(Elf *elf, struct go_info *info)
 {
 	Elf_Scn *scn = NULL;
@@ -252,6 +270,9 @@ int go_info_read(const char *path, struct go_info *info, char *why, size_t why_l
 		goto out; /* not ELF: not Go */
 	read_buildinfo(elf, info->version, sizeof(info->version));
 	read_symbols(elf, info);
+	for (int f = 0; f < GO_FN_MAX; f++)
+		if (info->fn_off[f])
+			info->fn_probe_off[f] = probe_offset(fd, info->fn_off[f]);
 	if (!info->version[0] && !info->fn_addr[GO_FN_GOPARK])
 		goto out; /* not a Go binary */
 	ver = go_version_number(info->version);

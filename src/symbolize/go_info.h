@@ -29,7 +29,9 @@ struct go_info {
 	bool has_symtab;
 	bool has_dwarf;
 	uint64_t fn_addr[GO_FN_MAX]; /* virtual address, 0: not found */
-	uint64_t fn_off[GO_FN_MAX];  /* file offset (what a uprobe takes) */
+	uint64_t fn_off[GO_FN_MAX];  /* file offset of the entry */
+	uint64_t fn_probe_off[GO_FN_MAX]; /* where to probe: the entry or, past the stack
+					   * check's cmp, the equivalent jbe (cheaper) */
 	struct go_offsets off;
 	const char *off_source;      /* "DWARF" or "built-in table for goX.Y" */
 };
