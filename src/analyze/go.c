@@ -53,6 +53,7 @@ struct goroutine {
 	bool exited;
 	/* the open wait */
 	bool parked;
+	bool before;            /* parked before the probes were in place: reason unknown */
 	uint64_t park_ts;
 	uint8_t reason, flags, nchans, nframes;
 	int32_t park_tid;
@@ -342,6 +343,8 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 	g->parked = false;
 	if (!wake_seen)
 		g->unseen_wakes++;
+	if (g->before)
+		g->waits++; /* counted, not charged: see on_ready() */
 	/* The channel that completed the wait, if it is one the goroutine waited on: a select
 	 * is then charged to the case that fired, not to every case. */
 	for (int i = 0; wake_chan && i < g->nchans && i < WEFT_GO_CHANS; i++) {
@@ -351,7 +354,8 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 			break;
 		}
 	}
-	charge_wait(s, st, g, ts > g->park_ts ? ts - g->park_ts : 0, waker);
+	if (!g->before)
+		charge_wait(s, st, g, ts > g->park_ts ? ts - g->park_ts : 0, waker);
 
 	track = track_of(s, st, g);
 	if (!track)
@@ -362,8 +366,9 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 		const char *site;
 		char chans[WEFT_GO_CHANS * 20] = "";
 
-		args[n++] = (struct pf_arg){ .name = "thread", .type = PF_ARG_INT,
-					     .i = g->park_tid };
+		if (g->park_tid)
+			args[n++] = (struct pf_arg){ .name = "thread", .type = PF_ARG_INT,
+						     .i = g->park_tid };
 		if (g->nchans == 1) {
 			args[n++] = (struct pf_arg){ .name = "channel", .type = PF_ARG_POINTER,
 						     .u = g->chans[0] };
@@ -391,8 +396,11 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 		if (user_site(s, st, g, &site) && site)
 			args[n++] = (struct pf_arg){ .name = "at", .type = PF_ARG_STRING,
 						     .s = site };
-		pf_slice_begin(s->pf, track, g->park_ts, reason_name(g->reason, g->flags), args, n,
-			       NULL, 0, NULL, 0);
+		pf_slice_begin(s->pf, track, g->park_ts,
+			       g->before ? "blocked since before the recording"
+					 : reason_name(g->reason, g->flags),
+			       args, n, NULL, 0, NULL, 0);
+		g->before = false;
 		pf_slice_end(s->pf, track, ts);
 		/*
 		 * The arrow: from a zero-length "wake" slice on the waker's track to a zero-length
@@ -459,6 +467,16 @@ static void on_ready(struct session *s, struct go_state *st, const struct weft_g
 	wakee = goroutine_of(s, st, e->hdr.pid, e->wakee_goid, e->wakee_startpc, e->hdr.ts);
 	if (e->goid)
 		waker = goroutine_of(s, st, e->hdr.pid, e->goid, e->startpc, e->hdr.ts);
+	/* goready only readies a waiting goroutine: one never seen parking parked before the
+	 * probes were attached (record -p). Show the wait from the first Go record on, with its
+	 * waker, but leave it out of the blocked-time ranking (its start is unknown). */
+	if (wakee && !wakee->parked && !wakee->waits) {
+		memset(wakee->chans, 0, sizeof(wakee->chans));
+		wakee->parked = wakee->before = true;
+		wakee->park_ts = st->first_ts;
+		wakee->park_tid = 0;
+		wakee->reason = wakee->flags = wakee->nchans = wakee->nframes = 0;
+	}
 	if (wakee && wakee->parked)
 		close_wait(s, st, wakee, e->hdr.ts, waker, true, e->chan);
 }
