@@ -74,7 +74,7 @@ struct go_chan {
 	uint64_t waits, max_ns;
 	uint64_t goids[CHAN_GOROUTINES];
 	int ngoids;
-	uint64_t site_pc;       /* a park site on it, for the summary */
+	uint64_t site_pc;       /* where the longest wait on it blocked */
 };
 
 struct go_proc {
@@ -324,13 +324,13 @@ static void charge_wait(struct session *s, struct go_state *st, struct goroutine
 		else
 			c->select_ns += dur;
 		c->waits++;
-		if (dur > c->max_ns)
+		if (dur >= c->max_ns) {
 			c->max_ns = dur;
+			c->site_pc = user_site(s, st, g, &fn);
+		}
 		chan_add_goroutine(c, g->goid);
 		if (waker)
 			chan_add_goroutine(c, waker->goid);
-		if (!c->site_pc)
-			c->site_pc = user_site(s, st, g, &fn);
 	}
 }
 

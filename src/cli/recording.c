@@ -339,6 +339,15 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 	return 0;
 }
 
+void recording_pre_exec(struct recording *r, pid_t pid, const char *path)
+{
+	int ret = collector_pre_exec(r->col, pid, path);
+
+	if (ret && r->o.verbose)
+		fprintf(stderr, "weft: %s: attaching per-binary probes before exec: %s\n", path,
+			strerror(-ret));
+}
+
 static int on_record(void *ctx, const void *data, size_t len)
 {
 	struct recording *r = ctx;

@@ -21,6 +21,8 @@
 struct go_binary {
 	dev_t dev;
 	ino_t ino;
+	bool is_go;             /* a Go binary with its probes attached */
+	struct go_proc_info pi; /* its offsets, given to each process running it */
 };
 
 #define GO_BINARIES_MAX 256
@@ -91,23 +93,22 @@ static int attach_one(struct go_state *st, struct bpf_program *prog, const char 
 
 /*
  * The collector prints nothing itself, but a Go program that cannot be followed must not look
- * like one with no goroutine activity: say so on stderr, once per process.
+ * like one with no goroutine activity: say so on stderr, once per binary.
  */
 static void degraded(pid_t pid, const char *exe, const char *why, const char *hint)
 {
-	fprintf(stderr, "weft: pid %d (%s): goroutines not traced: %s\n", pid, exe, why);
+	fprintf(stderr, "weft: %s (pid %d): goroutines not traced: %s\n", exe, pid, why);
 	if (hint)
 		fprintf(stderr, "weft: hint: %s\n", hint);
 }
 
-static int go_add_process(struct collector *c, void *state, pid_t pid)
+/* The binary at path (running, or about to run, as pid): inspect it once, attach once, and
+ * give pid its offsets. Binaries that cannot be traced are reported once. */
+static int probe_binary(struct go_state *st, pid_t pid, const char *path, const char *exe)
 {
 	static const char *const hint_strip =
 		"build without -ldflags='-s -w' and do not strip the binary; the scheduler "
 		"view of its threads is still recorded";
-	struct go_state *st = state;
-	struct go_info gi;
-	struct go_proc_info pi = { 0 };
 	struct bpf_program *progs[GO_FN_MAX] = {
 		[GO_FN_GOPARK] = st->skel->progs.go_park,
 		[GO_FN_GOREADY] = st->skel->progs.go_ready,
@@ -115,61 +116,79 @@ static int go_add_process(struct collector *c, void *state, pid_t pid)
 		[GO_FN_GOEXIT1] = st->skel->progs.go_exit,
 		[GO_FN_SEMACQUIRE1] = st->skel->progs.go_semacquire,
 	};
-	char path[64], exe[256] = "?", why[256];
+	struct go_binary *bin = NULL;
+	struct go_info gi;
+	char why[256];
 	__u32 key = pid;
 	struct stat sb;
-	ssize_t n;
 	int ret;
+
+	if (stat(path, &sb))
+		return -errno;
+	for (int i = 0; i < st->nbins && !bin; i++)
+		if (st->bins[i].dev == sb.st_dev && st->bins[i].ino == sb.st_ino)
+			bin = &st->bins[i];
+	if (!bin) {
+		if (st->nbins >= GO_BINARIES_MAX)
+			return -ENOSPC;
+		bin = &st->bins[st->nbins++];
+		*bin = (struct go_binary){ .dev = sb.st_dev, .ino = sb.st_ino };
+		ret = go_info_read(path, &gi, why, sizeof(why));
+		if (ret <= 0) {
+			if (ret < 0 && why[0])
+				degraded(pid, exe, why, hint_strip);
+			return ret == 0 || ret == -ENOENT || ret == -ENOTSUP ? 0 : ret;
+		}
+		bin->is_go = true;
+		bin->pi = (struct go_proc_info){
+			.g_goid = gi.off.g_goid,
+			.g_startpc = gi.off.g_startpc,
+			.g_waiting = gi.off.g_waiting,
+			.g_param = gi.off.g_param,
+			.sudog_c = gi.off.sudog_c,
+			.sudog_waitlink = gi.off.sudog_waitlink,
+		};
+		for (int f = 0; f < GO_FN_MAX; f++) {
+			if (!gi.fn_off[f])
+				continue;
+			/* Function entries only: never a uretprobe on Go code (bpf/go.bpf.c). */
+			ret = attach_one(st, progs[f], path, gi.fn_probe_off[f]);
+			if (ret) {
+				char msg[128];
+
+				snprintf(msg, sizeof(msg), "uprobe on %s: %s", go_fn_names[f],
+					 strerror(-ret));
+				degraded(pid, exe, msg, NULL);
+				bin->is_go = false;
+				return 0;
+			}
+		}
+		if (st->verbose)
+			fprintf(stderr, "weft: %s: Go %s, offsets from %s: goroutines traced\n",
+				exe, gi.version[0] ? gi.version : "(unknown version)",
+				gi.off_source);
+	}
+	if (!bin->is_go)
+		return 0;
+	return bpf_map__update_elem(st->skel->maps.go_procs, &key, sizeof(key), &bin->pi,
+				    sizeof(bin->pi), BPF_ANY);
+}
+
+static int go_add_process(struct collector *c, void *state, pid_t pid)
+{
+	char path[64], exe[256] = "?";
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0)
 		exe[n] = 0;
-	ret = go_info_read(path, &gi, why, sizeof(why));
-	if (ret == 0)
-		return 0; /* not Go */
-	if (ret < 0) {
-		if (why[0])
-			degraded(pid, exe, why, hint_strip);
-		return ret == -ENOENT || ret == -ENOTSUP ? 0 : ret;
-	}
-	pi.g_goid = gi.off.g_goid;
-	pi.g_startpc = gi.off.g_startpc;
-	pi.g_waiting = gi.off.g_waiting;
-	pi.sudog_c = gi.off.sudog_c;
-	pi.sudog_waitlink = gi.off.sudog_waitlink;
-	pi.g_param = gi.off.g_param;
-	/* Offsets first: a probe that fires before them finds no entry and does nothing. */
-	ret = bpf_map__update_elem(st->skel->maps.go_procs, &key, sizeof(key), &pi, sizeof(pi),
-				   BPF_ANY);
-	if (ret)
-		return ret;
-	if (stat(path, &sb))
-		return -errno;
-	for (int i = 0; i < st->nbins; i++)
-		if (st->bins[i].dev == sb.st_dev && st->bins[i].ino == sb.st_ino)
-			return 0; /* already probed for another process */
-	if (st->nbins >= GO_BINARIES_MAX)
-		return -ENOSPC;
-	st->bins[st->nbins++] = (struct go_binary){ sb.st_dev, sb.st_ino };
-	for (int f = 0; f < GO_FN_MAX; f++) {
-		if (!gi.fn_off[f])
-			continue;
-		/* Only function entries: never a uretprobe on Go code (see bpf/go.bpf.c). */
-		ret = attach_one(st, progs[f], path, gi.fn_probe_off[f]);
-		if (ret) {
-			char msg[128];
+	return probe_binary(state, pid, path, exe);
+}
 
-			snprintf(msg, sizeof(msg), "uprobe on %s: %s", go_fn_names[f],
-				 strerror(-ret));
-			degraded(pid, exe, msg, NULL);
-			return 0;
-		}
-	}
-	if (st->verbose)
-		fprintf(stderr, "weft: pid %d: Go %s, offsets from %s: goroutines traced\n", pid,
-			gi.version[0] ? gi.version : "(unknown version)", gi.off_source);
-	return 0;
+static int go_pre_exec(struct collector *c, void *state, pid_t pid, const char *path)
+{
+	return probe_binary(state, pid, path, path);
 }
 
 static void go_close(void *state)
@@ -186,5 +205,6 @@ const struct collector_area collector_area_go = {
 	.name = "go",
 	.open = go_open,
 	.add_process = go_add_process,
+	.pre_exec = go_pre_exec,
 	.close = go_close,
 };
