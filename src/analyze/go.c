@@ -633,8 +633,19 @@ static struct go_chan **ranked_chans(struct go_state *st, size_t *n)
 	return arr;
 }
 
-/* leaks: goroutines parked at the end (ordered by how long); else those with blocked time. */
-static struct goroutine **ranked_goroutines(struct go_state *st, bool leaks, size_t *n)
+/* The runtime's own goroutines (GC workers, sweeper, scavenger, finalizers) idle parked by
+ * design; runtime.main is the program's main goroutine. */
+static bool runtime_goroutine(struct session *s, struct go_state *st, const struct goroutine *g)
+{
+	const char *fn = func_at(s, st, g->pid, g->startpc, false);
+
+	return fn && !strncmp(fn, "runtime.", 8) && strcmp(fn, "runtime.main");
+}
+
+/* The program's goroutines (not the runtime's): leaks, those parked at the end (longest
+ * first); else those with blocked time. */
+static struct goroutine **ranked_goroutines(struct session *s, struct go_state *st, bool leaks,
+					    size_t *n)
 {
 	struct goroutine **arr = malloc((st->gs.len + 1) * sizeof(*arr));
 	uint64_t k;
@@ -646,6 +657,8 @@ static struct goroutine **ranked_goroutines(struct go_state *st, bool leaks, siz
 	for (size_t i = 0; u64map_next(&st->gs, &i, &k, &v);) {
 		struct goroutine *g = v;
 
+		if (runtime_goroutine(s, st, g))
+			continue;
 		if (leaks ? g->parked && !g->exited : g->blocked_total > 0)
 			arr[(*n)++] = g;
 	}
@@ -749,8 +762,8 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 		fprintf(f, "  (no goroutine blocked on a channel)\n");
 	free(chans);
 
-	gs = ranked_goroutines(st, false, &n);
-	fprintf(f, "\n  Goroutines by blocked time:\n");
+	gs = ranked_goroutines(s, st, false, &n);
+	fprintf(f, "\n  Goroutines by blocked time (the runtime's own not listed):\n");
 	for (size_t i = 0; gs && i < n && i < TOP_GOROUTINES; i++) {
 		char rs[160];
 
@@ -762,7 +775,7 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 	}
 	free(gs);
 
-	gs = ranked_goroutines(st, true, &n);
+	gs = ranked_goroutines(s, st, true, &n);
 	if (n) {
 		fprintf(f, "\n  Goroutines still blocked at the end (possible leaks): %zu\n", n);
 		for (size_t i = 0; gs && i < n && i < TOP_LEAKS; i++) {
@@ -827,7 +840,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 	}
 	free(chans);
 	fprintf(f, "],\n    \"goroutines\": [");
-	gs = ranked_goroutines(st, false, &n);
+	gs = ranked_goroutines(s, st, false, &n);
 	for (size_t i = 0; gs && i < n; i++) {
 		struct goroutine *g = gs[i];
 		bool fr = true;
@@ -849,7 +862,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 	}
 	free(gs);
 	fprintf(f, "],\n    \"leaks\": [");
-	gs = ranked_goroutines(st, true, &n);
+	gs = ranked_goroutines(s, st, true, &n);
 	for (size_t i = 0; gs && i < n; i++) {
 		struct goroutine *g = gs[i];
 

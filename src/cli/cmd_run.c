@@ -40,7 +40,11 @@ static bool command_path(const char *cmd, char *buf, size_t len)
 	const char *path = getenv("PATH");
 
 	if (strchr(cmd, '/')) {
-		snprintf(buf, len, "%s", cmd);
+		size_t n = strlen(cmd);
+
+		if (n >= len)
+			return false;
+		memcpy(buf, cmd, n + 1);
 		return access(cmd, X_OK) == 0;
 	}
 	if (!path)

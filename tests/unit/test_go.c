@@ -189,8 +189,10 @@ static const char *member(const char *json, const char *key)
 {
 	const char *p = strstr(json, key);
 
-	if (!p)
-		fail_msg("no %s in:\n%s", key, json);
+	if (!p) {
+		print_error("no %s in:\n%s\n", key, json ? json : "(none)");
+		fail();
+	}
 	return p;
 }
 
