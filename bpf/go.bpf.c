@@ -194,6 +194,27 @@ int go_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+/* At a RET of makechan(t *chantype, size int) *hchan: the result is in RAX and [sp] is the
+ * return address into the code that made the channel. A probe on a RET is emulated by the
+ * kernel and leaves the stack alone, unlike a uretprobe. */
+SEC("uprobe")
+int go_makechan_ret(struct pt_regs *ctx)
+{
+	struct go_proc_info *pi = proc_info();
+	struct weft_go_chan_event *e;
+
+	if (!pi)
+		return 0;
+	e = go_reserve(sizeof(*e), WEFT_EV_GO_CHAN);
+	if (!e)
+		return 0;
+	e->goid = read_u64(ctx->r14 + pi->g_goid);
+	e->chan = ctx->ax;
+	e->site = read_u64(ctx->sp);
+	submit(e);
+	return 0;
+}
+
 /* semacquire1(addr *uint32, lifo bool, profile semaProfileFlags, skipframes int): called on
  * the slow path of sync.Mutex and friends; the gopark that may follow says which semaphore.
  * If it acquires without parking, the entry lingers until the thread's next park, where user

@@ -10,7 +10,8 @@
  * Probes sit where goroutines block and wake, not on every channel operation (a uprobe hit costs
  * 6-24 us): runtime.gopark (blocks), runtime.goready (made runnable), runtime.newproc1
  * (created), runtime.goexit1 (ended), runtime.semacquire1 (remembers the semaphore a
- * sync.Mutex waiter is about to park on; emits nothing). Header pid/tid: the OS thread (M)
+ * sync.Mutex waiter is about to park on; emits nothing), the RET of runtime.makechan (where
+ * channels are made: once per channel). Header pid/tid: the OS thread (M)
  * running the probed code. Goroutine ids are the runtime's goid; 0 means "no goroutine" (g0,
  * the scheduler's own stack: timers and the like).
  */
@@ -19,6 +20,7 @@ enum weft_go_event_type {
 	WEFT_EV_GO_READY,                   /* a goroutine makes another runnable */
 	WEFT_EV_GO_NEW,                     /* a goroutine is created */
 	WEFT_EV_GO_EXIT,                    /* a goroutine ends */
+	WEFT_EV_GO_CHAN,                    /* a channel is made (probe on makechan's RET) */
 };
 
 #define WEFT_GO_CHANS 4    /* channels kept per park (a select waits on several) */
@@ -71,11 +73,20 @@ struct weft_go_exit_event {
 	__u64 startpc;
 };
 
+/* header: the thread running the creator. */
+struct weft_go_chan_event {
+	struct weft_event_header hdr;
+	__u64 goid;
+	__u64 chan;        /* the new hchan */
+	__u64 site;        /* return address into the function that made it */
+};
+
 /* X(type, name, struct) for each record of this area. */
 #define WEFT_GO_KINDS(X)                                                 \
 	X(WEFT_EV_GO_PARK, "go_park", struct weft_go_park_event)         \
 	X(WEFT_EV_GO_READY, "go_ready", struct weft_go_ready_event)      \
 	X(WEFT_EV_GO_NEW, "go_new", struct weft_go_new_event)            \
-	X(WEFT_EV_GO_EXIT, "go_exit", struct weft_go_exit_event)
+	X(WEFT_EV_GO_EXIT, "go_exit", struct weft_go_exit_event)          \
+	X(WEFT_EV_GO_CHAN, "go_chan", struct weft_go_chan_event)
 
 #endif

@@ -75,6 +75,7 @@ struct go_chan {
 	uint64_t goids[CHAN_GOROUTINES];
 	int ngoids;
 	uint64_t site_pc;       /* where the longest wait on it blocked */
+	uint64_t made_pc;       /* where it was made (return address from makechan), or 0 */
 };
 
 struct go_proc {
@@ -91,7 +92,7 @@ struct go_state {
 	struct u64map chans;    /* (pid, hchan) -> go_chan */
 	struct u64map procs;    /* pid -> go_proc */
 	uint64_t next_flow;
-	uint64_t hits[4];       /* park, ready, new, exit */
+	uint64_t hits[5];       /* park, ready, new, exit, makechan */
 	uint64_t sema_parks;
 	uint64_t flows;
 	uint64_t first_ts, last_ts;
@@ -525,6 +526,16 @@ static void on_exit_go(struct session *s, struct go_state *st, const struct weft
 	}
 }
 
+static void on_chan(struct session *s, struct go_state *st, const struct weft_go_chan_event *e)
+{
+	struct go_chan *c = chan_of(st, e->hdr.pid, e->chan);
+
+	if (!c)
+		return;
+	c->made_pc = e->site;
+	func_at(s, st, e->hdr.pid, e->site, true); /* named while the process lives */
+}
+
 static void go_event(struct session *s, void *state, const struct weft_event_header *h)
 {
 	struct go_state *st = state;
@@ -548,6 +559,10 @@ static void go_event(struct session *s, void *state, const struct weft_event_hea
 	case WEFT_EV_GO_EXIT:
 		st->hits[3]++;
 		on_exit_go(s, st, (const void *)h);
+		break;
+	case WEFT_EV_GO_CHAN:
+		st->hits[4]++;
+		on_chan(s, st, (const void *)h);
 		break;
 	}
 }
@@ -628,7 +643,8 @@ static struct go_chan **ranked_chans(struct go_state *st, size_t *n)
 	if (!arr)
 		return NULL;
 	for (size_t i = 0; u64map_next(&st->chans, &i, &k, &v);)
-		arr[(*n)++] = v;
+		if (((struct go_chan *)v)->waits) /* made, but nobody blocked on it */
+			arr[(*n)++] = v;
 	qsort(arr, *n, sizeof(*arr), by_chan_blocked);
 	return arr;
 }
@@ -668,7 +684,8 @@ static struct goroutine **ranked_goroutines(struct session *s, struct go_state *
 
 static uint64_t total_hits(const struct go_state *st)
 {
-	return st->hits[0] + st->hits[1] + st->hits[2] + st->hits[3] + st->sema_parks;
+	return st->hits[0] + st->hits[1] + st->hits[2] + st->hits[3] + st->hits[4] +
+	       st->sema_parks;
 }
 
 static void fmt_dur(char *buf, size_t len, uint64_t ns)
@@ -727,9 +744,10 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 		return;
 	fprintf(f, "\nGo: goroutines and channels\n");
 	fprintf(f, "  uprobe hits: %" PRIu64 " (park %" PRIu64 ", ready %" PRIu64 ", new %" PRIu64
-		   ", exit %" PRIu64 ", semacquire that parked %" PRIu64 "), %.0f/s; estimated "
-		   "cost to the target ~%.1f ms (hits x ~10us)\n",
-		hits, st->hits[0], st->hits[1], st->hits[2], st->hits[3], st->sema_parks,
+		   ", exit %" PRIu64 ", makechan %" PRIu64 ", semacquire that parked %" PRIu64
+		   "), %.0f/s; estimated cost to the target ~%.1f ms (hits x ~10us)\n",
+		hits, st->hits[0], st->hits[1], st->hits[2], st->hits[3], st->hits[4],
+		st->sema_parks,
 		secs > 0 ? hits / secs : 0.0, hits * (double)EST_HIT_NS / 1e6);
 	for (size_t i = 0; u64map_next(&st->procs, &i, &k, &v);) {
 		struct go_proc *p = v;
@@ -742,7 +760,7 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 	chans = ranked_chans(st, &n);
 	fprintf(f, "\n  Channels by blocked time (send side / receive side / in select):\n");
 	fprintf(f, "  %-4s %7s %-18s %9s %9s %9s %9s %7s  %s\n", "#", "PID", "CHANNEL", "BLOCKED",
-		"SEND", "RECV", "SELECT", "WAITS", "GOROUTINES (where blocked)");
+		"SEND", "RECV", "SELECT", "WAITS", "GOROUTINES (where blocked), where made");
 	for (size_t i = 0; chans && i < n && i < TOP_CHANS; i++) {
 		struct go_chan *ch = chans[i];
 		const char *site = func_at(s, st, ch->pid, ch->site_pc, true);
@@ -755,8 +773,11 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 		for (int j = 0; j < ch->ngoids; j++)
 			snprintf(gl + strlen(gl), sizeof(gl) - strlen(gl), "%s%" PRIu64,
 				 j ? "," : "", ch->goids[j]);
-		fprintf(f, "  #%-3zu %7d 0x%-16" PRIx64 " %9s %9s %9s %9s %7" PRIu64 "  %s (%s)\n",
-			i + 1, ch->pid, ch->addr, a, b, c, d, ch->waits, gl, site ? site : "?");
+		const char *made = func_at(s, st, ch->pid, ch->made_pc, true);
+
+		fprintf(f, "  #%-3zu %7d 0x%-16" PRIx64 " %9s %9s %9s %9s %7" PRIu64 "  %s (%s)%s%s\n",
+			i + 1, ch->pid, ch->addr, a, b, c, d, ch->waits, gl, site ? site : "?",
+			made ? ", made in " : "", made ? made : "");
 	}
 	if (!n)
 		fprintf(f, "  (no goroutine blocked on a channel)\n");
@@ -811,10 +832,11 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 
 	fprintf(f, "\"go\": {\"probe_hits\": %" PRIu64 ", \"hits\": {\"park\": %" PRIu64
 		   ", \"ready\": %" PRIu64 ", \"new\": %" PRIu64 ", \"exit\": %" PRIu64
-		   ", \"semacquire\": %" PRIu64 "}, \"est_cost_ns\": %" PRIu64
+		   ", \"makechan\": %" PRIu64 ", \"semacquire\": %" PRIu64
+		   "}, \"est_cost_ns\": %" PRIu64
 		   ", \"flows\": %" PRIu64 ",\n    \"processes\": [",
-		hits, st->hits[0], st->hits[1], st->hits[2], st->hits[3], st->sema_parks,
-		hits * EST_HIT_NS, st->flows);
+		hits, st->hits[0], st->hits[1], st->hits[2], st->hits[3], st->hits[4],
+		st->sema_parks, hits * EST_HIT_NS, st->flows);
 	for (size_t i = 0; u64map_next(&st->procs, &i, &k, &v); first = false) {
 		struct go_proc *p = v;
 
@@ -833,6 +855,8 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 			i ? "," : "", c->pid, c->addr, chan_total(c), c->send_ns, c->recv_ns,
 			c->select_ns, c->waits, c->max_ns);
 		json_str(f, func_at(s, st, c->pid, c->site_pc, true) ?: "?");
+		fprintf(f, ", \"made_in\": ");
+		json_str(f, func_at(s, st, c->pid, c->made_pc, true) ?: "?");
 		fprintf(f, ", \"goroutines\": [");
 		for (int j = 0; j < c->ngoids; j++)
 			fprintf(f, "%s%" PRIu64, j ? ", " : "", c->goids[j]);

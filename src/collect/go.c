@@ -163,6 +163,11 @@ static int probe_binary(struct go_state *st, pid_t pid, const char *path, const 
 				return 0;
 			}
 		}
+		/* Channel creation sites are a bonus: without them channels are still named by
+		 * address. */
+		for (int i = 0; i < gi.nmakechan_rets; i++)
+			attach_one(st, st->skel->progs.go_makechan_ret, path,
+				   gi.makechan_ret_off[i]);
 		if (st->verbose)
 			fprintf(stderr, "weft: %s: Go %s, offsets from %s: goroutines traced\n",
 				exe, gi.version[0] ? gi.version : "(unknown version)",

@@ -145,7 +145,49 @@ static uint64_t probe_offset(int fd, uint64_t off)
 	return off;
 }
 
-static bool read_symbols(Elf *elf, struct go_info *info)
+/*
+ * The RETs of a function, found by Go's amd64 epilogue rather than by disassembly: restore the
+ * frame pointer from the frame, pop the frame, return:
+ *     48 8b 6c 24 d8 | 48 8b ac 24 d32     mov  disp(%rsp),%rbp
+ *     48 83 c4 i8    | 48 81 c4 i32        add  $frame,%rsp
+ *     c3                                   ret
+ * A 0xc3 byte found this way is an instruction, not the inside of one. Probing a RET (the
+ * kernel emulates it) reads the result without a uretprobe.
+ */
+static int find_rets(int fd, uint64_t off, uint64_t size, uint64_t *rets, int max)
+{
+	unsigned char *b;
+	int n = 0;
+
+	if (!size || size > 65536 || !(b = malloc(size)))
+		return 0;
+	if (pread(fd, b, size, (off_t)off) != (ssize_t)size)
+		size = 0;
+	for (uint64_t i = 0; i + 1 < size && n < max; i++) {
+		uint64_t j;
+
+		if (b[i] != 0x48 || b[i + 1] != 0x8b || i + 4 >= size)
+			continue;
+		if (b[i + 2] == 0x6c && b[i + 3] == 0x24)
+			j = i + 5;
+		else if (b[i + 2] == 0xac && b[i + 3] == 0x24)
+			j = i + 8;
+		else
+			continue;
+		if (j + 3 < size && b[j] == 0x48 && b[j + 1] == 0x83 && b[j + 2] == 0xc4)
+			j += 4;
+		else if (j + 6 < size && b[j] == 0x48 && b[j + 1] == 0x81 && b[j + 2] == 0xc4)
+			j += 7;
+		else
+			continue;
+		if (j < size && b[j] == 0xc3)
+			rets[n++] = off + j;
+	}
+	free(b);
+	return n;
+}
+
+static bool read_symbols(Elf *elf, struct go_info *info, uint64_t *makechan_size)
 {
 	Elf_Scn *scn = NULL;
 
@@ -171,6 +213,10 @@ static bool read_symbols(Elf *elf, struct go_info *info)
 			for (int f = 0; f < GO_FN_MAX; f++)
 				if (!strcmp(name, go_fn_names[f]))
 					info->fn_addr[f] = s.st_value;
+			if (!strcmp(name, "runtime.makechan")) {
+				info->makechan_addr = s.st_value;
+				*makechan_size = s.st_size;
+			}
 		}
 	}
 	for (int f = 0; f < GO_FN_MAX; f++)
@@ -256,6 +302,7 @@ static bool read_dwarf_offsets(Elf *elf, struct go_offsets *o)
 
 int go_info_read(const char *path, struct go_info *info, char *why, size_t why_len)
 {
+	uint64_t makechan_size = 0;
 	Elf *elf = NULL;
 	int fd, ret = 0, ver;
 
@@ -269,7 +316,11 @@ int go_info_read(const char *path, struct go_info *info, char *why, size_t why_l
 	if (!elf || elf_kind(elf) != ELF_K_ELF)
 		goto out; /* not ELF: not Go */
 	read_buildinfo(elf, info->version, sizeof(info->version));
-	read_symbols(elf, info);
+	read_symbols(elf, info, &makechan_size);
+	if (info->makechan_addr)
+		info->nmakechan_rets =
+			find_rets(fd, vaddr_to_offset(elf, info->makechan_addr), makechan_size,
+				  info->makechan_ret_off, GO_MAKECHAN_RETS);
 	for (int f = 0; f < GO_FN_MAX; f++)
 		if (info->fn_off[f])
 			info->fn_probe_off[f] = probe_offset(fd, info->fn_off[f]);

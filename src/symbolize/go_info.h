@@ -32,6 +32,11 @@ struct go_info {
 	uint64_t fn_off[GO_FN_MAX];  /* file offset of the entry */
 	uint64_t fn_probe_off[GO_FN_MAX]; /* where to probe: the entry or, past the stack
 					   * check's cmp, the equivalent jbe (cheaper) */
+	/* RET instructions of runtime.makechan (its result, the channel, is in RAX there) */
+#define GO_MAKECHAN_RETS 4
+	uint64_t makechan_addr;
+	uint64_t makechan_ret_off[GO_MAKECHAN_RETS];
+	int nmakechan_rets;
 	struct go_offsets off;
 	const char *off_source;      /* "DWARF" or "built-in table for goX.Y" */
 };

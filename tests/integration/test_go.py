@@ -86,6 +86,8 @@ def go_slow_channel_ranks_first_on_send_side():
         # 60 items, 2 ms of consumer work each: the producer waits ~120 ms in send.
         check(top["send_ns"] > 10 * max(top["recv_ns"], 1) and top["send_ns"] > 50e6,
               f"blocked time not on the send side: {top}")
+        check(top["made_in"] == "main.main" and top["site"] == "main.produce",
+              f"slow channel's creation site / blocked site: {top}")
         funcs = {x["goid"]: x["function"] for x in g["goroutines"]}
         check(any("main." in funcs.get(gid, "") for gid in top["goroutines"]),
               f"channel's goroutines not named: {top} {funcs}")

@@ -203,7 +203,7 @@ static void test_hits_and_cost(void **state)
 	/* 5 parks (one after semacquire), 5 readies, 2 creations, 1 exit */
 	member(f->json, "\"probe_hits\": 14,");
 	member(f->json, "\"hits\": {\"park\": 5, \"ready\": 5, \"new\": 2, \"exit\": 1, "
-			"\"semacquire\": 1}");
+			"\"makechan\": 0, \"semacquire\": 1}");
 	member(f->json, "\"est_cost_ns\": 140000");
 	/* wakes by a goroutine get an arrow; the runtime's (g0) does not */
 	member(f->json, "\"flows\": 4");
@@ -260,6 +260,8 @@ static void test_go_record_layout(void **state)
 	assert_int_equal(sizeof(struct weft_go_ready_event), 64);
 	assert_int_equal(sizeof(struct weft_go_new_event), 48);
 	assert_int_equal(sizeof(struct weft_go_exit_event), 40);
+	assert_int_equal(WEFT_EV_GO_CHAN, 52);
+	assert_int_equal(sizeof(struct weft_go_chan_event), 48);
 }
 
 static void test_go_info(void **state)
