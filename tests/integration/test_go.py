@@ -38,6 +38,13 @@ def run_sample(name, *args, runs=RUNS):
     return out
 
 
+def role(r, name):
+    """The sample's oracle line for one role."""
+    lines = [x for x in r["report"] if x.get("role") == name]
+    check(lines, f"the sample printed no line for role={name}: {r['report']}")
+    return lines[0]
+
+
 def go_part(r):
     g = r["summary"].get("go")
     check(g is not None, "summary JSON has no \"go\" member")
@@ -77,7 +84,7 @@ def go_slow_channel_ranks_first_on_send_side():
     runs = run_sample("producer_consumer", "60", "2000")
     for r in runs:
         g = go_part(r)
-        main = [x for x in r["report"] if x.get("role") == "main"][0]
+        main = role(r, "main")
         chans = g["channels"]
         check(chans, f"no channel in the summary: {g}")
         top = chans[0]
@@ -119,7 +126,7 @@ def go_select_fanin_attributes_cases():
     runs = run_sample("fanin_select", "25")
     for r in runs:
         g = go_part(r)
-        rep = [x for x in r["report"] if x.get("role") == "collector"][0]
+        rep = role(r, "collector")
         check(all(rep[k] == "25" for k in "abc"), f"sample result: {rep}")
         sel = [c for c in g["channels"] if c["select_ns"] > 0]
         check(len(sel) >= 3, f"expected the three producer channels in select: {g['channels']}")
@@ -137,7 +144,7 @@ def go_mutex_waits_and_wakers():
     runs = run_sample("mutex", "4", "30", "1000")
     for r in runs:
         g = go_part(r)
-        rep = [x for x in r["report"] if x.get("role") == "main"][0]
+        rep = role(r, "main")
         check(rep["counter"] == "120", f"sample result: {rep}")
         waiters = [x for x in g["goroutines"] if x["by_reason"].get("sync.Mutex", 0) > 0]
         check(len(waiters) >= 3, f"goroutines blocked on sync.Mutex: {g['goroutines']}")
@@ -155,7 +162,7 @@ def go_leaked_goroutines_reported_with_stacks():
     runs = run_sample("leak", "5")
     for r in runs:
         g = go_part(r)
-        rep = [x for x in r["report"] if x.get("role") == "main"][0]
+        rep = role(r, "main")
         leaked = int(rep["leaked"])
         check(leaked >= 3, f"the sample leaked only {leaked}")
         leaks = [x for x in g["leaks"] if "main.leakyWorker" in x["stack"]]
