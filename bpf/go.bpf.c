@@ -152,6 +152,8 @@ int go_ready(struct pt_regs *ctx)
 	 * channel the goroutine parked on. */
 	sg = read_u64(gp + pi->g_param);
 	e->chan = sg ? read_u64(sg + pi->sudog_c) : 0;
+	e->flags = 0;
+	e->pad = 0;
 	submit(e);
 	return 0;
 }
@@ -191,6 +193,45 @@ int go_exit(struct pt_regs *ctx)
 	e->goid = read_u64(ctx->r14 + pi->g_goid);
 	e->startpc = read_u64(ctx->r14 + pi->g_startpc);
 	submit(e);
+	return 0;
+}
+
+#define PD_WAIT 2 /* pollDesc.rg/wg values up to pdWait are states, larger ones a *g */
+
+static __always_inline void netpoll_ready(__u64 gp, struct go_proc_info *pi)
+{
+	struct weft_go_ready_event *e;
+
+	if (gp <= PD_WAIT)
+		return;
+	e = go_reserve(sizeof(*e), WEFT_EV_GO_READY);
+	if (!e)
+		return;
+	e->goid = 0;
+	e->startpc = 0;
+	e->wakee_goid = read_u64(gp + pi->g_goid);
+	e->wakee_startpc = read_u64(gp + pi->g_startpc);
+	e->chan = 0;
+	e->flags = WEFT_GO_READY_NETPOLL;
+	e->pad = 0;
+	submit(e);
+}
+
+/* netpollready(toRun *gList, pd *pollDesc, mode int32): a descriptor is ready; the goroutine
+ * parked on it ('r' read, 'w' write, both) is about to be made runnable without goready. */
+SEC("uprobe")
+int go_netpollready(struct pt_regs *ctx)
+{
+	struct go_proc_info *pi = proc_info();
+	__u32 mode = ctx->cx;
+	__u64 pd = ctx->bx;
+
+	if (!pi || !pd)
+		return 0;
+	if (mode == 'r' || mode == 'r' + 'w')
+		netpoll_ready(read_u64(pd + pi->pd_rg), pi);
+	if (mode == 'w' || mode == 'r' + 'w')
+		netpoll_ready(read_u64(pd + pi->pd_wg), pi);
 	return 0;
 }
 

@@ -15,6 +15,8 @@ struct go_proc_info {
 	__u32 sudog_c;        /* *hchan */
 	__u32 sudog_waitlink; /* *sudog: select's list */
 	__u32 g_param;        /* unsafe.Pointer: the sudog that completed a channel wait */
+	__u32 pd_rg;          /* pollDesc.rg: the g waiting to read (or pdReady / pdWait / 0) */
+	__u32 pd_wg;          /* pollDesc.wg: ... to write */
 };
 
 #endif

@@ -11,7 +11,8 @@
  * 6-24 us): runtime.gopark (blocks), runtime.goready (made runnable), runtime.newproc1
  * (created), runtime.goexit1 (ended), runtime.semacquire1 (remembers the semaphore a
  * sync.Mutex waiter is about to park on; emits nothing), the RET of runtime.makechan (where
- * channels are made: once per channel). Header pid/tid: the OS thread (M)
+ * channels are made: once per channel), runtime.netpollready (a goroutine's network I/O is
+ * ready: emitted as a ready by the runtime). Header pid/tid: the OS thread (M)
  * running the probed code. Goroutine ids are the runtime's goid; 0 means "no goroutine" (g0,
  * the scheduler's own stack: timers and the like).
  */
@@ -57,7 +58,11 @@ struct weft_go_ready_event {
 	__u64 startpc;     /* waker's start function */
 	__u64 wakee_startpc;
 	__u64 chan;        /* channel that completed the wakee's wait (from gp.param's sudog), or 0 */
+	__u32 flags;       /* WEFT_GO_READY_* */
+	__u32 pad;
 };
+
+#define WEFT_GO_READY_NETPOLL 0x1 /* made runnable by the netpoller (runtime.netpollready) */
 
 /* header: the thread running the creator. */
 struct weft_go_new_event {

@@ -336,13 +336,18 @@ static void charge_wait(struct session *s, struct go_state *st, struct goroutine
 }
 
 /* Close g's open wait at ts: account it and write its slice, with the waker's flow if known. */
+/* How a wait ended when no goroutine woke it (woken_by). */
+static const char WAKE_RUNTIME[] = "runtime (timer or scheduler)";
+static const char WAKE_NETPOLL[] = "netpoller (I/O ready)";
+static const char WAKE_UNSEEN[] = "not seen (ran again without a wake weft saw)";
+
 static void close_wait(struct session *s, struct go_state *st, struct goroutine *g, uint64_t ts,
-		       struct goroutine *waker, bool wake_seen, uint64_t wake_chan)
+		       struct goroutine *waker, const char *how, uint64_t wake_chan)
 {
 	uint64_t track, flow = 0;
 
 	g->parked = false;
-	if (!wake_seen)
+	if (how == WAKE_UNSEEN)
 		g->unseen_wakes++;
 	if (g->before)
 		g->waits++; /* counted, not charged: see on_ready() */
@@ -391,8 +396,7 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 		else
 			args[n++] = (struct pf_arg){
 				.name = "woken_by", .type = PF_ARG_STRING,
-				.s = wake_seen ? "runtime (timer or scheduler)"
-					       : "not seen (netpoller, or ran again without a wake)"
+				.s = how
 			};
 		if (user_site(s, st, g, &site) && site)
 			args[n++] = (struct pf_arg){ .name = "at", .type = PF_ARG_STRING,
@@ -439,7 +443,7 @@ static void on_park(struct session *s, struct go_state *st, const struct weft_go
 	    e->hdr.ts - g->park_ts < REPARK_NS)
 		return;
 	if (g->parked) /* it ran again without a wake we saw */
-		close_wait(s, st, g, e->hdr.ts, NULL, false, 0);
+		close_wait(s, st, g, e->hdr.ts, NULL, WAKE_UNSEEN, 0);
 	g->parked = true;
 	g->park_ts = e->hdr.ts;
 	g->park_tid = e->hdr.tid;
@@ -479,7 +483,8 @@ static void on_ready(struct session *s, struct go_state *st, const struct weft_g
 		wakee->reason = wakee->flags = wakee->nchans = wakee->nframes = 0;
 	}
 	if (wakee && wakee->parked)
-		close_wait(s, st, wakee, e->hdr.ts, waker, true, e->chan);
+		close_wait(s, st, wakee, e->hdr.ts, waker,
+			   (e->flags & WEFT_GO_READY_NETPOLL) ? WAKE_NETPOLL : WAKE_RUNTIME, e->chan);
 }
 
 static void on_new(struct session *s, struct go_state *st, const struct weft_go_new_event *e)
@@ -512,7 +517,7 @@ static void on_exit_go(struct session *s, struct go_state *st, const struct weft
 	if (!g || g->exited)
 		return;
 	if (g->parked)
-		close_wait(s, st, g, e->hdr.ts, NULL, false, 0);
+		close_wait(s, st, g, e->hdr.ts, NULL, WAKE_UNSEEN, 0);
 	g->exited = true;
 	if (p) {
 		p->exited++;

@@ -115,6 +115,7 @@ static int probe_binary(struct go_state *st, pid_t pid, const char *path, const 
 		[GO_FN_NEWPROC1] = st->skel->progs.go_new,
 		[GO_FN_GOEXIT1] = st->skel->progs.go_exit,
 		[GO_FN_SEMACQUIRE1] = st->skel->progs.go_semacquire,
+		[GO_FN_NETPOLLREADY] = st->skel->progs.go_netpollready,
 	};
 	struct go_binary *bin = NULL;
 	struct go_info gi;
@@ -147,9 +148,11 @@ static int probe_binary(struct go_state *st, pid_t pid, const char *path, const 
 			.g_param = gi.off.g_param,
 			.sudog_c = gi.off.sudog_c,
 			.sudog_waitlink = gi.off.sudog_waitlink,
+			.pd_rg = gi.off.pd_rg,
+			.pd_wg = gi.off.pd_wg,
 		};
 		for (int f = 0; f < GO_FN_MAX; f++) {
-			if (!gi.fn_off[f])
+			if (!gi.fn_off[f] || (f == GO_FN_NETPOLLREADY && !gi.off.pd_rg))
 				continue;
 			/* Function entries only: never a uretprobe on Go code (bpf/go.bpf.c). */
 			ret = attach_one(st, progs[f], path, gi.fn_probe_off[f]);

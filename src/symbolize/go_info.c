@@ -19,6 +19,7 @@ const char *const go_fn_names[GO_FN_MAX] = {
 	[GO_FN_NEWPROC1] = "runtime.newproc1",
 	[GO_FN_GOEXIT1] = "runtime.goexit1",
 	[GO_FN_SEMACQUIRE1] = "runtime.semacquire1",
+	[GO_FN_NETPOLLREADY] = "runtime.netpollready",
 };
 
 /* Functions without which goroutines cannot be followed at all. */
@@ -59,7 +60,7 @@ const char *go_wait_reason_name(int version, unsigned reason)
  * than guessed.
  */
 static const struct go_offsets offsets_119 = {
-	.g_goid = 152, .g_startpc = 312, .g_waiting = 328, .g_param = 136,
+	.g_goid = 152, .g_startpc = 312, .g_waiting = 328, .g_param = 136, .pd_rg = 24, .pd_wg = 32,
 	.sudog_c = 80, .sudog_waitlink = 64,
 };
 
@@ -256,12 +257,12 @@ static bool read_dwarf_offsets(Elf *elf, struct go_offsets *o)
 	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	long v[6] = { -1, -1, -1, -1, -1, -1 };
-	bool have_g = false, have_sudog = false;
+	long v[6] = { -1, -1, -1, -1, -1, -1 }, pd_rg = -1, pd_wg = -1;
+	bool have_g = false, have_sudog = false, have_pd = false;
 
 	if (!dw)
 		return false;
-	while (!(have_g && have_sudog) &&
+	while (!(have_g && have_sudog && have_pd) &&
 	       dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, die;
 
@@ -283,6 +284,10 @@ static bool read_dwarf_offsets(Elf *elf, struct go_offsets *o)
 				v[2] = member_offset(&die, "waiting");
 				v[5] = member_offset(&die, "param");
 				have_g = true;
+			} else if (!have_pd && !strcmp(name, "runtime.pollDesc")) {
+				pd_rg = member_offset(&die, "rg");
+				pd_wg = member_offset(&die, "wg");
+				have_pd = true;
 			} else if (!have_sudog && !strcmp(name, "runtime.sudog")) {
 				v[3] = member_offset(&die, "c");
 				v[4] = member_offset(&die, "waitlink");
@@ -297,6 +302,10 @@ static bool read_dwarf_offsets(Elf *elf, struct go_offsets *o)
 			return false;
 	*o = (struct go_offsets){ .g_goid = v[0], .g_startpc = v[1], .g_waiting = v[2],
 				  .sudog_c = v[3], .sudog_waitlink = v[4], .g_param = v[5] };
+	if (pd_rg > 0 && pd_wg > 0) {
+		o->pd_rg = pd_rg;
+		o->pd_wg = pd_wg;
+	}
 	return true;
 }
 

@@ -14,6 +14,7 @@ enum go_fn {
 	GO_FN_NEWPROC1,
 	GO_FN_GOEXIT1,
 	GO_FN_SEMACQUIRE1,
+	GO_FN_NETPOLLREADY,
 	GO_FN_MAX,
 };
 
@@ -22,6 +23,7 @@ extern const char *const go_fn_names[GO_FN_MAX]; /* "runtime.gopark", ... */
 struct go_offsets {
 	uint32_t g_goid, g_startpc, g_waiting, g_param;
 	uint32_t sudog_c, sudog_waitlink;
+	uint32_t pd_rg, pd_wg; /* runtime.pollDesc; both 0 if unknown (no network I/O wakes) */
 };
 
 struct go_info {

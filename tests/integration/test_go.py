@@ -179,6 +179,25 @@ def go_leaked_goroutines_reported_with_stacks():
 
 
 @test
+def go_network_io_woken_by_netpoller():
+    runs = run_sample("netio", "30", "2000")
+    for r in runs:
+        g = go_part(r)
+        check(role(r, "client")["requests"] == "30", f"sample result: {r['report']}")
+        io = [x for x in g["goroutines"] if x["by_reason"].get("network I/O", 0) > 0]
+        check(len(io) >= 2, f"client and server should both wait for the network: {io}")
+    problems, rows = query(
+        runs[0]["trace"], IMPORT_PROBLEMS,
+        "select a.string_value as how, count(*) as n from slice s join args a "
+        "using(arg_set_id) where s.name = 'network I/O' and a.key = 'debug.woken_by' "
+        "group by 1")
+    check_clean_import(problems)
+    how = {x["how"]: x["n"] for x in rows}
+    check(how.get("netpoller (I/O ready)", 0) >= 30,
+          f"network I/O waits should end when the netpoller readies them: {rows}")
+
+
+@test
 def go_goroutine_count_counter():
     r = run_sample("fanin_select", "5", runs=1)[0]
     problems, rows = query(
@@ -211,7 +230,8 @@ def go_stripped_binary_degrades_clearly():
 
 @test
 def go_record_attaches_to_running_program():
-    target = subprocess.Popen([go_sample("producer_consumer"), "400", "2000"],
+    # ~3 s of work: weft may take a while to load its probes on a loaded machine.
+    target = subprocess.Popen([go_sample("producer_consumer"), "1500", "2000"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.3)
