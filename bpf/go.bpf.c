@@ -165,15 +165,21 @@ int go_new(struct pt_regs *ctx)
 {
 	struct go_proc_info *pi = proc_info();
 	struct weft_go_new_event *e;
+	__u64 callergp, fn;
 
 	if (!pi)
 		return 0;
 	e = go_reserve(sizeof(*e), WEFT_EV_GO_NEW);
 	if (!e)
 		return 0;
-	e->creator_goid = ctx->bx ? read_u64(ctx->bx + pi->g_goid) : 0;
-	e->startpc = read_u64(ctx->ax); /* funcval.fn is its first word */
+	/* Registers read once, up front: clang otherwise derives several ctx field addresses
+	 * from one pointer, which the verifier refuses ("modified ctx ptr"). */
+	callergp = ctx->bx;
+	fn = ctx->ax;
 	e->callerpc = ctx->cx;
+	e->creator_goid = callergp ? read_u64(callergp + pi->g_goid) : 0;
+	e->creator_startpc = callergp ? read_u64(callergp + pi->g_startpc) : 0;
+	e->startpc = read_u64(fn); /* funcval.fn is its first word */
 	submit(e);
 	return 0;
 }

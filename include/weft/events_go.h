@@ -70,6 +70,7 @@ struct weft_go_new_event {
 	__u64 creator_goid;
 	__u64 startpc;     /* the new goroutine's function */
 	__u64 callerpc;    /* the go statement */
+	__u64 creator_startpc;
 };
 
 struct weft_go_exit_event {

@@ -252,9 +252,42 @@ static struct goroutine *goroutine_of(struct session *s, struct go_state *st, in
 	return g;
 }
 
+/*
+ * The function a goroutine runs. `go f(x)` starts a compiler-made closure ("main.main.func1")
+ * that calls f: when the park stack shows what such a closure called, name that instead.
+ */
+static const char *start_func(struct session *s, struct go_state *st, const struct goroutine *g)
+{
+	const char *fn = func_at(s, st, g->pid, g->startpc, false), *p;
+
+	if (!fn)
+		return NULL;
+	p = strrchr(fn, '.');
+	if (!p || strncmp(p, ".func", 5) || !p[5] || strspn(p + 5, "0123456789") != strlen(p + 5))
+		return fn;
+	for (int i = 1; i < g->nframes && i < WEFT_GO_FRAMES; i++) {
+		const char *callee, *f = func_at(s, st, g->pid, g->frames[i], true);
+
+		if (!f || strcmp(f, fn))
+			continue;
+		callee = func_at(s, st, g->pid, g->frames[i - 1], true);
+		if (callee && strncmp(callee, "runtime.", 8))
+			return callee;
+		break;
+	}
+	return fn;
+}
+
+static const char *g_func(struct session *s, struct go_state *st, const struct goroutine *g)
+{
+	const char *fn = start_func(s, st, g);
+
+	return fn ? fn : "?";
+}
+
 static void name_goroutine(struct session *s, struct go_state *st, struct goroutine *g)
 {
-	const char *fn = func_at(s, st, g->pid, g->startpc, false);
+	const char *fn = start_func(s, st, g);
 
 	snprintf(g->name, sizeof(g->name), "goroutine %" PRIu64 "%s%s", g->goid, fn ? " " : "",
 		 fn ? fn : "");
@@ -499,7 +532,7 @@ static void on_new(struct session *s, struct go_state *st, const struct weft_go_
 	count_changed(s, p, e->hdr.ts);
 	if (!e->creator_goid || !s->pf)
 		return;
-	creator = goroutine_of(s, st, e->hdr.pid, e->creator_goid, 0, e->hdr.ts);
+	creator = goroutine_of(s, st, e->hdr.pid, e->creator_goid, e->creator_startpc, e->hdr.ts);
 	if (creator && track_of(s, st, creator)) {
 		const char *fn = func_at(s, st, e->hdr.pid, e->startpc, false);
 		char name[128];
@@ -701,13 +734,6 @@ static void fmt_dur(char *buf, size_t len, uint64_t ns)
 		snprintf(buf, len, "%.1fms", ns / 1e6);
 	else
 		snprintf(buf, len, "%.1fus", ns / 1e3);
-}
-
-static const char *g_func(struct session *s, struct go_state *st, const struct goroutine *g)
-{
-	const char *fn = func_at(s, st, g->pid, g->startpc, false);
-
-	return fn ? fn : "?";
 }
 
 /* Blocked time by reason, largest first, as "chan send 1.2s, select 3ms". */

@@ -258,7 +258,7 @@ static void test_go_record_layout(void **state)
 	assert_int_equal(offsetof(struct weft_go_park_event, reason), 88);
 	assert_int_equal(offsetof(struct weft_go_park_event, frames), 96);
 	assert_int_equal(sizeof(struct weft_go_ready_event), 72);
-	assert_int_equal(sizeof(struct weft_go_new_event), 48);
+	assert_int_equal(sizeof(struct weft_go_new_event), 56);
 	assert_int_equal(sizeof(struct weft_go_exit_event), 40);
 	assert_int_equal(WEFT_EV_GO_CHAN, 52);
 	assert_int_equal(sizeof(struct weft_go_chan_event), 48);
