@@ -89,7 +89,7 @@ $(BUILD)/samples/%: samples/%.c
 	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm
 
 # Go samples (samples/csp): standard library only, built offline with the local toolchain;
-# plus a stripped copy for the degraded-mode test. Skipped with a note when go is missing.
+# plus a stripped copy (degraded mode) and one without DWARF (built-in offsets). Skipped with a note when go is missing.
 GO          ?= go
 GO_SRCS     := $(wildcard samples/csp/*.go)
 GO_SAMPLES  := $(patsubst samples/%.go,$(BUILD)/samples/%,$(GO_SRCS))
@@ -102,8 +102,12 @@ $(BUILD)/samples/csp/%: samples/csp/%.go
 	$(Q)$(GO_ENV) $(GO) build -o $@ $<
 $(BUILD)/samples/csp/%-stripped: $(BUILD)/samples/csp/%
 	$(Q)strip -o $@ $<
+$(BUILD)/samples/csp/%-nodwarf: samples/csp/%.go
+	@echo "  GO      $@"
+	$(Q)$(GO_ENV) $(GO) build -ldflags=-w -o $@ $<
 ifneq ($(HAVE_GO),)
-SAMPLES     += $(GO_SAMPLES) $(BUILD)/samples/csp/producer_consumer-stripped
+SAMPLES     += $(GO_SAMPLES) $(BUILD)/samples/csp/producer_consumer-stripped \
+               $(BUILD)/samples/csp/producer_consumer-nodwarf
 endif
 
 # --- tests ----------------------------------------------------------------------------------------

@@ -229,6 +229,19 @@ def go_stripped_binary_degrades_clearly():
 
 
 @test
+def go_binary_without_dwarf_uses_known_offsets():
+    d = workdir()
+    js = os.path.join(d, "s.json")
+    p = weft("run", "-v", "-o", os.path.join(d, "t.pftrace"), "--summary-json", js, "--",
+             go_sample("producer_consumer-nodwarf"), "30", "2000")
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-1500:]}")
+    check("built-in offsets for go1.19" in p.stderr, f"offsets source not said: {p.stderr[:800]}")
+    with open(js) as f:
+        g = json.load(f)["go"]
+    check(g["channels"] and g["channels"][0]["send_ns"] > 30e6, f"{g['channels'][:2]}")
+
+
+@test
 def go_record_attaches_to_running_program():
     # ~3 s of work: weft may take a while to load its probes on a loaded machine.
     target = subprocess.Popen([go_sample("producer_consumer"), "1500", "2000"],
