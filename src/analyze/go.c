@@ -27,6 +27,9 @@
 #define CHAN_GOROUTINES 8      /* goroutines remembered per channel for the summary */
 #define EST_HIT_NS 10000       /* a uprobe hit on this class of machine: 6-24 us */
 #define REPARK_NS 50000        /* a second park at the same site within this is the same one */
+/* Memory stays bounded however many goroutines and channels a program churns through: */
+#define MAX_ENDED_KEPT 8192    /* ended goroutines kept for the ranking */
+#define MAX_CHANS 65536        /* channels tracked */
 #define TOP_CHANS 10
 #define TOP_GOROUTINES 10
 #define TOP_LEAKS 10
@@ -97,6 +100,7 @@ struct go_state {
 	uint64_t flows;
 	uint64_t first_ts, last_ts;
 	uint64_t end_ts;
+	uint64_t ended_kept, ended_dropped, chans_dropped;
 	/* (pid, pc) -> function name ("" if unknown), resolved while the process lived: the
 	 * summary is printed after traced processes are gone from the symbolizer. */
 	struct u64map names;
@@ -315,6 +319,10 @@ static struct go_chan *chan_of(struct go_state *st, int32_t pid, uint64_t addr)
 
 	if (c)
 		return c;
+	if (st->chans.len >= MAX_CHANS) {
+		st->chans_dropped++;
+		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c || u64map_put(&st->chans, chan_key(pid, addr), c)) {
 		free(c);
@@ -557,11 +565,16 @@ static void on_exit_go(struct session *s, struct go_state *st, const struct weft
 		p->alive--;
 		count_changed(s, p, e->hdr.ts);
 	}
-	/* Nothing to rank: forget it (goid values are not reused). Its track, if any, stays. */
-	if (!g->blocked_total && !g->track) {
-		u64map_del(&st->gs, g_key(g->pid, g->goid));
-		free(g);
+	/* Nothing to rank, or enough kept already: forget it (goids are not reused; its track
+	 * in the trace stays). */
+	if (g->blocked_total && st->ended_kept < MAX_ENDED_KEPT) {
+		st->ended_kept++;
+		return;
 	}
+	if (g->blocked_total)
+		st->ended_dropped++;
+	u64map_del(&st->gs, g_key(g->pid, g->goid));
+	free(g);
 }
 
 static void on_chan(struct session *s, struct go_state *st, const struct weft_go_chan_event *e)
@@ -788,6 +801,10 @@ static void go_summary_text(struct session *s, void *state, FILE *f)
 			p->pid, p->created, p->exited, p->max_count);
 	}
 
+	if (st->ended_dropped || st->chans_dropped)
+		fprintf(f, "  not ranked (memory cap): %" PRIu64 " ended goroutines, %" PRIu64
+			   " channel waits on channels beyond the first %d\n",
+			st->ended_dropped, st->chans_dropped, MAX_CHANS);
 	chans = ranked_chans(st, &n);
 	fprintf(f, "\n  Channels by blocked time (send side / receive side / in select):\n");
 	fprintf(f, "  %-4s %7s %-18s %9s %9s %9s %9s %7s  %s\n", "#", "PID", "CHANNEL", "BLOCKED",
