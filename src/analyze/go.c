@@ -33,6 +33,7 @@
 #define TOP_CHANS 10
 #define TOP_GOROUTINES 10
 #define TOP_LEAKS 10
+#define JSON_TOP 200           /* entries per list in the JSON summary */
 /* Flow ids of this area live in their own range so they never meet another area's. */
 #define FLOW_BASE (0x47ULL << 56)
 
@@ -894,7 +895,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 	}
 	fprintf(f, "],\n    \"channels\": [");
 	chans = ranked_chans(st, &n);
-	for (size_t i = 0; chans && i < n; i++) {
+	for (size_t i = 0; chans && i < n && i < JSON_TOP; i++) {
 		struct go_chan *c = chans[i];
 
 		fprintf(f, "%s\n      {\"pid\": %d, \"addr\": \"0x%" PRIx64 "\", \"blocked_ns\": %" PRIu64
@@ -913,7 +914,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 	free(chans);
 	fprintf(f, "],\n    \"goroutines\": [");
 	gs = ranked_goroutines(s, st, false, &n);
-	for (size_t i = 0; gs && i < n; i++) {
+	for (size_t i = 0; gs && i < n && i < JSON_TOP; i++) {
 		struct goroutine *g = gs[i];
 		bool fr = true;
 
@@ -935,7 +936,7 @@ static void go_summary_json(struct session *s, void *state, FILE *f)
 	free(gs);
 	fprintf(f, "],\n    \"leaks\": [");
 	gs = ranked_goroutines(s, st, true, &n);
-	for (size_t i = 0; gs && i < n; i++) {
+	for (size_t i = 0; gs && i < n && i < JSON_TOP; i++) {
 		struct goroutine *g = gs[i];
 
 		fprintf(f, "%s\n      {\"pid\": %d, \"goid\": %" PRIu64 ", \"function\": ",
