@@ -45,8 +45,8 @@ def main():
     print(f"channel-heavy (chan_heavy, 800k items through buffered channels): untraced "
           f"{b / 1000:.0f} ms, scheduler only {s / 1000:.0f} ms, scheduler + Go "
           f"{g / 1000:.0f} ms (work phase, median of {RUNS} interleaved runs)")
-    print(f"  overhead ratio {ratio:.3f}x (goal <= {GOAL}x), best runs {min(full) / min(base):.3f}x; "
-          f"Go probes alone {g / s:.3f}x over scheduler capture")
+    print(f"  overhead ratio {ratio:.3f}x (goal <= {GOAL}x), best runs "
+          f"{min(full) / min(base):.3f}x; Go probes alone {g / s:.3f}x over scheduler capture")
     print(f"  uprobe hits: {h:.0f} per run ({h / (g / 1e6):.0f}/s), estimated "
           f"{h * 10 / 1000:.1f} ms of target time at ~10 us/hit")
     sys.stdout.flush()
