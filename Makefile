@@ -92,6 +92,28 @@ $(BUILD)/samples/%: samples/%.c
 SAMPLE_LIBS_libuv_loop := -luv
 SAMPLE_LIBS_libevent_loop := -levent
 
+# Go samples (samples/csp): standard library only, built offline with the local toolchain;
+# plus a stripped copy (degraded mode) and one without DWARF (built-in offsets). Skipped with a note when go is missing.
+GO          ?= go
+GO_SRCS     := $(wildcard samples/csp/*.go)
+GO_SAMPLES  := $(patsubst samples/%.go,$(BUILD)/samples/%,$(GO_SRCS))
+GO_ENV      := GOTOOLCHAIN=local GO111MODULE=off GOFLAGS= GOCACHE=$(abspath $(BUILD))/go-cache \
+               GOPATH=$(abspath $(BUILD))/go-path
+HAVE_GO     := $(shell command -v $(GO) 2>/dev/null)
+$(BUILD)/samples/csp/%: samples/csp/%.go
+	@echo "  GO      $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) $(GO) build -o $@ $<
+$(BUILD)/samples/csp/%-stripped: $(BUILD)/samples/csp/%
+	$(Q)strip -o $@ $<
+$(BUILD)/samples/csp/%-nodwarf: samples/csp/%.go
+	@echo "  GO      $@"
+	$(Q)$(GO_ENV) $(GO) build -ldflags=-w -o $@ $<
+ifneq ($(HAVE_GO),)
+SAMPLES     += $(GO_SAMPLES) $(BUILD)/samples/csp/producer_consumer-stripped \
+               $(BUILD)/samples/csp/producer_consumer-nodwarf
+endif
+
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))

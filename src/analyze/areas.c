@@ -5,7 +5,10 @@
 #include "analyze/area.h"
 #include "analyze/loops.h"
 
+extern const struct analyze_area analyze_area_go;
+
 const struct analyze_area *const analyze_areas[] = {
 	&loops_area,
+	&analyze_area_go,
 	NULL,
 };

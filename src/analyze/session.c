@@ -81,13 +81,17 @@ int session_push(struct session *s, const void *data, size_t len)
 	}
 	s->records[h->type]++;
 	/*
-	 * Read a process's memory map when its image's first stack arrives (that record
-	 * wakes the collector), not when it leaves the reorder buffer: a short-lived process
-	 * may be gone by then. By the first sleep the loader has mapped the libraries.
-	 * A failed read keeps what was known.
+	 * Read a process's memory map as early as possible, not when its records leave the
+	 * reorder buffer: a short-lived process may be gone by then. When its exec arrives
+	 * (the new image, maybe before the loader mapped the libraries), and again when the
+	 * image's first stack arrives (that record wakes the collector; by the first sleep the
+	 * libraries are mapped). A failed read keeps what was known.
 	 */
-	if (h->type == WEFT_EV_EXEC)
+	if (h->type == WEFT_EV_EXEC) {
 		u64map_del(&s->maps_read, h->pid);
+		sym_proc_reset(s->sym, h->pid);
+		sym_proc_load(s->sym, h->pid);
+	}
 	if (h->type == WEFT_EV_STACK && !u64map_get(&s->maps_read, h->pid) &&
 	    sym_proc_load(s->sym, h->pid) == 0)
 		u64map_put(&s->maps_read, h->pid, (void *)1);
@@ -186,7 +190,9 @@ static void on_exec(struct session *s, const struct weft_exec_event *e)
 		p->described = false;
 		trace_describe_process(s, p);
 	}
-	/* (Its memory map was read when the record arrived: see session_push().) */
+	/* The new image's map again (it has grown since exec); if the process is gone, the one
+	 * read when the record arrived (session_push) stays. */
+	sym_proc_load(s->sym, e->hdr.pid);
 	if (s->opts.hooks.process_exec)
 		s->opts.hooks.process_exec(s->opts.hooks.ctx, e->hdr.pid);
 	t = task_upsert(&s->tt, e->hdr.tid, e->hdr.pid, e->comm);

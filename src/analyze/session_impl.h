@@ -3,6 +3,8 @@
 #ifndef WEFT_SESSION_IMPL_H
 #define WEFT_SESSION_IMPL_H
 
+#include <stdio.h>
+
 #include "analyze/offcpu.h"
 #include "analyze/reorder.h"
 #include "analyze/session.h"
@@ -65,5 +67,7 @@ const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_s
 /* Symbolizes an off-CPU stack, writes it as a sample and returns the aggregate it belongs to. */
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait);
+
+/* summary.c: a JSON string literal for str, escaped. */
 
 #endif

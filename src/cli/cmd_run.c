@@ -33,20 +33,26 @@ static void help(void)
 	       "  sudo weft run -o app.pftrace --summary-json app.json -- ./app --flag\n");
 }
 
-/* execvp() would tell us too late (in the child, after the probes are loaded). */
-static bool command_exists(const char *cmd)
+/* Where execvp() will find cmd (into buf), or false. Checked before forking: execvp() would
+ * tell us too late (in the child, after the probes are loaded). */
+static bool command_path(const char *cmd, char *buf, size_t len)
 {
 	const char *path = getenv("PATH");
-	char buf[4096];
 
-	if (strchr(cmd, '/'))
+	if (strchr(cmd, '/')) {
+		size_t n = strlen(cmd);
+
+		if (n >= len)
+			return false;
+		memcpy(buf, cmd, n + 1);
 		return access(cmd, X_OK) == 0;
+	}
 	if (!path)
 		path = "/usr/local/bin:/usr/bin:/bin";
 	while (*path) {
 		size_t n = strcspn(path, ":");
 
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", cmd);
+		snprintf(buf, len, "%.*s/%s", (int)n, n ? path : ".", cmd);
 		if (access(buf, X_OK) == 0)
 			return true;
 		path += n + (path[n] == ':');
@@ -77,7 +83,7 @@ int cmd_run(int argc, char **argv)
 	struct record_opts o;
 	struct recording *r = NULL;
 	struct child c = { 0 };
-	char cmdline[256] = "";
+	char cmdline[256] = "", exe[4096];
 	int gate[2], opt, ret, sig;
 
 	record_opts_init(&o);
@@ -94,7 +100,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("run: no command given (weft run [options] -- CMD)");
-	if (!command_exists(argv[optind])) {
+	if (!command_path(argv[optind], exe, sizeof(exe))) {
 		cli_error(127, "check the name and your PATH", "%s: command not found",
 			  argv[optind]);
 		return 127;
@@ -133,6 +139,7 @@ int cmd_run(int argc, char **argv)
 	ret = recording_attach(r, c.pid, cmdline);
 	if (ret)
 		cli_error(0, NULL, "tracing pid %d: %s", c.pid, strerror(-ret));
+	recording_pre_exec(r, c.pid, exe);
 	if (write(gate[1], "g", 1) != 1)
 		cli_error(0, NULL, "starting %s: %s", argv[optind], strerror(errno));
 	close(gate[1]);

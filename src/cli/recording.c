@@ -20,6 +20,7 @@
 #include "collect/procfs.h"
 
 #define DRAIN_PERIOD_NS (20 * 1000000ULL)
+#define MAX_EARLY_EXECS 64
 #define REORDER_WINDOW_NS (10 * 1000000ULL)
 /* Keep a dead process in the kernel filter this long so its last switches are recorded. */
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
@@ -57,6 +58,10 @@ struct recording {
 	int nexits;
 	FILE *json;
 	bool error;
+	/* Processes whose exec record was seen raw and that got their per-binary probes then,
+	 * before the record came out of the reorder window (see on_record()). */
+	pid_t early_exec[MAX_EARLY_EXECS];
+	int nearly;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -235,7 +240,15 @@ static void on_process_exited(void *ctx, int32_t pid, int32_t exit_code)
 static void on_process_exec(void *ctx, int32_t pid)
 {
 	struct recording *r = ctx;
-	int ret = collector_add_process(r->col, pid);
+	int ret;
+
+	for (int i = 0; i < r->nearly; i++) {
+		if (r->early_exec[i] == pid) {
+			r->early_exec[i] = r->early_exec[--r->nearly];
+			return; /* probes attached when the record arrived */
+		}
+	}
+	ret = collector_add_process(r->col, pid);
 
 	if (ret && r->o.verbose)
 		fprintf(stderr, "weft: pid %d: attaching per-binary probes: %s\n", pid,
@@ -365,10 +378,33 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 	return 0;
 }
 
+void recording_pre_exec(struct recording *r, pid_t pid, const char *path)
+{
+	int ret = collector_pre_exec(r->col, pid, path);
+
+	if (ret && r->o.verbose)
+		fprintf(stderr, "weft: %s: attaching per-binary probes before exec: %s\n", path,
+			strerror(-ret));
+}
+
 static int on_record(void *ctx, const void *data, size_t len)
 {
 	struct recording *r = ctx;
+	const struct weft_event_header *h = data;
 
+	/*
+	 * Per-binary probes (Go uprobes) must be in place as soon as possible after exec: the
+	 * reorder window releases records only as newer ones arrive, so a program that goes
+	 * quiet right after exec would run unprobed until it wakes up again.
+	 */
+	if (len >= sizeof(*h) && h->type == WEFT_EV_EXEC && r->nearly < MAX_EARLY_EXECS) {
+		int ret = collector_add_process(r->col, h->pid);
+
+		r->early_exec[r->nearly++] = h->pid;
+		if (ret && r->o.verbose)
+			fprintf(stderr, "weft: pid %d: attaching per-binary probes: %s\n", h->pid,
+				strerror(-ret));
+	}
 	session_push(r->ses, data, len);
 	return 0;
 }

@@ -36,6 +36,8 @@ struct recording;
 int recording_start(struct recording **out, const struct record_opts *o);
 /* Traces a process that exists now (names from /proc). 0 or -errno. */
 int recording_attach(struct recording *r, pid_t pid, const char *cmdline);
+/* `weft run`: the attached child is about to exec path; per-binary probes go in first. */
+void recording_pre_exec(struct recording *r, pid_t pid, const char *path);
 /* Runs until `should_stop(ctx)` is true, the duration ends or a signal arrives. Returns the
  * signal that stopped it, or 0. */
 int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct recording *r),

@@ -22,6 +22,9 @@ struct collector_area {
 		    struct collector_error *err);
 	/* A traced process appeared or exec'd: attach per-binary probes (uprobes, USDT). */
 	int (*add_process)(struct collector *c, void *state, pid_t pid);
+	/* Optional: traced process pid is about to exec `path` (weft run): probes attached now
+	 * see the program from its first instruction. add_process() still follows the exec. */
+	int (*pre_exec)(struct collector *c, void *state, pid_t pid, const char *path);
 	void (*close)(void *state);
 };
 

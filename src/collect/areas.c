@@ -5,7 +5,10 @@
 #include "collect/area.h"
 #include "collect/loops.h"
 
+extern const struct collector_area collector_area_go;
+
 const struct collector_area *const collector_areas[] = {
 	&loops_collector_area,
+	&collector_area_go,
 	NULL,
 };

@@ -177,6 +177,23 @@ int collector_add_process(struct collector *c, pid_t pid)
 	return ret;
 }
 
+int collector_pre_exec(struct collector *c, pid_t pid, const char *path)
+{
+	int ret = 0;
+
+	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++) {
+		const struct collector_area *a = collector_areas[i];
+		int r;
+
+		if (!c->area_open[i] || !a->pre_exec)
+			continue;
+		r = a->pre_exec(c, c->area_state[i], pid, path);
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
 int collector_reuse_maps(struct collector *c, struct bpf_object *obj)
 {
 	static const char *const shared[] = { "events", "traced", "losses" };

@@ -37,6 +37,8 @@ void collector_close(struct collector *c);
 const char *collector_notes(struct collector *c);
 /* A new traced process, or one that exec'd: lets areas attach per-binary probes. */
 int collector_add_process(struct collector *c, pid_t pid);
+/* Traced process pid is about to exec path (weft run): lets areas attach before it runs. */
+int collector_pre_exec(struct collector *c, pid_t pid, const char *path);
 /* Add / remove a process (thread group) to the in-kernel filter. */
 int collector_trace_pid(struct collector *c, pid_t tgid);
 int collector_untrace_pid(struct collector *c, pid_t tgid);

@@ -132,12 +132,13 @@ const char *perf_map_lookup(struct sym_proc *p, uint64_t addr)
 	char path[64];
 	struct stat st;
 
-	if (name || p->perf_map_missing)
+	/* A JIT writes its map some time after it starts: look again, but not at every miss. */
+	if (name || (p->perf_map_looked_ns && sym_now_ns() - p->perf_map_looked_ns < 100000000))
 		return name;
 	/* Unknown address: the JIT may have appended since the file was read. */
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)p->pid);
 	if (stat(path, &st)) {
-		p->perf_map_missing = !p->perf_map;
+		p->perf_map_looked_ns = sym_now_ns();
 		return NULL;
 	}
 	if (p->perf_map && st.st_size == p->perf_map->size)

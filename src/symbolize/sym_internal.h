@@ -88,7 +88,7 @@ struct sym_proc {
 	bool dwfl_failed;
 	struct unwind_ctx *uw; /* set only while sym_unwind_user() runs */
 	struct perf_map *perf_map; /* /tmp/perf-PID.map, read when a JIT address needs it */
-	bool perf_map_missing;  /* the process writes none: do not look again */
+	uint64_t perf_map_looked_ns; /* last time no map file was found */
 };
 
 struct kallsyms;
