@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* Scheduler capture: switches, wakeups, task lifecycle and off-CPU stacks of traced processes. */
 #include "common.bpf.h"
+#include "ustack.bpf.h"
 
 #define PF_KTHREAD 0x00200000
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
@@ -14,11 +15,6 @@ const volatile __u64 stack_burst = 8;             /* ... with bursts of this man
 const volatile __u64 want_stacks = 1;
 
 /* Per-thread token bucket for off-CPU stacks (they are 4.5 KiB each). */
-struct stack_budget {
-	__u64 last_ts;
-	__u64 credit_ns;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -29,7 +25,6 @@ struct {
 static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 {
 	struct stack_budget *b;
-	__u64 cap = stack_interval_ns * stack_burst;
 
 	if (!want_stacks)
 		return false;
@@ -38,35 +33,11 @@ static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 		count_loss(WEFT_LOSS_TASK_STORAGE);
 		return false;
 	}
-	if (b->last_ts == 0)
-		b->credit_ns = cap;
-	else
-		b->credit_ns += now - b->last_ts;
-	b->last_ts = now;
-	if (b->credit_ns > cap)
-		b->credit_ns = cap;
-	if (b->credit_ns < stack_interval_ns) {
+	if (!budget_take(b, now, stack_interval_ns, stack_burst)) {
 		count_loss(WEFT_LOSS_STACK_THROTTLED);
 		return false;
 	}
-	b->credit_ns -= stack_interval_ns;
 	return true;
-}
-
-/* The copy must stay inside the stack mapping: near the top of a stack a full-size read fails,
- * so retry with smaller sizes (constant sizes keep the verifier happy). */
-static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp)
-{
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES, (void *)sp))
-		return WEFT_USTACK_BYTES;
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 2, (void *)sp))
-		return WEFT_USTACK_BYTES / 2;
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 4, (void *)sp))
-		return WEFT_USTACK_BYTES / 4;
-	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 8, (void *)sp))
-		return WEFT_USTACK_BYTES / 8;
-	count_loss(WEFT_LOSS_STACK_READ);
-	return 0;
 }
 
 static __always_inline void emit_stack(void *ctx, struct task_struct *prev, __u64 ts)
@@ -86,17 +57,8 @@ static __always_inline void emit_stack(void *ctx, struct task_struct *prev, __u6
 		/* prev is current here: its saved user registers are the ones it entered the
 		 * kernel with, its user stack is intact. */
 		regs = (struct pt_regs *)bpf_task_pt_regs(prev);
-		if (regs) {
-			e->uregs[WEFT_UREG_IP] = BPF_CORE_READ(regs, ip);
-			e->uregs[WEFT_UREG_SP] = BPF_CORE_READ(regs, sp);
-			e->uregs[WEFT_UREG_BP] = BPF_CORE_READ(regs, bp);
-			e->uregs[WEFT_UREG_BX] = BPF_CORE_READ(regs, bx);
-			e->uregs[WEFT_UREG_R12] = BPF_CORE_READ(regs, r12);
-			e->uregs[WEFT_UREG_R13] = BPF_CORE_READ(regs, r13);
-			e->uregs[WEFT_UREG_R14] = BPF_CORE_READ(regs, r14);
-			e->uregs[WEFT_UREG_R15] = BPF_CORE_READ(regs, r15);
-			e->ustack_len = copy_user_stack(e->ustack, e->uregs[WEFT_UREG_SP]);
-		}
+		if (regs)
+			snapshot_user_stack(e, regs);
 	}
 	submit(e);
 }

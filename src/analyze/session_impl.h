@@ -7,6 +7,7 @@
 #include "analyze/reorder.h"
 #include "analyze/session.h"
 #include "analyze/tasks.h"
+#include "perfetto/writer.h"
 
 struct pf_writer;
 struct sym;
@@ -41,6 +42,20 @@ void trace_describe_process(struct session *s, struct process *p);
 void trace_describe_thread(struct session *s, struct task *t);
 void trace_switch(struct session *s, const struct weft_switch_event *e);
 void trace_waking(struct session *s, const struct weft_waking_event *e);
+/* A symbolized stack snapshot: Perfetto frames and "function (module)" labels, innermost
+ * first, kernel frames (scheduler frames dropped) before user frames. */
+#define TRACE_USER_FRAMES_MAX 128
+#define TRACE_FRAME_NAME_MAX 512
+struct trace_frames {
+	size_t n;
+	const char *blocked_in;   /* first kernel function that is not the scheduler's */
+	struct pf_frame frames[WEFT_KSTACK_MAX + TRACE_USER_FRAMES_MAX];
+	const char *labels[WEFT_KSTACK_MAX + TRACE_USER_FRAMES_MAX];
+	char names[WEFT_KSTACK_MAX + TRACE_USER_FRAMES_MAX][TRACE_FRAME_NAME_MAX];
+};
+/* Valid until the next call (one static buffer: the session is single-threaded). */
+const struct trace_frames *trace_stack_frames(struct session *s,
+					     const struct weft_stack_event *e);
 /* Symbolizes an off-CPU stack, writes it as a sample and returns the aggregate it belongs to. */
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait);

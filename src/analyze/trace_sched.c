@@ -8,9 +8,6 @@
 #include "perfetto/writer.h"
 #include "symbolize/symbolize.h"
 
-#define USER_FRAMES_MAX 128
-#define FRAME_NAME_MAX 512
-
 void trace_describe_process(struct session *s, struct process *p)
 {
 	if (p->described)
@@ -114,34 +111,30 @@ static int resolve_user(struct session *s, int32_t pid, uint64_t pc, uint64_t lo
 	return ret;
 }
 
-struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
-				 bool io_wait)
+const struct trace_frames *trace_stack_frames(struct session *s,
+					     const struct weft_stack_event *e)
 {
-	struct pf_frame frames[WEFT_KSTACK_MAX + USER_FRAMES_MAX];
-	static char names[WEFT_KSTACK_MAX + USER_FRAMES_MAX][FRAME_NAME_MAX];
-	const char *labels[WEFT_KSTACK_MAX + USER_FRAMES_MAX];
-	uint64_t ips[USER_FRAMES_MAX];
-	const char *blocked_in = NULL;
-	size_t n = 0, nlabels = 0;
+	static struct trace_frames tf;
+	uint64_t ips[TRACE_USER_FRAMES_MAX];
 	struct sym_loc loc;
-	uint64_t iid;
 	int nu = 0;
 
+	tf.n = 0;
+	tf.blocked_in = NULL;
 	for (uint32_t i = 0; i < e->kstack_len && i < WEFT_KSTACK_MAX; i++) {
 		memset(&loc, 0, sizeof(loc));
 		sym_resolve_kernel(s->sym, e->kstack[i], &loc);
 		if (is_scheduler_frame(loc.function))
 			continue;
-		if (!blocked_in && loc.function)
-			blocked_in = loc.function;
-		frames[n] = (struct pf_frame){ loc.function, "[kernel.kallsyms]", loc.rel_pc };
-		labels[nlabels] = frame_label(names[nlabels], FRAME_NAME_MAX, &loc);
-		nlabels++;
-		n++;
+		if (!tf.blocked_in && loc.function)
+			tf.blocked_in = loc.function;
+		tf.frames[tf.n] = (struct pf_frame){ loc.function, "[kernel.kallsyms]", loc.rel_pc };
+		tf.labels[tf.n] = frame_label(tf.names[tf.n], TRACE_FRAME_NAME_MAX, &loc);
+		tf.n++;
 	}
 	if (e->uregs[WEFT_UREG_IP]) {
 		nu = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs, e->ustack,
-				     e->ustack_len, ips, USER_FRAMES_MAX);
+				     e->ustack_len, ips, TRACE_USER_FRAMES_MAX);
 		if (nu <= 0) {
 			ips[0] = e->uregs[WEFT_UREG_IP];
 			nu = 1;
@@ -152,17 +145,25 @@ struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_even
 	for (int i = 0; i < nu; i++) {
 		memset(&loc, 0, sizeof(loc));
 		resolve_user(s, e->hdr.pid, ips[i], i ? ips[i] - 1 : ips[i], &loc);
-		frames[n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };
-		labels[nlabels] = frame_label(names[nlabels], FRAME_NAME_MAX, &loc);
-		nlabels++;
-		n++;
+		tf.frames[tf.n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };
+		tf.labels[tf.n] = frame_label(tf.names[tf.n], TRACE_FRAME_NAME_MAX, &loc);
+		tf.n++;
 	}
-	if (blocked_in)
-		pf_sched_blocked_reason(s->pf, e->hdr.cpu, e->hdr.ts, e->hdr.tid, blocked_in,
+	return &tf;
+}
+
+struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
+				 bool io_wait)
+{
+	const struct trace_frames *tf = trace_stack_frames(s, e);
+	uint64_t iid;
+
+	if (tf->blocked_in)
+		pf_sched_blocked_reason(s->pf, e->hdr.cpu, e->hdr.ts, e->hdr.tid, tf->blocked_in,
 					io_wait);
-	iid = n ? pf_callstack(s->pf, frames, n) : 0;
+	iid = tf->n ? pf_callstack(s->pf, tf->frames, tf->n) : 0;
 	if (iid)
 		pf_perf_sample(s->pf, e->hdr.ts, e->hdr.cpu, e->hdr.pid, e->hdr.tid, iid,
 			       PF_MODE_KERNEL);
-	return nlabels ? offcpu_intern(&s->offcpu, labels, nlabels) : NULL;
+	return tf->n ? offcpu_intern(&s->offcpu, tf->labels, tf->n) : NULL;
 }
