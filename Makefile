@@ -82,11 +82,18 @@ $(BUILD)/weft: $(TOOL_OBJS) $(BUILD)/libweft-core.a
 
 # --- samples: small deterministic programs, one known behaviour each -------------------------------
 SAMPLE_SRCS := $(wildcard samples/*/*.c)
-SAMPLES     := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRCS))
+SAMPLE_CXX  := $(wildcard samples/*/*.cc)
+SAMPLES     := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRCS)) \
+               $(patsubst samples/%.cc,$(BUILD)/samples/%,$(SAMPLE_CXX))
+CXX      ?= g++
 $(BUILD)/samples/%: samples/%.c
 	@echo "  SAMPLE  $@"
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm
+$(BUILD)/samples/%: samples/%.cc
+	@echo "  SAMPLE  $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -O2 -g -Wall -pthread $< -o $@
 
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
