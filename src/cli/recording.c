@@ -343,7 +343,10 @@ static int on_record(void *ctx, const void *data, size_t len)
 
 static void drain(struct recording *r, bool all)
 {
+	uint64_t now = boottime_ns();
+
 	collector_drain(r->col, on_record, r);
+	session_clock(r->ses, now);
 	session_flush(r->ses, all);
 	untrace_exited(r, false);
 }
