@@ -52,6 +52,7 @@ struct lock {
 	char name[NAME_LEN];
 	struct offcpu_stack *first_stack; /* where it was first seen contended */
 	uint64_t waits, timeouts, total_ns, max_ns, holder_known, releaser_known;
+	uint64_t reader_held;             /* rwlock waits while readers held it */
 	uint64_t holder_states[HS_MAX];
 	char chain[CHAIN_LEN];            /* the longest wait whose holder was itself waiting */
 	uint64_t chain_ns;
@@ -97,7 +98,8 @@ struct deadlock {
 };
 
 struct locks_state {
-	struct u64map locks;    /* lock_key() -> struct lock */
+	struct u64map locks;    /* lock_key(pid, lock's base address) -> struct lock */
+	struct u64map aliases;  /* lock_key(pid, futex address) -> struct lock (not owned) */
 	struct u64map pending;  /* tid -> struct pending */
 	struct u64map stacks;   /* tid -> struct last_stack */
 	struct offcpu_table interned;
@@ -228,40 +230,42 @@ static int32_t find_holder(struct session *s, struct lock *l, uint32_t cmd, cons
 	}
 }
 
-static void lock_name(struct session *s, struct lock *l)
-{
-	struct sym_loc loc;
-
-	if (!sym_resolve_data(s->sym, l->pid, l->uaddr, &loc) && loc.function) {
-		/* Inside the first few words: the lock itself (or a struct starting with it). */
-		if (loc.func_off < 64)
-			snprintf(l->name, sizeof(l->name), "%s", loc.function);
-		else
-			snprintf(l->name, sizeof(l->name), "%s+0x%" PRIx64, loc.function,
-				 loc.func_off);
-		return;
-	}
-	snprintf(l->name, sizeof(l->name), "lock@0x%" PRIx64, l->uaddr);
-}
-
+/*
+ * A lock is named by the global it lies in ("g_account_lock"), else by its address. Futex
+ * words inside one global are one lock: a condvar sleeps on either of two words, an rwlock on
+ * two, and their internal waits use others. Heap locks are keyed by the futex word alone.
+ */
 static struct lock *lock_get(struct session *s, struct locks_state *st, int32_t pid,
 			     uint64_t uaddr)
 {
-	uint64_t key = lock_key(pid, uaddr);
-	struct lock *l = u64map_get(&st->locks, key);
+	uint64_t key = lock_key(pid, uaddr), base = uaddr;
+	struct lock *l = u64map_get(&st->aliases, key);
+	struct sym_loc loc;
 
 	if (l)
 		return l;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->pid = pid;
-	l->uaddr = uaddr;
-	lock_name(s, l);
-	if (u64map_put(&st->locks, key, l)) {
-		free(l);
-		return NULL;
+	if (!sym_resolve_data(s->sym, pid, uaddr, &loc) && loc.function)
+		base = uaddr - loc.func_off;
+	else
+		loc.function = NULL;
+	l = u64map_get(&st->locks, lock_key(pid, base));
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			return NULL;
+		l->pid = pid;
+		l->uaddr = base;
+		if (loc.function)
+			snprintf(l->name, sizeof(l->name), "%s", loc.function);
+		else
+			snprintf(l->name, sizeof(l->name), "lock@0x%" PRIx64, base);
+		if (u64map_put(&st->locks, lock_key(pid, base), l)) {
+			free(l);
+			return NULL;
+		}
 	}
+	if (u64map_put(&st->aliases, key, l))
+		return NULL;
 	return l;
 }
 
@@ -556,6 +560,8 @@ static void complete(struct session *s, struct locks_state *st, struct pending *
 		}
 		stack_tally_add(l->hstacks, &l->nhstacks, p->holder_stack, ns);
 	}
+	else if (p->readers)
+		l->reader_held++;
 	l->holder_states[p->hstate]++;
 	if (p->hstate == HS_LOCK_WAIT && ns > l->chain_ns) {
 		l->chain_ns = ns;
@@ -853,9 +859,12 @@ static void locks_summary_text(struct session *s, void *state, FILE *f)
 		fprintf(f, "  #%zu  %s %s (pid %d, 0x%" PRIx64 "): %" PRIu64 " waits, total %s, "
 			"max %s, p99 %s\n", i + 1, kind_names[l->kind], l->name, l->pid, l->uaddr,
 			l->waits, tot, mx, p99);
-		fprintf(f, "      holder known for %.0f%% of waits, releaser for %.0f%%%s\n",
-			100.0 * l->holder_known / l->waits, 100.0 * l->releaser_known / l->waits,
-			l->timeouts ? " (some waits timed out)" : "");
+		fprintf(f, "      holder known for %.0f%% of waits, releaser for %.0f%%",
+			100.0 * l->holder_known / l->waits, 100.0 * l->releaser_known / l->waits);
+		if (l->reader_held)
+			fprintf(f, "; held by readers in %.0f%%",
+				100.0 * l->reader_held / l->waits);
+		fprintf(f, "%s\n", l->timeouts ? " (some waits timed out)" : "");
 		text_tally(s, f, "waiters", l->waiters, l->nwaiters);
 		if (l->nholders)
 			text_tally(s, f, "holders", l->holders, l->nholders);
@@ -945,10 +954,10 @@ static void locks_summary_json(struct session *s, void *state, FILE *f)
 			", \"total_wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
 			", \"p50_wait_ns\": %" PRIu64 ", \"p99_wait_ns\": %" PRIu64
 			", \"holder_known\": %" PRIu64 ", \"releaser_known\": %" PRIu64
-			", \"holder_states\": {",
+			", \"reader_held\": %" PRIu64 ", \"holder_states\": {",
 			kind_names[l->kind], l->pid, l->uaddr, l->waits, l->timeouts, l->total_ns,
 			l->max_ns, hist_quantile(&l->h, 0.5), hist_quantile(&l->h, 0.99),
-			l->holder_known, l->releaser_known);
+			l->holder_known, l->releaser_known, l->reader_held);
 		for (int k = HS_UNKNOWN; k < HS_MAX; k++)
 			fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", holder_state_names[k],
 				l->holder_states[k]);
@@ -1005,6 +1014,7 @@ static void locks_free(void *state)
 	for (size_t i = 0; u64map_next(&st->stacks, &i, &k, &v);)
 		free(v);
 	u64map_free(&st->locks);
+	u64map_free(&st->aliases);
 	u64map_free(&st->pending);
 	u64map_free(&st->stacks);
 	offcpu_free(&st->interned);
