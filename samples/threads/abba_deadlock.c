@@ -5,11 +5,12 @@
  *   lock_a in transfer_ba(). Both block for ever; main waits in pthread_join.
  * Prints, once both are surely stuck:
  *   weft-sample: deadlocked=1 pid=P tid_a=T1 tid_b=T2 lock_a=0xADDR lock_b=0xADDR
- * Usage: abba_deadlock
+ * Usage: abba_deadlock [DELAY_MS]   (DELAY_MS: wait this long before starting the threads)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,10 +52,12 @@ static void *two(void *arg)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_t a, b;
 
+	if (argc > 1)
+		usleep(atol(argv[1]) * 1000);
 	pthread_create(&a, NULL, one, NULL);
 	pthread_create(&b, NULL, two, NULL);
 	usleep(300000);
