@@ -9,7 +9,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define FUTEX_CMD_MASK 127    /* drops FUTEX_PRIVATE_FLAG (128), FUTEX_CLOCK_REALTIME (256) */
 
 /* Tunables, set between open and load (64-bit: see sched.bpf.c). */
-const volatile __u64 lock_stack_interval_ns = 10000000; /* wait stacks: one per 10 ms/thread */
+const volatile __u64 lock_stack_interval_ns = 50000000; /* wait stacks: one per 50 ms/thread */
 const volatile __u64 lock_stack_burst = 4;
 const volatile __u64 want_lock_stacks = 1;
 

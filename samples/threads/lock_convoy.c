@@ -4,7 +4,8 @@
  *   THREADS workers ("convoy-N") each take g_account_lock ITERS times and hold it for WORK_US of
  *   busy work (account_update), so the others queue behind it; a lightly used g_stats_lock is
  *   taken once per 64 iterations for contrast. g_account_lock must come first in any ranking.
- * Prints: weft-sample: lock=g_account_lock threads=N iters=N tids=T1,T2,...
+ * Prints: weft-sample: lock=g_account_lock threads=N iters=N tids=T1,T2,... elapsed_ns=N cpu_ns=N
+ *   (wall and process CPU time of the workers' phase, for overhead measurements)
  * Usage: lock_convoy [ITERS [WORK_US [THREADS]]]
  */
 #define _GNU_SOURCE
@@ -66,8 +67,17 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
+	uint64_t t0, c0;
 	long nthreads = 4;
 	pthread_t th[64];
 
@@ -79,6 +89,8 @@ int main(int argc, char **argv)
 		nthreads = atol(argv[3]);
 	if (nthreads < 1 || nthreads > 64)
 		return 2;
+	t0 = now_ns();
+	c0 = cpu_ns();
 	for (long i = 0; i < nthreads; i++)
 		pthread_create(&th[i], NULL, worker, (void *)i);
 	for (long i = 0; i < nthreads; i++)
@@ -86,6 +98,7 @@ int main(int argc, char **argv)
 	printf("weft-sample: lock=g_account_lock threads=%ld iters=%ld tids=", nthreads, iters);
 	for (long i = 0; i < nthreads; i++)
 		printf("%s%d", i ? "," : "", tids[i]);
-	printf("\n");
+	printf(" elapsed_ns=%llu cpu_ns=%llu\n", (unsigned long long)(now_ns() - t0),
+	       (unsigned long long)(cpu_ns() - c0));
 	return 0;
 }
