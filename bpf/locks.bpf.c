@@ -2,6 +2,7 @@
 /* Lock contention: contended futex waits of traced processes, their holder and their releaser. */
 #include "common.bpf.h"
 #include "ustack.bpf.h"
+#include "locks.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -12,20 +13,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 lock_stack_interval_ns = 50000000; /* wait stacks: one per 50 ms/thread */
 const volatile __u64 lock_stack_burst = 4;
 const volatile __u64 want_lock_stacks = 1;
-
-/* A wait in progress, by waiter tid: joined to its exit, so a wait is BEGIN + END. */
-struct pending_wait {
-	__u64 start_ts;
-	__u64 uaddr;
-	__u64 wake_ts;
-	__u64 wake_uaddr;
-	__u32 tgid;
-	__u32 cmd;
-	__u32 releaser_pid;
-	__u32 releaser_tid;
-	__u32 wake_cmd;
-	__u32 pad;
-};
 
 /* A futex wake in progress, by waker tid: sched_waking inside it names the releaser. */
 struct pending_wake {

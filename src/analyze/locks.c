@@ -786,18 +786,6 @@ static struct lock **ranked(struct locks_state *st, size_t *n)
 	return arr;
 }
 
-static void fmt_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns >= 1000000000ULL)
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-	else if (ns >= 1000000)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else if (ns >= 1000)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-}
-
 static void text_tally(struct session *s, FILE *f, const char *what, const struct tally *t,
 		       size_t n)
 {
@@ -805,7 +793,7 @@ static void text_tally(struct session *s, FILE *f, const char *what, const struc
 
 	fprintf(f, "      %s:", what);
 	for (size_t i = 0; i < n && i < 6; i++) {
-		fmt_ns(ns, sizeof(ns), t[i].ns);
+		summary_fmt_ns(ns, sizeof(ns), t[i].ns);
 		fprintf(f, "%s %s/%d (%" PRIu64 ", %s)", i ? "," : "", comm_of(s, t[i].tid),
 			t[i].tid, t[i].n, ns);
 	}
@@ -853,9 +841,9 @@ static void locks_summary_text(struct session *s, void *state, FILE *f)
 		struct lock *l = arr[i];
 		uint64_t hs = 0;
 
-		fmt_ns(tot, sizeof(tot), l->total_ns);
-		fmt_ns(mx, sizeof(mx), l->max_ns);
-		fmt_ns(p99, sizeof(p99), hist_quantile(&l->h, 0.99));
+		summary_fmt_ns(tot, sizeof(tot), l->total_ns);
+		summary_fmt_ns(mx, sizeof(mx), l->max_ns);
+		summary_fmt_ns(p99, sizeof(p99), hist_quantile(&l->h, 0.99));
 		fprintf(f, "  #%zu  %s %s (pid %d, 0x%" PRIx64 "): %" PRIu64 " waits, total %s, "
 			"max %s, p99 %s\n", i + 1, kind_names[l->kind], l->name, l->pid, l->uaddr,
 			l->waits, tot, mx, p99);
@@ -891,26 +879,12 @@ static void locks_summary_text(struct session *s, void *state, FILE *f)
 	free(arr);
 }
 
-static void json_str(FILE *f, const char *str)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 static void json_frames(FILE *f, const struct offcpu_stack *st)
 {
 	fprintf(f, "[");
 	for (size_t j = 0; st && j < st->nframes; j++) {
 		fprintf(f, "%s", j ? ", " : "");
-		json_str(f, st->frames[j]);
+		summary_json_str(f, st->frames[j]);
 	}
 	fprintf(f, "]");
 }
@@ -920,7 +894,7 @@ static void json_tally(struct session *s, FILE *f, const struct tally *t, size_t
 	fprintf(f, "[");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s{\"tid\": %d, \"comm\": ", i ? ", " : "", t[i].tid);
-		json_str(f, comm_of(s, t[i].tid));
+		summary_json_str(f, comm_of(s, t[i].tid));
 		fprintf(f, ", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}", t[i].n, t[i].ns);
 	}
 	fprintf(f, "]");
@@ -948,7 +922,7 @@ static void locks_summary_json(struct session *s, void *state, FILE *f)
 		struct lock *l = arr[i];
 
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-		json_str(f, l->name);
+		summary_json_str(f, l->name);
 		fprintf(f, ", \"kind\": \"%s\", \"pid\": %d, \"address\": %" PRIu64
 			", \"waits\": %" PRIu64 ", \"timeouts\": %" PRIu64
 			", \"total_wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
@@ -962,7 +936,7 @@ static void locks_summary_json(struct session *s, void *state, FILE *f)
 			fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", holder_state_names[k],
 				l->holder_states[k]);
 		fprintf(f, "}, \"chain\": ");
-		json_str(f, l->chain);
+		summary_json_str(f, l->chain);
 		fprintf(f, ", \"waiters\": ");
 		json_tally(s, f, l->waiters, l->nwaiters);
 		fprintf(f, ", \"holders\": ");
@@ -987,9 +961,9 @@ static void locks_summary_json(struct session *s, void *state, FILE *f)
 			const struct deadlock_member *m = &d->m[j];
 
 			fprintf(f, "%s{\"tid\": %d, \"comm\": ", j ? ", " : "", m->tid);
-			json_str(f, m->comm);
+			summary_json_str(f, m->comm);
 			fprintf(f, ", \"lock\": ");
-			json_str(f, m->lock->name);
+			summary_json_str(f, m->lock->name);
 			fprintf(f, ", \"kind\": \"%s\", \"address\": %" PRIu64 ", \"held_by\": %d"
 				", \"frames\": ", kind_names[m->lock->kind], m->lock->uaddr,
 				m->holder);

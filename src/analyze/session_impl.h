@@ -3,6 +3,8 @@
 #ifndef WEFT_SESSION_IMPL_H
 #define WEFT_SESSION_IMPL_H
 
+#include <stdio.h>
+
 #include "analyze/offcpu.h"
 #include "analyze/reorder.h"
 #include "analyze/session.h"
@@ -59,5 +61,9 @@ const struct trace_frames *trace_stack_frames(struct session *s,
 /* Symbolizes an off-CPU stack, writes it as a sample and returns the aggregate it belongs to. */
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait);
+
+/* summary.c: shared by the areas' summary sections. */
+void summary_fmt_ns(char *buf, size_t len, uint64_t ns);  /* "1.2ms" */
+void summary_json_str(FILE *f, const char *str);           /* a JSON string literal */
 
 #endif

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/locks.h"
 #include "collect/area.h"
 #include "locks.skel.h"
 
@@ -21,20 +22,6 @@
 /* A wait this old may be a deadlock: look at it in /proc, where the owner is read afresh. */
 #define LONG_WAIT_NS (1000 * 1000000ULL)
 #define REPORTED_MAX 4096
-
-/* Must match struct pending_wait in bpf/locks.bpf.c. */
-struct pending_wait {
-	__u64 start_ts;
-	__u64 uaddr;
-	__u64 wake_ts;
-	__u64 wake_uaddr;
-	__u32 tgid;
-	__u32 cmd;
-	__u32 releaser_pid;
-	__u32 releaser_tid;
-	__u32 wake_cmd;
-	__u32 pad;
-};
 
 struct reported {
 	__u32 tid;

@@ -470,40 +470,40 @@ static void elf_load_objects(struct sym *s, struct sym_elf *e)
 	}
 }
 
-const struct elf_sym *elf_lookup_object(struct sym *s, struct sym_elf *e, uint64_t vaddr)
+/* Index of the first symbol with addr > vaddr in a table sorted by addr. */
+static size_t syms_after(const struct elf_sym *syms, size_t n, uint64_t vaddr)
 {
-	size_t lo = 0, hi;
+	size_t lo = 0, hi = n;
 
-	if (!e->objs_loaded)
-		elf_load_objects(s, e);
-	hi = e->nobjs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (e->objs[mid].addr <= vaddr)
+		if (syms[mid].addr <= vaddr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo && vaddr < e->objs[lo - 1].end ? &e->objs[lo - 1] : NULL;
+	return lo;
+}
+
+const struct elf_sym *elf_lookup_object(struct sym *s, struct sym_elf *e, uint64_t vaddr)
+{
+	size_t i;
+
+	if (!e->objs_loaded)
+		elf_load_objects(s, e);
+	i = syms_after(e->objs, e->nobjs, vaddr);
+	return i && vaddr < e->objs[i - 1].end ? &e->objs[i - 1] : NULL;
 }
 
 const struct elf_sym *elf_lookup(struct sym *s, struct sym_elf *e, uint64_t vaddr)
 {
-	size_t lo = 0, hi, i, back;
+	size_t lo, i, back;
 
 	if (!e->syms_loaded)
 		elf_load_symbols(s, e);
-	hi = e->nsyms;
 	/* First symbol with addr > vaddr, then look at the ones before it. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (e->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = syms_after(e->syms, e->nsyms, vaddr);
 	/* A few steps back cover a function nested in a larger one (rare, e.g. .cold parts). */
 	for (i = lo, back = 0; i > 0 && back < 4; i--, back++)
 		if (vaddr < e->syms[i - 1].end)
