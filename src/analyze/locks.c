@@ -733,9 +733,18 @@ static void locks_finish(struct session *s, void *state, uint64_t end_ts)
 	uint64_t k;
 	void *v;
 
-	/* Waits still open (deadlocked threads among them) count up to the end. */
-	for (size_t i = 0; u64map_next(&st->pending, &i, &k, &v);)
-		complete(s, st, v, end_ts, NULL);
+	/* Waits still open (deadlocked threads among them) count up to the end. A wait found
+	 * in /proc at the attach has no END: it is still on only if the thread has not run
+	 * since (no switch seen, or asleep since before the scan). */
+	for (size_t i = 0; u64map_next(&st->pending, &i, &k, &v);) {
+		struct pending *p = v;
+		struct task *t = task_get(&s->tt, p->tid);
+
+		if (p->source == WEFT_LOCK_BLOCKED_ATTACH && t && t->state != TS_UNKNOWN &&
+		    !((t->state == TS_SLEEPING || t->state == TS_BLOCKED) && t->since <= p->start))
+			continue;
+		complete(s, st, p, end_ts, NULL);
+	}
 }
 
 static int by_total(const void *a, const void *b)

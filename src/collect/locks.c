@@ -139,9 +139,11 @@ static int locks_open(struct collector *c, void **state, const struct collector_
 	}
 	ret = locks_bpf__load(st->skel);
 	if (ret) {
-		snprintf(err->what, sizeof(err->what), "locks: loading BPF programs: %s",
-			 strerror(-ret));
-		snprintf(err->hint, sizeof(err->hint), "run with -vv to see the verifier log");
+		/* Another kernel may refuse what this one takes: record without lock contention
+		 * rather than not at all (said at -v; -vv shows the verifier's reasons). */
+		snprintf(err->what, sizeof(err->what),
+			 "lock contention off: loading BPF programs: %s", strerror(-ret));
+		ret = -EOPNOTSUPP;
 		goto out;
 	}
 	ret = locks_bpf__attach(st->skel);
@@ -206,9 +208,15 @@ static void locks_poll(struct collector *c, void *state)
 		if (bpf_map_lookup_elem(fd, &key, &w) || now < w.start_ts ||
 		    now - w.start_ts < LONG_WAIT_NS)
 			continue;
-		if (!already_reported(st, key, w.start_ts) &&
-		    scan_thread(c, w.tgid, key, w.start_ts, WEFT_LOCK_BLOCKED_LONG))
-			continue;
+		if (!already_reported(st, key, w.start_ts)) {
+			int ret = scan_thread(c, w.tgid, key, w.start_ts, WEFT_LOCK_BLOCKED_LONG);
+
+			/* A thread that died in a futex wait never passes sys_exit. */
+			if (ret == -ENOENT || ret == -ESRCH)
+				bpf_map_delete_elem(fd, &key);
+			if (ret)
+				continue;
+		}
 		if (nkeep < REPORTED_MAX)
 			keep[nkeep++] = (struct reported){ key, w.start_ts };
 	}
