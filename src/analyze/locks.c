@@ -466,7 +466,7 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 		       uint64_t end, const struct weft_lock_end_event *e)
 {
 	struct task *t = task_get(&s->tt, p->tid);
-	char name[NAME_LEN + 32], holder[64], releaser[64], child[NAME_LEN + 64];
+	char name[NAME_LEN + 64], holder[64], releaser[64], child[NAME_LEN + 64];
 	struct pf_arg args[10];
 	uint64_t track, rtrack, flow, child_ts;
 	size_t n = 0;
@@ -474,7 +474,11 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 	track = pf_track_thread(s->pf, p->pid, p->tid, t ? t->comm : NULL);
 	if (!track)
 		return;
-	snprintf(name, sizeof(name), "lock wait: %s", p->lock->name);
+	if (p->holder)
+		snprintf(name, sizeof(name), "lock wait: %s held by %s/%d", p->lock->name,
+			 comm_of(s, p->holder), p->holder);
+	else
+		snprintf(name, sizeof(name), "lock wait: %s", p->lock->name);
 	args[n++] = (struct pf_arg){ .name = "lock", .type = PF_ARG_STRING, .s = p->lock->name };
 	args[n++] = (struct pf_arg){ .name = "kind", .type = PF_ARG_STRING,
 				     .s = kind_names[p->lock->kind] };
