@@ -61,6 +61,8 @@ struct lock {
 	size_t nwaiters, nholders;
 	struct stack_tally wstacks[STACKS_MAX], hstacks[STACKS_MAX];
 	size_t nwstacks, nhstacks;
+	uint32_t nwaiting;                /* threads waiting now: a counter in the trace */
+	uint64_t counter_track;
 };
 
 /* A wait in progress, by waiter tid. */
@@ -75,6 +77,7 @@ struct pending {
 	struct offcpu_stack *holder_stack;
 	char chain[CHAIN_LEN];
 	bool confirmed;                  /* seen in /proc: the holder was read afresh */
+	bool counted;                    /* in its lock's count of waiting threads */
 	uint32_t source;
 };
 
@@ -410,9 +413,43 @@ static struct pending *pending_get(struct locks_state *st, int32_t tid)
 	return p;
 }
 
-static void pending_drop(struct locks_state *st, int32_t tid)
+/* The "waiting: LOCK" counter under the process: how many threads queue on the lock. */
+static void count_waiting(struct session *s, struct pending *p, bool waiting, uint64_t ts)
 {
-	free(u64map_del(&st->pending, (uint64_t)tid));
+	struct lock *l = p->lock;
+	char name[NAME_LEN + 16];
+
+	if (p->counted == waiting || (waiting && l->kind == LK_JOIN))
+		return;
+	p->counted = waiting;
+	l->nwaiting += waiting ? 1 : -1;
+	if (!l->counter_track) {
+		snprintf(name, sizeof(name), "waiting: %s", l->name);
+		l->counter_track = pf_track_counter(s->pf, pf_track_process(s->pf, l->pid, NULL),
+						    name);
+	}
+	if (l->counter_track)
+		pf_counter(s->pf, l->counter_track, ts, l->nwaiting);
+}
+
+/* A fresh wait for tid: whatever was pending for it is over. */
+static struct pending *pending_start(struct session *s, struct locks_state *st, int32_t tid,
+				     uint64_t ts)
+{
+	struct pending *p = u64map_get(&st->pending, (uint64_t)tid);
+
+	if (p && p->counted)
+		count_waiting(s, p, false, ts);
+	return pending_get(st, tid);
+}
+
+static void pending_drop(struct session *s, struct locks_state *st, int32_t tid, uint64_t ts)
+{
+	struct pending *p = u64map_del(&st->pending, (uint64_t)tid);
+
+	if (p && p->counted)
+		count_waiting(s, p, false, ts);
+	free(p);
 }
 
 static void on_stack(struct session *s, struct locks_state *st, const struct weft_stack_event *e)
@@ -436,6 +473,8 @@ static void on_stack(struct session *s, struct locks_state *st, const struct wef
 		if (!p->lock->first_stack)
 			p->lock->first_stack = p->stack;
 		classify(s, p->lock, 0, 0, NULL, 0, p->tid, p->stack);
+		if (p->lock->kind == LK_JOIN)
+			count_waiting(s, p, false, e->hdr.ts);
 	}
 }
 
@@ -449,7 +488,7 @@ static void on_begin(struct session *s, struct locks_state *st,
 	l = lock_get(s, st, e->hdr.pid, e->uaddr);
 	if (!l)
 		return;
-	p = pending_get(st, e->hdr.tid);
+	p = pending_start(s, st, e->hdr.tid, e->hdr.ts);
 	if (!p)
 		return;
 	*p = (struct pending){ .tid = e->hdr.tid, .pid = e->hdr.pid, .lock = l,
@@ -460,6 +499,7 @@ static void on_begin(struct session *s, struct locks_state *st,
 		l->first_stack = p->stack;
 	classify(s, l, e->cmd, e->val, e->words, e->words_ok, e->hdr.tid, p->stack);
 	pending_set_holder(s, st, p, e->cmd, e->words, e->words_ok);
+	count_waiting(s, p, true, e->hdr.ts);
 }
 
 static void trace_wait(struct session *s, struct locks_state *st, const struct pending *p,
@@ -594,7 +634,7 @@ static void on_end(struct session *s, struct locks_state *st, const struct weft_
 	}
 	complete(s, st, p, e->hdr.ts, e);
 out:
-	pending_drop(st, e->hdr.tid);
+	pending_drop(s, st, e->hdr.tid, e->hdr.ts);
 }
 
 static bool same_cycle(const struct deadlock *d, const int32_t *tids, size_t n)
@@ -693,7 +733,7 @@ static void on_blocked(struct session *s, struct locks_state *st,
 		return;
 	stack = e->stack.ustack_len ? intern_stack(s, st, &e->stack) : NULL;
 	if (!p || p->lock != l || (e->since_ts && p->start != e->since_ts)) {
-		p = pending_get(st, e->hdr.tid);
+		p = pending_start(s, st, e->hdr.tid, e->hdr.ts);
 		if (!p)
 			return;
 		*p = (struct pending){ .tid = e->hdr.tid, .pid = e->hdr.pid, .lock = l,
@@ -707,6 +747,7 @@ static void on_blocked(struct session *s, struct locks_state *st,
 	p->source = e->source;
 	classify(s, l, e->cmd, e->val, e->words, e->words_ok, e->hdr.tid, p->stack);
 	pending_set_holder(s, st, p, e->cmd, e->words, e->words_ok);
+	count_waiting(s, p, true, e->hdr.ts);
 	if (p->holder)
 		check_cycle(s, st, e->hdr.tid, e->hdr.ts);
 }

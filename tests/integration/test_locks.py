@@ -113,6 +113,11 @@ where s.name like 'lock wait: g_account_lock%' group by a.key""")
            or not f["parent_name"].startswith("lock wait: g_account_lock")
            or f["releaser"] == f["waiter"] or f["releaser_arg"] != f["releaser"]]
     check(not bad, f"{len(bad)} flows do not join releaser to waiter: {bad[:3]}")
+    counter = query(r["trace"], """
+select count(*) as n, max(c.value) as most, min(c.value) as least from counter c
+join process_counter_track t on t.id = c.track_id where t.name = 'waiting: g_account_lock'""")[0]
+    check(counter[0]["n"] >= lk["waits"] and 1 <= counter[0]["most"] <= 4
+          and counter[0]["least"] >= 0, f"waiting counter: {counter}")
 
 
 @test
