@@ -52,6 +52,9 @@ def main():
     # 4 threads queueing on one mutex held 20 us at a time.
     convoy = [os.path.join(SAMPLES, "lock_convoy"), "20000", "20", "4"]
     con = compare_self_timed("contended convoy (4 threads x 20000, 20 us held)", convoy)
+    # The same without the lock probes: what the scheduler capture alone costs here.
+    compare_self_timed("contended convoy, --no-locks (scheduler capture only)", convoy,
+                       extra=("--no-locks",))
     d = tempfile.mkdtemp(prefix="weft-bench-")
     js = os.path.join(d, "c.json")
     subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "c.pftrace"), "--summary-json", js,

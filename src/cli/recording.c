@@ -23,7 +23,7 @@
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
 #define MAX_PENDING_EXITS 256
 
-enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP };
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_NO_LOCKS };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -35,6 +35,7 @@ const struct option record_longopts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-rate", required_argument, NULL, OPT_STACK_RATE },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -141,6 +142,9 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 	case OPT_SUMMARY_JSON:
 		o->summary_json = arg;
 		return 1;
+	case OPT_NO_LOCKS:
+		o->no_locks = true;
+		return 1;
 	case OPT_RINGBUF:
 		if (parse_size(arg, &sz) || sz < 65536 || (sz & (sz - 1))) {
 			cli_usage_error("--ringbuf-size: '%s' is not a power of two of at least 64K "
@@ -179,6 +183,7 @@ void record_options_help(void)
 	       "0: none)\n"
 	       "      --ringbuf-size SIZE kernel-to-weft buffer (default 16M)\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
+	       "      --no-locks          no lock contention (futex waits, holders, deadlocks)\n"
 	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
 	       "  -h, --help              this help\n");
 }
@@ -269,6 +274,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	co.stack_interval_ns = o->stack_rate > 0 ? (uint64_t)(1e9 / o->stack_rate) : 0;
 	co.stack_burst = 8;
 	co.verbose = o->verbose;
+	co.no_locks = o->no_locks;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);

@@ -15,6 +15,7 @@ struct collector_opts {
 	uint64_t stack_interval_ns;  /* off-CPU stack budget per thread; 0: no stacks */
 	uint64_t stack_burst;
 	int verbose;                 /* libbpf messages at verbose >= 2 */
+	bool no_locks;               /* leave lock contention (futex calls) out */
 };
 
 /* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */

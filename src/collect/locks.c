@@ -119,9 +119,14 @@ static int scan_thread(struct collector *c, pid_t pid, pid_t tid, uint64_t since
 static int locks_open(struct collector *c, void **state, const struct collector_opts *o,
 		      struct collector_error *err)
 {
-	struct locks_state *st = calloc(1, sizeof(*st));
+	struct locks_state *st;
 	int ret;
 
+	if (o->no_locks) {
+		snprintf(err->what, sizeof(err->what), "lock contention off (--no-locks)");
+		return -EOPNOTSUPP;
+	}
+	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	st->skel = locks_bpf__open();
