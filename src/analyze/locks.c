@@ -272,11 +272,20 @@ static struct lock *lock_get(struct session *s, struct locks_state *st, int32_t 
 	return l;
 }
 
-static struct tally *tally_get(struct tally *arr, size_t *n, int32_t tid)
+static struct tally *tally_find(struct tally *arr, size_t n, int32_t tid)
 {
-	for (size_t i = 0; i < *n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (arr[i].tid == tid)
 			return &arr[i];
+	return NULL;
+}
+
+static struct tally *tally_get(struct tally *arr, size_t *n, int32_t tid)
+{
+	struct tally *t = tally_find(arr, *n, tid);
+
+	if (t)
+		return t;
 	if (*n >= TALLY_MAX)
 		return NULL;
 	arr[*n] = (struct tally){ .tid = tid };
@@ -393,7 +402,7 @@ static void pending_set_holder(struct session *s, struct locks_state *st, struct
 		p->holder_stack = ht->wait_stack;
 	}
 	if (!p->holder_stack) {
-		tl = tally_get(p->lock->waiters, &p->lock->nwaiters, p->holder);
+		tl = tally_find(p->lock->waiters, p->lock->nwaiters, p->holder);
 		p->holder_stack = tl ? tl->last_stack : NULL;
 	}
 	build_chain(s, st, p);
