@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Lock analysis on hand-built futex records: holders, releasers, ranking, wait-for cycles. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "analyze/session.h"
+#include "symbolize/symbolize.h"
 
 #define US 1000ULL
 #define T0 1234567000000ULL
@@ -314,6 +316,32 @@ static void test_join_and_condvar(void **state)
 	assert_int_equal(field(lock_obj(f->json, "lock@0x5000328"), "releaser_known"), 1);
 }
 
+/* Locks are named by their global: data symbols of this (PIE, .symtab) test binary. */
+pthread_mutex_t g_named_lock = PTHREAD_MUTEX_INITIALIZER; /* .bss */
+struct {
+	long balance;
+	pthread_mutex_t lock;
+} g_account = { 1, PTHREAD_MUTEX_INITIALIZER };             /* .data, lock at +8 */
+
+static void test_data_symbols(void **state)
+{
+	struct sym *s = sym_new();
+	struct sym_loc loc;
+	void *heap = malloc(64);
+
+	(void)state;
+	assert_int_equal(sym_resolve_data(s, getpid(), (uintptr_t)&g_named_lock, &loc), 0);
+	assert_string_equal(loc.function, "g_named_lock");
+	assert_int_equal(loc.func_off, 0);
+	assert_int_equal(sym_resolve_data(s, getpid(), (uintptr_t)&g_account.lock, &loc), 0);
+	assert_string_equal(loc.function, "g_account");
+	assert_int_equal(loc.func_off, 8);
+	assert_int_equal(sym_resolve_data(s, getpid(), (uintptr_t)heap, &loc), -ENOENT);
+	assert_null(loc.function);
+	free(heap);
+	sym_free(s);
+}
+
 static void test_record_sizes(void **state)
 {
 	(void)state;
@@ -333,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unconfirmed_cycle_is_not_reported, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_join_and_condvar, setup, teardown),
+		cmocka_unit_test(test_data_symbols),
 		cmocka_unit_test(test_record_sizes),
 	};
 
