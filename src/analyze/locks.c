@@ -934,6 +934,8 @@ static void locks_summary_text(struct session *s, void *state, FILE *f)
 		}
 		if (l->chain[0])
 			fprintf(f, "      longest chain: %s\n", l->chain);
+		if (!strncmp(l->name, "lock@", 5))
+			text_stack(f, "first seen contended at", l->first_stack, 10);
 		text_stack(f, "waiter stack (most wait time)",
 			   l->nwstacks ? l->wstacks[0].st : l->first_stack, 10);
 		text_stack(f, "holder stack (where it waited, or last took the lock)",
