@@ -12,8 +12,9 @@ from harness import (IMPORT_PROBLEMS, WEFT, Failure, check, check_clean_import, 
 
 STARTUP_ALLOWANCE = 1.5  # seconds weft may take to load its probes on a busy machine
 
-# Loaded machines: leave the target running long enough that its memory map is still there when
-# weft's analysis (which lags by tens of milliseconds) names its locks.
+# Each run lasts a second or more: locks are named from the target's memory map, which weft's
+# analysis (behind by up to a few hundred milliseconds while it loads its first symbols on a
+# busy machine) must find still there.
 
 
 def run_sample(name, *args, timeout=120):
@@ -56,7 +57,7 @@ _convoy = {}
 
 def convoy():
     if not _convoy:
-        trace, summary, rep, err = run_sample("lock_convoy", 2500, 50, 4)
+        trace, summary, rep, err = run_sample("lock_convoy", 5000, 50, 4)
         _convoy.update(trace=trace, summary=summary, rep=rep[0], stderr=err)
     return _convoy
 
@@ -122,7 +123,7 @@ join process_counter_track t on t.id = c.track_id where t.name = 'waiting: g_acc
 
 @test
 def cxx_std_mutex():
-    trace, summary, rep, _ = run_sample("cxx_mutex", 3000, 4)
+    trace, summary, rep, _ = run_sample("cxx_mutex", 8000, 4)
     lk = check_first(summary, "g_cxx_lock", "mutex")
     check_holders(lk)
     check(any("ledger_post" in f for s in lk["waiter_stacks"] for f in s["frames"]),
@@ -131,7 +132,7 @@ def cxx_std_mutex():
 
 @test
 def condvar_thundering_herd():
-    trace, summary, rep, _ = run_sample("condvar_herd", 1500, 8)
+    trace, summary, rep, _ = run_sample("condvar_herd", 4000, 8)
     cv = check_first(summary, "g_work_cond", "condvar")
     check(cv["releaser_known"] >= 0.9 * cv["waits"],
           f"condvar releaser known for {cv['releaser_known']} of {cv['waits']}")
@@ -143,7 +144,7 @@ def condvar_thundering_herd():
 
 @test
 def rwlock_writer_starved_by_readers():
-    trace, summary, rep, _ = run_sample("rwlock_writer", 600, 3)
+    trace, summary, rep, _ = run_sample("rwlock_writer", 1200, 3)
     lk = check_first(summary, "g_table_lock", "rwlock")
     check(lk["waits"] >= 20, f"only {lk['waits']} waits")
     writer = [w for w in lk["waiters"] if w["comm"] == "writer"]
@@ -155,7 +156,7 @@ def rwlock_writer_starved_by_readers():
 
 @test
 def clean_program_reports_no_deadlock():
-    trace, summary, rep, err = run_sample("clean_locking", 60000, 4)
+    trace, summary, rep, err = run_sample("clean_locking", 150000, 4)
     check(rep and rep[0].get("clean") == "1", f"sample did not finish: {rep}")
     check(summary["deadlocks"] == [], f"false deadlock report: {summary['deadlocks']}")
     check("DEADLOCK" not in err, "false deadlock notice")
