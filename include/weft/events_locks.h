@@ -80,7 +80,8 @@ struct weft_lock_end_event {
 struct weft_lock_blocked_event {
 	struct weft_event_header hdr;
 	__u64 uaddr;
-	__u64 since_ts;     /* when the wait began if known (from BPF), 0 if before the attach */
+	__u64 since_ts;     /* when the wait began (from BPF), or a time it had begun by (the
+			     * attach); 0: unknown */
 	__u32 cmd;
 	__u32 val;
 	__u32 words[WEFT_LOCK_WORDS];   /* read from /proc/PID/mem just now */

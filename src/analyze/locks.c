@@ -78,6 +78,7 @@ struct pending {
 	char chain[CHAIN_LEN];
 	bool confirmed;                  /* seen in /proc: the holder was read afresh */
 	bool counted;                    /* in its lock's count of waiting threads */
+	uint64_t confirmed_ts;           /* when it was seen in /proc */
 	uint32_t source;
 };
 
@@ -695,11 +696,21 @@ static void check_cycle(struct session *s, struct locks_state *st, int32_t tid, 
 	for (;;) {
 		struct pending *p = u64map_get(&st->pending, (uint64_t)cur);
 
+		struct pending *hp;
+
 		if (!p || !p->confirmed || !p->holder || n >= CYCLE_MAX)
 			return;
 		for (size_t i = 0; i < n; i++)
 			if (tids[i] == cur)
 				return; /* a cycle not through tid: found from its own members */
+		/*
+		 * The owner was read when this wait was looked at in /proc; it still holds the
+		 * lock if it has been blocked since before that look (a blocked thread releases
+		 * nothing). Without that, the edge may be stale: no report.
+		 */
+		hp = u64map_get(&st->pending, (uint64_t)p->holder);
+		if (!hp || !hp->confirmed || hp->start > p->confirmed_ts)
+			return;
 		tids[n++] = cur;
 		cur = p->holder;
 		if (cur == tid)
@@ -753,6 +764,7 @@ static void on_blocked(struct session *s, struct locks_state *st,
 	if (!l->first_stack)
 		l->first_stack = p->stack;
 	p->confirmed = true;
+	p->confirmed_ts = e->hdr.ts;
 	p->source = e->source;
 	classify(s, l, e->cmd, e->val, e->words, e->words_ok, e->hdr.tid, p->stack);
 	pending_set_holder(s, st, p, e->cmd, e->words, e->words_ok);

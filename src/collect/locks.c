@@ -21,11 +21,15 @@
 #define POLL_PERIOD_NS (250 * 1000000ULL)
 /* A wait this old may be a deadlock: look at it in /proc, where the owner is read afresh. */
 #define LONG_WAIT_NS (1000 * 1000000ULL)
+/* ... and again this often while it lasts: an owner read before the holder itself blocked
+ * may be stale, and deadlock detection trusts only owners read after that. */
+#define RESCAN_NS (2000 * 1000000ULL)
 #define REPORTED_MAX 4096
 
 struct reported {
 	__u32 tid;
 	__u64 start_ts;
+	__u64 seen_ns;  /* last looked at in /proc */
 };
 
 struct locks_state {
@@ -170,6 +174,8 @@ out:
 /* Threads blocked before the attach never pass sys_enter while weft looks: find them here. */
 static int locks_add_process(struct collector *c, void *state, pid_t pid)
 {
+	/* Their waits began before this moment: what deadlock detection needs to know. */
+	uint64_t before = boottime_ns();
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
@@ -180,17 +186,17 @@ static int locks_add_process(struct collector *c, void *state, pid_t pid)
 		return -errno;
 	while ((d = readdir(dir)))
 		if (d->d_name[0] != '.')
-			scan_thread(c, pid, atoi(d->d_name), 0, WEFT_LOCK_BLOCKED_ATTACH);
+			scan_thread(c, pid, atoi(d->d_name), before, WEFT_LOCK_BLOCKED_ATTACH);
 	closedir(dir);
 	return 0;
 }
 
-static bool already_reported(struct locks_state *st, __u32 tid, __u64 start)
+static const struct reported *find_reported(struct locks_state *st, __u32 tid, __u64 start)
 {
 	for (int i = 0; i < st->nreported; i++)
 		if (st->reported[i].tid == tid && st->reported[i].start_ts == start)
-			return true;
-	return false;
+			return &st->reported[i];
+	return NULL;
 }
 
 /* Waits older than LONG_WAIT_NS (from the BPF table of waits in progress) get a look in /proc. */
@@ -199,8 +205,10 @@ static void locks_poll(struct collector *c, void *state)
 	struct locks_state *st = state;
 	int fd = bpf_map__fd(st->skel->maps.waits);
 	uint64_t now = boottime_ns();
-	struct reported keep[REPORTED_MAX];
+	static struct reported keep[REPORTED_MAX];
+	const struct reported *r;
 	struct pending_wait w;
+	uint64_t seen;
 	__u32 key, next, *prev = NULL;
 	int nkeep = 0;
 
@@ -213,7 +221,9 @@ static void locks_poll(struct collector *c, void *state)
 		if (bpf_map_lookup_elem(fd, &key, &w) || now < w.start_ts ||
 		    now - w.start_ts < LONG_WAIT_NS)
 			continue;
-		if (!already_reported(st, key, w.start_ts)) {
+		r = find_reported(st, key, w.start_ts);
+		seen = r ? r->seen_ns : 0;
+		if (!r || now - r->seen_ns >= RESCAN_NS) {
 			int ret = scan_thread(c, w.tgid, key, w.start_ts, WEFT_LOCK_BLOCKED_LONG);
 
 			/* A thread that died in a futex wait never passes sys_exit. */
@@ -221,9 +231,10 @@ static void locks_poll(struct collector *c, void *state)
 				bpf_map_delete_elem(fd, &key);
 			if (ret)
 				continue;
+			seen = now;
 		}
 		if (nkeep < REPORTED_MAX)
-			keep[nkeep++] = (struct reported){ key, w.start_ts };
+			keep[nkeep++] = (struct reported){ key, w.start_ts, seen };
 	}
 	memcpy(st->reported, keep, nkeep * sizeof(keep[0]));
 	st->nreported = nkeep;

@@ -137,7 +137,9 @@ static void end(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr, ui
 	push(f, &e);
 }
 
-static void blocked(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr, uint32_t owner)
+/* Seen in /proc at `us`, waiting since `since_us` (the attach, or the wait's BEGIN). */
+static void blocked_since(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr,
+			  uint32_t owner, uint64_t since_us, uint32_t source)
 {
 	struct weft_lock_blocked_event *e = calloc(1, sizeof(*e));
 
@@ -149,12 +151,19 @@ static void blocked(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr
 	e->words[WEFT_LOCK_WORD0] = 2;
 	e->words[WEFT_LOCK_WORD0 + 2] = owner;
 	e->words_ok = WEFT_LOCK_WORDS_LO | WEFT_LOCK_WORDS_MID | WEFT_LOCK_WORDS_HI;
-	e->source = WEFT_LOCK_BLOCKED_ATTACH;
+	e->source = source;
+	e->since_ts = AT(since_us);
 	e->stack.hdr = e->hdr;
 	e->stack.hdr.type = WEFT_EV_LOCK_STACK;
 	e->stack.hdr.size = sizeof(e->stack);
 	push(f, e);
 	free(e);
+}
+
+/* Found by the scan at an attach at 50 us. */
+static void blocked(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr, uint32_t owner)
+{
+	blocked_since(f, us, tid, uaddr, owner, 50, WEFT_LOCK_BLOCKED_ATTACH);
 }
 
 static void finish(struct fixture *f, uint64_t us)
@@ -272,8 +281,31 @@ static void test_deadlock_cycle(void **state)
 				  "\"lock@0x5000100\""));
 	assert_non_null(strstr(d, "\"held_by\": 4194001"));
 	assert_null(strstr(d, "\"tid\": 4194003"));
-	/* Still waiting at the end: counted up to it. */
-	assert_int_equal(field(lock_obj(f->json, "lock@0x5000100"), "total_wait_ns"), 1900 * US);
+	/* Still waiting at the end: counted from the attach up to it. */
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000100"), "total_wait_ns"), 1950 * US);
+}
+
+/*
+ * Waits older than a second, looked at one by one: T1's owner (T2) was read at 1500, but T2's
+ * wait began at 1600, so T2 may have let go of A in between (and T3 have it now): no report.
+ * Once T1 is looked at again (T2 blocked since 1600 < 2600), the cycle is real.
+ */
+static void test_stale_edge_is_not_a_cycle(void **state)
+{
+	struct fixture *f = *state;
+
+	begin(f, 500, T1, LOCK_A, T2);
+	begin(f, 1600, T2, LOCK_B, T1);
+	blocked_since(f, 1500, T1, LOCK_A, T2, 500, WEFT_LOCK_BLOCKED_LONG);
+	blocked_since(f, 2600, T2, LOCK_B, T1, 1600, WEFT_LOCK_BLOCKED_LONG);
+	assert_int_equal(session_flush(f->s, true), 0);
+	assert_int_equal(f->notices, 0);
+	blocked_since(f, 2700, T1, LOCK_A, T2, 500, WEFT_LOCK_BLOCKED_LONG);
+	assert_int_equal(session_flush(f->s, true), 0);
+	assert_int_equal(f->notices, 1);
+	assert_non_null(strstr(f->notice, "blocked for over a second"));
+	finish(f, 3000);
+	assert_non_null(strstr(f->json, "\"source\": \"long_wait\""));
 }
 
 /* BEGIN records alone never make a deadlock: their owner words may be stale. */
@@ -360,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deadlock_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unconfirmed_cycle_is_not_reported, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_edge_is_not_a_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_and_condvar, setup, teardown),
 		cmocka_unit_test(test_data_symbols),
 		cmocka_unit_test(test_record_sizes),
