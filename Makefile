@@ -83,7 +83,10 @@ $(BUILD)/weft: $(TOOL_OBJS) $(BUILD)/libweft-core.a
 
 # --- samples: small deterministic programs, one known behaviour each -------------------------------
 SAMPLE_SRCS := $(wildcard samples/*/*.c)
-SAMPLES     := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRCS))
+SAMPLE_CXX  := $(wildcard samples/*/*.cc)
+SAMPLES     := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRCS)) \
+               $(patsubst samples/%.cc,$(BUILD)/samples/%,$(SAMPLE_CXX))
+CXX      ?= g++
 $(BUILD)/samples/%: samples/%.c
 	@echo "  SAMPLE  $@"
 	$(Q)mkdir -p $(@D)
@@ -113,6 +116,10 @@ ifneq ($(HAVE_GO),)
 SAMPLES     += $(GO_SAMPLES) $(BUILD)/samples/csp/producer_consumer-stripped \
                $(BUILD)/samples/csp/producer_consumer-nodwarf
 endif
+$(BUILD)/samples/%: samples/%.cc
+	@echo "  SAMPLE  $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -O2 -g -Wall -pthread $< -o $@
 
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)

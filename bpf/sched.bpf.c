@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* Scheduler capture: switches, wakeups, task lifecycle and off-CPU stacks of traced processes. */
 #include "common.bpf.h"
+#include "budget.bpf.h"
 
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
 
@@ -13,11 +14,6 @@ const volatile __u64 stack_burst = 8;             /* ... with bursts of this man
 const volatile __u64 want_stacks = 1;
 
 /* Per-thread token bucket for off-CPU stacks (they are 4.5 KiB each). */
-struct stack_budget {
-	__u64 last_ts;
-	__u64 credit_ns;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -49,7 +45,6 @@ static __always_inline __u64 stack_submit_flags(struct task_struct *t)
 static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 {
 	struct stack_budget *b;
-	__u64 cap = stack_interval_ns * stack_burst;
 
 	if (!want_stacks)
 		return false;
@@ -58,18 +53,10 @@ static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 		count_loss(WEFT_LOSS_TASK_STORAGE);
 		return false;
 	}
-	if (b->last_ts == 0)
-		b->credit_ns = cap;
-	else
-		b->credit_ns += now - b->last_ts;
-	b->last_ts = now;
-	if (b->credit_ns > cap)
-		b->credit_ns = cap;
-	if (b->credit_ns < stack_interval_ns) {
+	if (!budget_take(b, now, stack_interval_ns, stack_burst)) {
 		count_loss(WEFT_LOSS_STACK_THROTTLED);
 		return false;
 	}
-	b->credit_ns -= stack_interval_ns;
 	return true;
 }
 

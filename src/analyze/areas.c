@@ -7,8 +7,11 @@
 
 extern const struct analyze_area analyze_area_go;
 
+extern const struct analyze_area analyze_area_locks;
+
 const struct analyze_area *const analyze_areas[] = {
 	&loops_area,
 	&analyze_area_go,
+	&analyze_area_locks,
 	NULL,
 };

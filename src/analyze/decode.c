@@ -16,6 +16,7 @@ static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
 	[WEFT_LOSS_STACK_READ] = "user stack unreadable",
 	[WEFT_LOSS_STACK_THROTTLED] = "off-CPU stack rate limit",
 	[WEFT_LOSS_TASK_STORAGE] = "task storage full",
+	[WEFT_LOSS_LOCK_TABLE] = "futex wait table full",
 };
 
 const char *weft_event_name(unsigned type)

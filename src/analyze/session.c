@@ -279,6 +279,12 @@ static void dispatch(void *ctx, const struct weft_event_header *h)
 	}
 }
 
+void session_clock(struct session *s, uint64_t now)
+{
+	if (now > s->ro.newest)
+		s->ro.newest = now;
+}
+
 int session_flush(struct session *s, bool all)
 {
 	reorder_release(&s->ro, all, dispatch, s);

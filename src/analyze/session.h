@@ -17,6 +17,9 @@ struct session_hooks {
 	void (*process_exited)(void *ctx, int32_t pid, int32_t exit_code);
 	/* A traced process exec'd (per-binary probes may need attaching). */
 	void (*process_exec)(void *ctx, int32_t pid);
+	/* Something the user should hear about while recording (a deadlock): one message,
+	 * possibly several lines, no trailing newline. */
+	void (*notice)(void *ctx, const char *text);
 	void *ctx;
 };
 
@@ -34,6 +37,9 @@ int session_add_process(struct session *s, int32_t pid, int32_t ppid, const char
 int session_add_thread(struct session *s, int32_t pid, int32_t tid, const char *comm);
 /* One raw record from a ring. Returns 0, or -EPROTO for a malformed record (counted). */
 int session_push(struct session *s, const void *data, size_t len);
+/* The clock reached `now` (BOOTTIME) and every record stamped before it has been pushed:
+ * lets a quiet recording (a stuck process sends nothing) release what it holds. */
+void session_clock(struct session *s, uint64_t now);
 /* Analyse and write out what is old enough to be in order (everything if `all`). */
 int session_flush(struct session *s, bool all);
 void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX]);

@@ -9,6 +9,7 @@
 #include "analyze/reorder.h"
 #include "analyze/session.h"
 #include "analyze/tasks.h"
+#include "perfetto/writer.h"
 
 #include "perfetto/writer.h"
 
@@ -41,9 +42,6 @@ struct session {
 	bool area_ok[AREAS_MAX];
 };
 
-/* summary.c: a JSON string literal for str (NULL: ""). */
-void summary_json_str(FILE *f, const char *str);
-
 /* trace_sched.c: what goes into the Perfetto trace. */
 void trace_describe_process(struct session *s, struct process *p);
 void trace_describe_thread(struct session *s, struct task *t);
@@ -68,6 +66,8 @@ const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_s
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait);
 
-/* summary.c: a JSON string literal for str, escaped. */
+/* summary.c: shared by the areas' summary sections. */
+void summary_fmt_ns(char *buf, size_t len, uint64_t ns);  /* "1.2ms" */
+void summary_json_str(FILE *f, const char *str);           /* a JSON string literal */
 
 #endif

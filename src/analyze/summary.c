@@ -50,7 +50,7 @@ static double offcpu_scale(void *ctx, int32_t tid)
 	       t->st.sampled_offcpu_ns;
 }
 
-static void fmt_ns(char *buf, size_t len, uint64_t ns)
+void summary_fmt_ns(char *buf, size_t len, uint64_t ns)
 {
 	if (ns >= 10000000000ULL)
 		snprintf(buf, len, "%.1fs", ns / 1e9);
@@ -96,12 +96,12 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 	for (size_t i = 0; threads && i < nt; i++) {
 		struct task *t = threads[i];
 
-		fmt_ns(on, sizeof(on), t->st.on_cpu_ns);
-		fmt_ns(off, sizeof(off), t->st.sleep_ns + t->st.blocked_ns);
-		fmt_ns(rq, sizeof(rq), t->st.runnable_ns);
-		fmt_ns(p50, sizeof(p50), hist_quantile(&t->st.rq_delay, 0.50));
-		fmt_ns(p99, sizeof(p99), hist_quantile(&t->st.rq_delay, 0.99));
-		fmt_ns(mx, sizeof(mx), t->st.rq_delay.max);
+		summary_fmt_ns(on, sizeof(on), t->st.on_cpu_ns);
+		summary_fmt_ns(off, sizeof(off), t->st.sleep_ns + t->st.blocked_ns);
+		summary_fmt_ns(rq, sizeof(rq), t->st.runnable_ns);
+		summary_fmt_ns(p50, sizeof(p50), hist_quantile(&t->st.rq_delay, 0.50));
+		summary_fmt_ns(p99, sizeof(p99), hist_quantile(&t->st.rq_delay, 0.99));
+		summary_fmt_ns(mx, sizeof(mx), t->st.rq_delay.max);
 		fprintf(f, "  %7d %7d %-16s %9s %9s %9s %9s %9s %9s %8" PRIu64 " %8" PRIu64 "\n",
 			t->pid, t->tid, t->comm, on, off, rq, p50, p99, mx, t->st.voluntary,
 			t->st.involuntary);
@@ -113,9 +113,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 	stacks = offcpu_ranked(&s->offcpu, offcpu_scale, s, &ns);
 	fprintf(f, "\nTop off-CPU stacks by time waiting (estimated from sampled waits):\n");
 	for (size_t i = 0; stacks && i < ns && (int)i < max_stacks; i++) {
-		fmt_ns(off, sizeof(off), stacks[i]->est_ns);
-		fmt_ns(rq, sizeof(rq), stacks[i]->total_ns);
-		fmt_ns(mx, sizeof(mx), stacks[i]->max_ns);
+		summary_fmt_ns(off, sizeof(off), stacks[i]->est_ns);
+		summary_fmt_ns(rq, sizeof(rq), stacks[i]->total_ns);
+		summary_fmt_ns(mx, sizeof(mx), stacks[i]->max_ns);
 		fprintf(f, "  #%zu  ~%s  (%" PRIu64 " sampled waits, %s; longest %s)\n", i + 1, off,
 			stacks[i]->waits, rq, mx);
 		for (size_t j = 0; j < stacks[i]->nframes; j++)

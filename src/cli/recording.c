@@ -26,7 +26,8 @@
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
 #define MAX_PENDING_EXITS 256
 
-enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_STALL_THRESHOLD };
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_STALL_THRESHOLD,
+       OPT_NO_LOCKS };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -39,6 +40,7 @@ const struct option record_longopts[] = {
 	{ "stack-rate", required_argument, NULL, OPT_STACK_RATE },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "stall-threshold", required_argument, NULL, OPT_STALL_THRESHOLD },
+	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -174,6 +176,9 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 	case OPT_SUMMARY_JSON:
 		o->summary_json = arg;
 		return 1;
+	case OPT_NO_LOCKS:
+		o->no_locks = true;
+		return 1;
 	case OPT_RINGBUF:
 		if (parse_size(arg, &sz) || sz < 65536 || (sz & (sz - 1))) {
 			cli_usage_error("--ringbuf-size: '%s' is not a power of two of at least 64K "
@@ -221,6 +226,7 @@ void record_options_help(void)
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
 	       "      --stall-threshold T event-loop iterations this long are stalls "
 	       "(default 50ms)\n"
+	       "      --no-locks          no lock contention (futex waits, holders, deadlocks)\n"
 	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
 	       "  -h, --help              this help\n");
 }
@@ -253,6 +259,12 @@ static void on_process_exec(void *ctx, int32_t pid)
 	if (ret && r->o.verbose)
 		fprintf(stderr, "weft: pid %d: attaching per-binary probes: %s\n", pid,
 			strerror(-ret));
+}
+
+static void on_notice(void *ctx, const char *text)
+{
+	fprintf(stderr, "weft: %s\n", text);
+	fflush(stderr);
 }
 
 static void untrace_exited(struct recording *r, bool all)
@@ -314,6 +326,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	co.stack_burst = 8;
 	co.verbose = o->verbose;
 	co.stall_threshold_ns = o->stall_threshold_ns;
+	co.no_locks = o->no_locks;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
@@ -331,6 +344,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	so.stall_threshold_ns = o->stall_threshold_ns;
 	so.hooks.process_exited = on_process_exited;
 	so.hooks.process_exec = on_process_exec;
+	so.hooks.notice = on_notice;
 	so.hooks.ctx = r;
 	r->ses = session_new(&so);
 	if (!r->ses) {
@@ -411,7 +425,10 @@ static int on_record(void *ctx, const void *data, size_t len)
 
 static void drain(struct recording *r, bool all)
 {
+	uint64_t now = boottime_ns();
+
 	collector_drain(r->col, on_record, r);
+	session_clock(r->ses, now);
 	session_flush(r->ses, all);
 	untrace_exited(r, false);
 }

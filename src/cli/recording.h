@@ -19,6 +19,7 @@ struct record_opts {
 	double duration_s;      /* 0: until the target exits or Ctrl-C */
 	int top_stacks;
 	uint64_t stall_threshold_ns; /* event loops; 0: default */
+	bool no_locks;          /* no lock contention capture */
 };
 
 /* getopt_long entries both commands accept; codes >= 0x100 are long-only. */

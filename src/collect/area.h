@@ -25,6 +25,8 @@ struct collector_area {
 	/* Optional: traced process pid is about to exec `path` (weft run): probes attached now
 	 * see the program from its first instruction. add_process() still follows the exec. */
 	int (*pre_exec)(struct collector *c, void *state, pid_t pid, const char *path);
+	/* Called at each drain, before the ring is read (optional): periodic user-space checks. */
+	void (*poll)(struct collector *c, void *state);
 	void (*close)(void *state);
 };
 
@@ -33,5 +35,11 @@ extern const struct collector_area *const collector_areas[];
 
 /* Make obj's maps named "events", "traced" and "losses" the scheduler object's. */
 int collector_reuse_maps(struct collector *c, struct bpf_object *obj);
+
+/*
+ * Queue a record made in user space (e.g. from /proc) for delivery at the next drain, before
+ * the ring's records. It must be a whole record with a valid header. 0 or -ENOMEM.
+ */
+int collector_inject(struct collector *c, const void *rec, size_t len);
 
 #endif

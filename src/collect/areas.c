@@ -7,8 +7,11 @@
 
 extern const struct collector_area collector_area_go;
 
+extern const struct collector_area collector_area_locks;
+
 const struct collector_area *const collector_areas[] = {
 	&loops_collector_area,
 	&collector_area_go,
+	&collector_area_locks,
 	NULL,
 };

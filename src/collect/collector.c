@@ -27,6 +27,13 @@ struct collector {
 	collector_event_fn fn;
 	void *ctx;
 	int ncpus;
+	struct injected *injected, **injected_tail; /* user-space records, in order */
+};
+
+struct injected {
+	struct injected *next;
+	size_t len;
+	_Alignas(8) unsigned char data[];
 };
 
 static int libbpf_verbosity;
@@ -219,6 +226,12 @@ void collector_close(struct collector *c)
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
 		if (c->area_open[i] && collector_areas[i]->close)
 			collector_areas[i]->close(c->area_state[i]);
+	while (c->injected) {
+		struct injected *next = c->injected->next;
+
+		free(c->injected);
+		c->injected = next;
+	}
 	ring_buffer__free(c->rb);
 	sched_bpf__destroy(c->skel);
 	free(c);
@@ -264,7 +277,20 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 {
 	int ret = ring_setup(c, fn, ctx);
 
-	return ret ? ret : ring_buffer__consume(c->rb);
+	if (ret)
+		return ret;
+	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
+		if (c->area_open[i] && collector_areas[i]->poll)
+			collector_areas[i]->poll(c, c->area_state[i]);
+	while (c->injected) {
+		struct injected *r = c->injected;
+
+		c->injected = r->next;
+		fn(ctx, r->data, r->len);
+		free(r);
+	}
+	c->injected_tail = NULL;
+	return ring_buffer__consume(c->rb);
 }
 
 int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx)
@@ -275,6 +301,23 @@ int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, v
 		return ret;
 	ret = ring_buffer__poll(c->rb, timeout_ms);
 	return ret == -EINTR ? 0 : ret;
+}
+
+int collector_inject(struct collector *c, const void *rec, size_t len)
+{
+	struct injected *r = malloc(sizeof(*r) + len);
+
+	if (!r)
+		return -ENOMEM;
+	r->next = NULL;
+	r->len = len;
+	memcpy(r->data, rec, len);
+	if (c->injected && c->injected_tail)
+		*c->injected_tail = r;
+	else
+		c->injected = r;
+	c->injected_tail = &r->next;
+	return 0;
 }
 
 int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])

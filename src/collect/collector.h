@@ -17,6 +17,7 @@ struct collector_opts {
 	int verbose;                 /* libbpf messages at verbose >= 2 */
 	uint64_t stall_threshold_ns; /* event loops: iterations this long are stalls; 0: default */
 	unsigned loop_sample_hz;     /* event loops: culprit sampling rate; 0: default */
+	bool no_locks;               /* leave lock contention (futex calls) out */
 };
 
 /* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */

@@ -207,6 +207,7 @@ static void elf_entry_free(struct sym_elf *e)
 		free(e->names[--e->nnames]);
 	free(e->names);
 	free(e->syms);
+	free(e->objs);
 	free(e->path);
 	free(e);
 }
@@ -335,7 +336,9 @@ static const char *elf_keep_name(struct sym_elf *e, const char *name, size_t len
 	return copy;
 }
 
-static int elf_load_syms(struct sym_elf *e, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr)
+/* Functions into e->syms, or (objects) sized data objects into e->objs. */
+static int elf_load_syms(struct sym_elf *e, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
+			 bool objects)
 {
 	size_t n = shdr->sh_size / shdr->sh_entsize, i, out = 0;
 	Elf_Data *data = elf_getdata(scn, NULL);
@@ -359,8 +362,10 @@ static int elf_load_syms(struct sym_elf *e, Elf *elf, Elf_Scn *scn, const GElf_S
 		if (!gelf_getsym(data, (int)i, &sym))
 			continue;
 		type = GELF_ST_TYPE(sym.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-		    sym.st_value == 0)
+		if (objects ? (type != STT_OBJECT || sym.st_size == 0)
+			    : (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
 			continue;
 		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
 		if (!name || !name[0])
@@ -379,6 +384,17 @@ static int elf_load_syms(struct sym_elf *e, Elf *elf, Elf_Scn *scn, const GElf_S
 		out++;
 	}
 	qsort(tmp, out, sizeof(*tmp), sym_tmp_cmp);
+	if (objects) {
+		e->objs = calloc(out ? out : 1, sizeof(*e->objs));
+		if (!e->objs) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < out; i++)
+			if (!e->nobjs || e->objs[e->nobjs - 1].addr != tmp[i].sym.addr)
+				e->objs[e->nobjs++] = tmp[i].sym;
+		goto out;
+	}
 	e->syms = calloc(out ? out : 1, sizeof(*e->syms));
 	if (!e->syms) {
 		err = -ENOMEM;
@@ -412,7 +428,7 @@ static void elf_load_symbols(struct sym *s, struct sym_elf *e)
 
 	e->syms_loaded = true;
 	scn = elf_find_symtab(e->elf, SHT_SYMTAB, &shdr);
-	if (scn && !elf_load_syms(e, e->elf, scn, &shdr) && e->nsyms)
+	if (scn && !elf_load_syms(e, e->elf, scn, &shdr, false) && e->nsyms)
 		return;
 	e->dbg = elf_open_debug(s, e);
 	if (e->dbg) {
@@ -420,7 +436,7 @@ static void elf_load_symbols(struct sym *s, struct sym_elf *e)
 		free(e->syms);
 		e->syms = NULL;
 		e->nsyms = 0;
-		if (scn && !elf_load_syms(e, e->dbg, scn, &shdr) && e->nsyms)
+		if (scn && !elf_load_syms(e, e->dbg, scn, &shdr, false) && e->nsyms)
 			return;
 	}
 	scn = elf_find_symtab(e->elf, SHT_DYNSYM, &shdr);
@@ -428,25 +444,66 @@ static void elf_load_symbols(struct sym *s, struct sym_elf *e)
 	e->syms = NULL;
 	e->nsyms = 0;
 	if (scn)
-		elf_load_syms(e, e->elf, scn, &shdr);
+		elf_load_syms(e, e->elf, scn, &shdr, false);
 }
 
-const struct elf_sym *elf_lookup(struct sym *s, struct sym_elf *e, uint64_t vaddr)
+/* Data objects, from the same table the functions came from (loaded first). */
+static void elf_load_objects(struct sym *s, struct sym_elf *e)
 {
-	size_t lo = 0, hi, i, back;
+	Elf *tables[3] = { e->elf, e->dbg, e->elf };
+	GElf_Word types[3] = { SHT_SYMTAB, SHT_SYMTAB, SHT_DYNSYM };
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
 
 	if (!e->syms_loaded)
 		elf_load_symbols(s, e);
-	hi = e->nsyms;
-	/* First symbol with addr > vaddr, then look at the ones before it. */
+	e->objs_loaded = true;
+	for (int i = 0; i < 3; i++) {
+		if (!tables[i])
+			continue;
+		scn = elf_find_symtab(tables[i], types[i], &shdr);
+		free(e->objs);
+		e->objs = NULL;
+		e->nobjs = 0;
+		if (scn && !elf_load_syms(e, tables[i], scn, &shdr, true) && e->nobjs)
+			return;
+	}
+}
+
+/* Index of the first symbol with addr > vaddr in a table sorted by addr. */
+static size_t syms_after(const struct elf_sym *syms, size_t n, uint64_t vaddr)
+{
+	size_t lo = 0, hi = n;
+
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (e->syms[mid].addr <= vaddr)
+		if (syms[mid].addr <= vaddr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+const struct elf_sym *elf_lookup_object(struct sym *s, struct sym_elf *e, uint64_t vaddr)
+{
+	size_t i;
+
+	if (!e->objs_loaded)
+		elf_load_objects(s, e);
+	i = syms_after(e->objs, e->nobjs, vaddr);
+	return i && vaddr < e->objs[i - 1].end ? &e->objs[i - 1] : NULL;
+}
+
+const struct elf_sym *elf_lookup(struct sym *s, struct sym_elf *e, uint64_t vaddr)
+{
+	size_t lo, i, back;
+
+	if (!e->syms_loaded)
+		elf_load_symbols(s, e);
+	/* First symbol with addr > vaddr, then look at the ones before it. */
+	lo = syms_after(e->syms, e->nsyms, vaddr);
 	/* A few steps back cover a function nested in a larger one (rare, e.g. .cold parts). */
 	for (i = lo, back = 0; i > 0 && back < 4; i--, back++)
 		if (vaddr < e->syms[i - 1].end)

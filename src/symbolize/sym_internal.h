@@ -50,6 +50,9 @@ struct sym_elf {
 	bool syms_loaded;
 	struct elf_sym *syms; /* sorted by addr, no two with the same addr */
 	size_t nsyms;
+	bool objs_loaded;
+	struct elf_sym *objs; /* data objects with a size (globals, statics), sorted by addr */
+	size_t nobjs;
 	char **names; /* version-stripped copies of "name@VERSION" symbols */
 	size_t nnames;
 };
@@ -116,6 +119,7 @@ struct sym_elf *elf_cache_vdso(struct sym *s);
 void elf_cache_free(struct sym *s);
 int elf_map_bias(const struct sym_elf *e, const struct sym_map *m, uint64_t *bias);
 const struct elf_sym *elf_lookup(struct sym *s, struct sym_elf *e, uint64_t vaddr);
+const struct elf_sym *elf_lookup_object(struct sym *s, struct sym_elf *e, uint64_t vaddr);
 
 /* kallsyms.c */
 int kallsyms_load(struct kallsyms **ksp);

@@ -207,6 +207,35 @@ out:
 	return err;
 }
 
+int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *loc)
+{
+	struct sym_proc *p = proc_get(s, pid);
+	const struct elf_sym *es;
+
+	memset(loc, 0, sizeof(loc[0]));
+	if (!p)
+		return -ENOENT;
+	/* Data may lie outside every file mapping (.bss past the file's end is anonymous
+	 * memory): try each mapped ELF file's address range, with its load bias. */
+	for (int i = 0; i < p->nmaps; i++) {
+		struct sym_map *m = &p->maps[i];
+		uint64_t vaddr = addr - m->bias;
+
+		if (!m->elf || addr < m->bias || vaddr < m->elf->lo_vaddr ||
+		    vaddr >= m->elf->hi_vaddr)
+			continue;
+		es = elf_lookup_object(s, m->elf, vaddr);
+		if (!es)
+			continue;
+		loc->function = es->name;
+		loc->module = m->name;
+		loc->rel_pc = vaddr;
+		loc->func_off = vaddr - es->addr;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc)
 {
 	memset(loc, 0, sizeof(*loc));

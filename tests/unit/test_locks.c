@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+/* Lock analysis on hand-built futex records: holders, releasers, ranking, wait-for cycles. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "analyze/session.h"
+#include "symbolize/symbolize.h"
+
+#define US 1000ULL
+#define T0 1234567000000ULL
+#define AT(us) (T0 + (us) * US)
+
+/* A pid no test machine runs (above the default pid_max): the symbolizer finds no maps and
+ * names locks by address. */
+#define PID 4194000
+#define T1 (PID + 1)
+#define T2 (PID + 2)
+#define T3 (PID + 3)
+#define LOCK_A 0x5000100ULL
+#define LOCK_B 0x5000200ULL
+#define COND 0x5000328ULL
+
+struct fixture {
+	struct session *s;
+	int fd;
+	char *json;
+	size_t json_len;
+	int notices;
+	char notice[4096];
+};
+
+static void on_notice(void *ctx, const char *text)
+{
+	struct fixture *f = ctx;
+
+	f->notices++;
+	snprintf(f->notice, sizeof(f->notice), "%s", text);
+}
+
+static int setup(void **state)
+{
+	char path[] = "/tmp/weft-test-locks-XXXXXX";
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct session_opts o = { 0 };
+
+	if (!f)
+		return -1;
+	f->fd = mkstemp(path);
+	if (f->fd < 0)
+		return -1;
+	unlink(path);
+	o.trace_fd = f->fd;
+	o.reorder_window_ns = 1000000000;
+	o.hooks.notice = on_notice;
+	o.hooks.ctx = f;
+	f->s = session_new(&o);
+	if (!f->s)
+		return -1;
+	session_add_process(f->s, PID, 1, "bank", "bank");
+	session_add_thread(f->s, PID, PID, "bank");
+	session_add_thread(f->s, PID, T1, "teller-1");
+	session_add_thread(f->s, PID, T2, "teller-2");
+	session_add_thread(f->s, PID, T3, "teller-3");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	session_free(f->s);
+	close(f->fd);
+	free(f->json);
+	free(f);
+	return 0;
+}
+
+static void hdr(struct weft_event_header *h, unsigned type, size_t size, uint64_t ts,
+		uint32_t tid)
+{
+	h->type = type;
+	h->size = size;
+	h->cpu = 0;
+	h->ts = ts;
+	h->pid = PID;
+	h->tid = tid;
+}
+
+static void push(struct fixture *f, const void *rec)
+{
+	const struct weft_event_header *h = rec;
+
+	assert_int_equal(session_push(f->s, rec, h->size), 0);
+}
+
+/* A glibc mutex wait: futex word 2, owner at +8. */
+static void begin(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr, uint32_t owner)
+{
+	struct weft_lock_begin_event e = { 0 };
+
+	hdr(&e.hdr, WEFT_EV_LOCK_BEGIN, sizeof(e), AT(us), tid);
+	e.uaddr = uaddr;
+	e.cmd = WEFT_FUTEX_WAIT;
+	e.val = 2;
+	e.words[WEFT_LOCK_WORD0] = 2;
+	e.words[WEFT_LOCK_WORD0 + 2] = owner;
+	e.words_ok = WEFT_LOCK_WORDS_LO | WEFT_LOCK_WORDS_MID | WEFT_LOCK_WORDS_HI;
+	push(f, &e);
+}
+
+static void end(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr, uint64_t start_us,
+		int32_t ret, uint32_t releaser, uint64_t wake_us)
+{
+	struct weft_lock_end_event e = { 0 };
+
+	hdr(&e.hdr, WEFT_EV_LOCK_END, sizeof(e), AT(us), tid);
+	e.uaddr = uaddr;
+	e.start_ts = AT(start_us);
+	e.cmd = WEFT_FUTEX_WAIT;
+	e.ret = ret;
+	e.releaser_pid = releaser ? PID : 0;
+	e.releaser_tid = releaser;
+	e.wake_ts = releaser ? AT(wake_us) : 0;
+	e.wake_uaddr = uaddr;
+	e.wake_cmd = WEFT_FUTEX_WAKE;
+	push(f, &e);
+}
+
+/* Seen in /proc at `us`, waiting since `since_us` (the attach, or the wait's BEGIN). */
+static void blocked_since(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr,
+			  uint32_t owner, uint64_t since_us, uint32_t source)
+{
+	struct weft_lock_blocked_event *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	hdr(&e->hdr, WEFT_EV_LOCK_BLOCKED, sizeof(*e), AT(us), tid);
+	e->uaddr = uaddr;
+	e->cmd = WEFT_FUTEX_WAIT;
+	e->val = 2;
+	e->words[WEFT_LOCK_WORD0] = 2;
+	e->words[WEFT_LOCK_WORD0 + 2] = owner;
+	e->words_ok = WEFT_LOCK_WORDS_LO | WEFT_LOCK_WORDS_MID | WEFT_LOCK_WORDS_HI;
+	e->source = source;
+	e->since_ts = AT(since_us);
+	e->stack.hdr = e->hdr;
+	e->stack.hdr.type = WEFT_EV_LOCK_STACK;
+	e->stack.hdr.size = sizeof(e->stack);
+	push(f, e);
+	free(e);
+}
+
+/* Found by the scan at an attach at 50 us. */
+static void blocked(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr, uint32_t owner)
+{
+	blocked_since(f, us, tid, uaddr, owner, 50, WEFT_LOCK_BLOCKED_ATTACH);
+}
+
+static void finish(struct fixture *f, uint64_t us)
+{
+	FILE *m;
+
+	assert_int_equal(session_finish(f->s, AT(us)), 0);
+	m = open_memstream(&f->json, &f->json_len);
+	assert_non_null(m);
+	session_summary_json(f->s, m);
+	assert_int_equal(fclose(m), 0);
+}
+
+/* The number after "key": in the object starting at `from`. */
+static uint64_t field(const char *from, const char *key)
+{
+	char pat[64];
+	const char *p;
+	unsigned long long v;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = strstr(from, pat);
+	if (!p)
+		fail_msg("no %s in %s", key, from);
+	assert_int_equal(sscanf(p + strlen(pat), "%llu", &v), 1);
+	return v;
+}
+
+static const char *lock_obj(const char *json, const char *name)
+{
+	char pat[96];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "{\"name\": \"%s\"", name);
+	p = strstr(json, pat);
+	if (!p)
+		fail_msg("no lock %s in %s", name, json);
+	return p;
+}
+
+/* Three waits on A (two held by T1, one by T2 whose owner word is stale: 0), one on B. */
+static void test_holder_releaser_ranking(void **state)
+{
+	struct fixture *f = *state;
+	const char *a, *b;
+
+	begin(f, 100, T2, LOCK_A, T1);
+	end(f, 400, T2, LOCK_A, 100, 0, T1, 390);
+	begin(f, 500, T3, LOCK_A, T1);
+	end(f, 700, T3, LOCK_A, 500, 0, T1, 650);
+	begin(f, 800, T1, LOCK_A, 0);
+	end(f, 900, T1, LOCK_A, 800, 0, T3, 880);
+	begin(f, 1000, T1, LOCK_B, T2);
+	end(f, 1010, T1, LOCK_B, 1000, 0, T2, 1005);
+	/* The word changed before T3 slept: not a wait. */
+	begin(f, 1100, T3, LOCK_B, T2);
+	end(f, 1101, T3, LOCK_B, 1100, -EAGAIN, 0, 0);
+	finish(f, 2000);
+
+	a = lock_obj(f->json, "lock@0x5000100");
+	b = lock_obj(f->json, "lock@0x5000200");
+	assert_true(a < b); /* ranked by total wait: A (600 us) before B (10 us) */
+	assert_int_equal(field(a, "waits"), 3);
+	assert_int_equal(field(a, "total_wait_ns"), 600 * US);
+	assert_int_equal(field(a, "max_wait_ns"), 300 * US);
+	assert_int_equal(field(a, "holder_known"), 2);
+	assert_int_equal(field(a, "releaser_known"), 3);
+	assert_non_null(strstr(a, "\"kind\": \"mutex\""));
+	assert_non_null(strstr(a, "\"holders\": [{\"tid\": 4194001, \"comm\": \"teller-1\", "
+				  "\"waits\": 2, \"wait_ns\": 500000}]"));
+	assert_int_equal(field(b, "waits"), 1);
+	assert_non_null(strstr(f->json, "\"deadlocks\": [\n  ]"));
+	assert_int_equal(f->notices, 0);
+}
+
+/* T2 waits on A held by T1 while T1 waits on B held by T3: a chain, not a cycle. */
+static void test_chain(void **state)
+{
+	struct fixture *f = *state;
+	const char *a;
+
+	begin(f, 100, T1, LOCK_B, T3);
+	begin(f, 200, T2, LOCK_A, T1);
+	end(f, 300, T1, LOCK_B, 100, 0, T3, 290);
+	end(f, 400, T2, LOCK_A, 200, 0, T1, 390);
+	finish(f, 500);
+	a = lock_obj(f->json, "lock@0x5000100");
+	assert_int_equal(field(a, "waiting on a lock"), 1);
+	assert_non_null(strstr(a, "\"chain\": \"teller-2/4194002 waits on mutex lock@0x5000100 "
+				  "held by teller-1/4194001, which waits on mutex lock@0x5000200 "
+				  "held by teller-3/4194003\""));
+}
+
+/* Seen blocked in /proc: T1 waits on A held by T2, T2 on B held by T1. */
+static void test_deadlock_cycle(void **state)
+{
+	struct fixture *f = *state;
+	const char *d;
+
+	blocked(f, 100, T1, LOCK_A, T2);
+	assert_int_equal(session_flush(f->s, true), 0);
+	assert_int_equal(f->notices, 0);
+	blocked(f, 101, T2, LOCK_B, T1);
+	blocked(f, 102, T3, LOCK_B, T1); /* waits on the cycle, is not part of it */
+	assert_int_equal(session_flush(f->s, true), 0);
+	assert_int_equal(f->notices, 1);
+	assert_non_null(strstr(f->notice, "DEADLOCK: 2 threads"));
+	assert_non_null(strstr(f->notice, "teller-1/4194001 waits on mutex lock@0x5000100 held by "
+					  "teller-2/4194002"));
+	finish(f, 2000);
+	d = strstr(f->json, "\"deadlocks\": [");
+	assert_non_null(d);
+	assert_non_null(strstr(d, "\"source\": \"attach\""));
+	assert_non_null(strstr(d, "{\"tid\": 4194001, \"comm\": \"teller-1\", \"lock\": "
+				  "\"lock@0x5000100\""));
+	assert_non_null(strstr(d, "\"held_by\": 4194001"));
+	assert_null(strstr(d, "\"tid\": 4194003"));
+	/* Still waiting at the end: counted from the attach up to it. */
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000100"), "total_wait_ns"), 1950 * US);
+}
+
+/*
+ * Waits older than a second, looked at one by one: T1's owner (T2) was read at 1500, but T2's
+ * wait began at 1600, so T2 may have let go of A in between (and T3 have it now): no report.
+ * Once T1 is looked at again (T2 blocked since 1600 < 2600), the cycle is real.
+ */
+static void test_stale_edge_is_not_a_cycle(void **state)
+{
+	struct fixture *f = *state;
+
+	begin(f, 500, T1, LOCK_A, T2);
+	begin(f, 1600, T2, LOCK_B, T1);
+	blocked_since(f, 1500, T1, LOCK_A, T2, 500, WEFT_LOCK_BLOCKED_LONG);
+	blocked_since(f, 2600, T2, LOCK_B, T1, 1600, WEFT_LOCK_BLOCKED_LONG);
+	assert_int_equal(session_flush(f->s, true), 0);
+	assert_int_equal(f->notices, 0);
+	blocked_since(f, 2700, T1, LOCK_A, T2, 500, WEFT_LOCK_BLOCKED_LONG);
+	assert_int_equal(session_flush(f->s, true), 0);
+	assert_int_equal(f->notices, 1);
+	assert_non_null(strstr(f->notice, "blocked for over a second"));
+	finish(f, 3000);
+	assert_non_null(strstr(f->json, "\"source\": \"long_wait\""));
+}
+
+/* BEGIN records alone never make a deadlock: their owner words may be stale. */
+static void test_unconfirmed_cycle_is_not_reported(void **state)
+{
+	struct fixture *f = *state;
+
+	begin(f, 100, T1, LOCK_A, T2);
+	begin(f, 101, T2, LOCK_B, T1);
+	finish(f, 200);
+	assert_int_equal(f->notices, 0);
+	assert_non_null(strstr(f->json, "\"deadlocks\": [\n  ]"));
+}
+
+/* pthread_join sleeps on the joined thread's tid word: not a lock. A condvar has no holder. */
+static void test_join_and_condvar(void **state)
+{
+	struct fixture *f = *state;
+	struct weft_lock_begin_event e = { 0 };
+
+	hdr(&e.hdr, WEFT_EV_LOCK_BEGIN, sizeof(e), AT(100), PID);
+	e.uaddr = 0x7f0000000990ULL;
+	e.cmd = WEFT_FUTEX_WAIT_BITSET;
+	e.val = T1;
+	e.words[WEFT_LOCK_WORD0] = T1;
+	e.words_ok = WEFT_LOCK_WORDS_MID;
+	push(f, &e);
+	end(f, 900, PID, e.uaddr, 100, 0, 0, 0);
+
+	hdr(&e.hdr, WEFT_EV_LOCK_BEGIN, sizeof(e), AT(200), T2);
+	e.uaddr = COND;
+	e.val = 5;
+	e.words[WEFT_LOCK_WORD0] = 5;
+	e.words[WEFT_LOCK_WORD0 + 2] = 9;
+	push(f, &e);
+	end(f, 300, T2, COND, 200, 0, T1, 250);
+	finish(f, 1000);
+	assert_null(strstr(f->json, "lock@0x7f0000000990"));
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000328"), "holder_known"), 0);
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000328"), "releaser_known"), 1);
+}
+
+/* Locks are named by their global: data symbols of this (PIE, .symtab) test binary. */
+pthread_mutex_t g_named_lock = PTHREAD_MUTEX_INITIALIZER; /* .bss */
+struct {
+	long balance;
+	pthread_mutex_t lock;
+} g_account = { 1, PTHREAD_MUTEX_INITIALIZER };             /* .data, lock at +8 */
+
+static void test_data_symbols(void **state)
+{
+	struct sym *s = sym_new();
+	struct sym_loc loc;
+	void *heap = malloc(64);
+
+	(void)state;
+	assert_int_equal(sym_resolve_data(s, getpid(), (uintptr_t)&g_named_lock, &loc), 0);
+	assert_string_equal(loc.function, "g_named_lock");
+	assert_int_equal(loc.func_off, 0);
+	assert_int_equal(sym_resolve_data(s, getpid(), (uintptr_t)&g_account.lock, &loc), 0);
+	assert_string_equal(loc.function, "g_account");
+	assert_int_equal(loc.func_off, 8);
+	assert_int_equal(sym_resolve_data(s, getpid(), (uintptr_t)heap, &loc), -ENOENT);
+	assert_null(loc.function);
+	free(heap);
+	sym_free(s);
+}
+
+static void test_record_sizes(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(struct weft_lock_begin_event), 96);
+	assert_int_equal(sizeof(struct weft_lock_end_event), 80);
+	assert_int_equal(offsetof(struct weft_lock_blocked_event, stack), 104);
+	assert_true(sizeof(struct weft_lock_blocked_event) < 65536);
+	assert_int_equal(sizeof(struct weft_lock_blocked_event) % 8, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_holder_releaser_ranking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadlock_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unconfirmed_cycle_is_not_reported, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_edge_is_not_a_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_and_condvar, setup, teardown),
+		cmocka_unit_test(test_data_symbols),
+		cmocka_unit_test(test_record_sizes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
