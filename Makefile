@@ -86,7 +86,7 @@ SAMPLES     := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRCS))
 $(BUILD)/samples/%: samples/%.c
 	@echo "  SAMPLE  $@"
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm
+	$(Q)$(CC) -O2 -g -Wall -pthread -Iinclude $< -o $@ -lm
 
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)

@@ -4,6 +4,9 @@
 
 #include "analyze/area.h"
 
+extern const struct analyze_area analyze_area_actors;
+
 const struct analyze_area *const analyze_areas[] = {
+	&analyze_area_actors,
 	NULL,
 };

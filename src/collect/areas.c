@@ -4,6 +4,9 @@
 
 #include "collect/area.h"
 
+extern const struct collector_area collector_area_actors;
+
 const struct collector_area *const collector_areas[] = {
+	&collector_area_actors,
 	NULL,
 };

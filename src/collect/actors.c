@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: MIT
+/* Actors area loader: weft.h USDT probes in any binary or library, uprobes on runtimes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <bpf/libbpf.h>
+
+#include "collect/area.h"
+#include "actors.skel.h"
+
+#define PATHS_MAX 128
+#define NOTE_NAMES_MAX 32
+
+struct attached {
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+};
+
+struct actors {
+	struct actors_bpf *skel;
+	struct bpf_link **links;
+	size_t nlinks, caplinks;
+	struct attached *done;
+	size_t ndone, capdone;
+	int verbose;
+};
+
+static int keep_link(struct actors *a, struct bpf_link *l)
+{
+	if (a->nlinks == a->caplinks) {
+		size_t cap = a->caplinks ? a->caplinks * 2 : 64;
+		struct bpf_link **n = realloc(a->links, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		a->links = n;
+		a->caplinks = cap;
+	}
+	a->links[a->nlinks++] = l;
+	return 0;
+}
+
+/* Each (process, file) once: add_process() runs again after every exec. */
+static bool first_time(struct actors *a, pid_t pid, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return false;
+	for (size_t i = 0; i < a->ndone; i++)
+		if (a->done[i].pid == pid && a->done[i].dev == st.st_dev &&
+		    a->done[i].ino == st.st_ino)
+			return false;
+	if (a->ndone == a->capdone) {
+		size_t cap = a->capdone ? a->capdone * 2 : 32;
+		struct attached *n = realloc(a->done, cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		a->done = n;
+		a->capdone = cap;
+	}
+	a->done[a->ndone++] = (struct attached){ pid, st.st_dev, st.st_ino };
+	return true;
+}
+
+/*
+ * The stapsdt notes of provider "weft" in an ELF file. Each note's descriptor is
+ *   pc, base, semaphore (3 x 8 bytes) | provider\0 | name\0 | argument spec\0
+ */
+static int weft_note_names(Elf *elf, char names[][64], int max)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	int n = 0;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		const char *sname;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		sname = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!sname || strcmp(sname, ".note.stapsdt"))
+			continue;
+		d = elf_getdata(scn, NULL);
+		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			const char *desc = (const char *)d->d_buf + desc_off;
+			const char *prov, *name;
+			bool dup = false;
+
+			if (nh.n_type != 3 || nh.n_descsz < 3 * 8 + 2)
+				continue;
+			prov = desc + 3 * 8;
+			if (strcmp(prov, "weft"))
+				continue;
+			name = prov + strlen(prov) + 1;
+			for (int i = 0; i < n; i++)
+				dup |= !strcmp(names[i], name);
+			if (!dup && n < max)
+				snprintf(names[n++], 64, "%.63s", name);
+		}
+	}
+	return n;
+}
+
+static struct bpf_program *usdt_program(struct actors *a, const char *name)
+{
+	char prog[80];
+
+	snprintf(prog, sizeof(prog), "weft_%.70s", name);
+	return bpf_object__find_program_by_name(a->skel->obj, prog);
+}
+
+static int attach_usdt_file(struct actors *a, pid_t pid, const char *path, Elf *elf)
+{
+	char names[NOTE_NAMES_MAX][64];
+	int n = weft_note_names(elf, names, NOTE_NAMES_MAX);
+	int attached = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct bpf_program *p = usdt_program(a, names[i]);
+		struct bpf_link *l;
+
+		if (!p)
+			continue; /* a newer weft.h than this weft: skip what we do not know */
+		l = bpf_program__attach_usdt(p, pid, path, "weft", names[i], NULL);
+		if (!l) {
+			if (a->verbose)
+				fprintf(stderr, "weft: actors: %s: weft:%s: %s\n", path, names[i],
+					strerror(errno));
+			continue;
+		}
+		if (keep_link(a, l)) {
+			bpf_link__destroy(l);
+			return -ENOMEM;
+		}
+		attached++;
+	}
+	if (attached && a->verbose)
+		fprintf(stderr, "weft: actors: pid %d: %d annotation probes in %s\n", pid, attached,
+			path);
+	return attached;
+}
+
+/* Libraries the binary asks for, so probes go in before the dynamic loader maps them
+ * (`weft run` attaches at exec, when only the executable and ld.so are mapped). */
+static int needed_libs(Elf *elf, const char *exe, char out[][PATH_MAX], int max)
+{
+	static const char *const dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+					    "/usr/local/lib", "/lib", "/usr/lib", "/lib64" };
+	char origin[PATH_MAX], runpath[PATH_MAX] = "";
+	Elf_Scn *scn = NULL;
+	int n = 0;
+
+	snprintf(origin, sizeof(origin), "%s", exe);
+	dirname(origin);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		const char *needed[64];
+		int nn = 0;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Dyn dyn;
+			const char *s;
+
+			if (!gelf_getdyn(d, i, &dyn))
+				break;
+			s = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+			if (!s)
+				continue;
+			if (dyn.d_tag == DT_NEEDED && nn < 64)
+				needed[nn++] = s;
+			else if (dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH)
+				snprintf(runpath, sizeof(runpath), "%s", s);
+		}
+		for (int i = 0; i < nn && n < max; i++) {
+			char cand[PATH_MAX];
+			bool found = false;
+
+			/* Only a single $ORIGIN-relative runpath entry is understood. */
+			if (!strncmp(runpath, "$ORIGIN", 7)) {
+				if (snprintf(cand, sizeof(cand), "%s%s/%s", origin, runpath + 7,
+					     needed[i]) < (int)sizeof(cand))
+					found = !access(cand, R_OK);
+			}
+			for (size_t k = 0; !found && k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+				if (snprintf(cand, sizeof(cand), "%s/%s", dirs[k], needed[i]) <
+				    (int)sizeof(cand))
+					found = !access(cand, R_OK);
+			}
+			if (found)
+				snprintf(out[n++], PATH_MAX, "%s", cand);
+		}
+	}
+	return n;
+}
+
+/* Runtimes without annotations: uprobes on their exported functions. */
+static void runtime_attach(struct actors *a, pid_t pid, const char *path, Elf *elf)
+{
+}
+
+static void inspect_file(struct actors *a, pid_t pid, const char *path, bool is_exe)
+{
+	char (*libs)[PATH_MAX] = NULL;
+	Elf *elf;
+	int fd, nlibs = 0;
+
+	if (!first_time(a, pid, path))
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF)
+		goto out;
+	attach_usdt_file(a, pid, path, elf);
+	runtime_attach(a, pid, path, elf);
+	if (is_exe) {
+		libs = calloc(PATHS_MAX, PATH_MAX);
+		if (libs)
+			nlibs = needed_libs(elf, path, libs, PATHS_MAX);
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	for (int i = 0; i < nlibs; i++)
+		inspect_file(a, pid, libs[i], false);
+	free(libs);
+}
+
+static int actors_add_process(struct collector *c, void *state, pid_t pid)
+{
+	struct actors *a = state;
+	char path[64], line[PATH_MAX + 128], exe[PATH_MAX];
+	FILE *f;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		inspect_file(a, pid, exe, true);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8], *file;
+		int pos = 0;
+
+		if (sscanf(line, "%*x-%*x %7s %*x %*x:%*x %*u %n", perms, &pos) != 1 || !pos)
+			continue;
+		file = line + pos;
+		file[strcspn(file, "\n")] = 0;
+		if (perms[2] != 'x' || file[0] != '/')
+			continue;
+		inspect_file(a, pid, file, false);
+	}
+	fclose(f);
+	return 0;
+}
+
+static void actors_close(void *state)
+{
+	struct actors *a = state;
+
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nlinks; i++)
+		bpf_link__destroy(a->links[i]);
+	free(a->links);
+	free(a->done);
+	actors_bpf__destroy(a->skel);
+	free(a);
+}
+
+static int actors_open(struct collector *c, void **state, const struct collector_opts *o,
+		       struct collector_error *err)
+{
+	struct actors *a = calloc(1, sizeof(*a));
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	elf_version(EV_CURRENT);
+	a->verbose = o->verbose;
+	a->skel = actors_bpf__open();
+	if (!a->skel) {
+		ret = -errno;
+		snprintf(err->what, sizeof(err->what), "actors: opening BPF object: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	ret = collector_reuse_maps(c, a->skel->obj);
+	if (ret) {
+		snprintf(err->what, sizeof(err->what), "actors: sharing maps: %s", strerror(-ret));
+		goto out;
+	}
+	ret = actors_bpf__load(a->skel);
+	if (ret) {
+		snprintf(err->what, sizeof(err->what), "actors: loading BPF programs: %s",
+			 strerror(-ret));
+		snprintf(err->hint, sizeof(err->hint), "run with -vv to see the verifier log");
+		goto out;
+	}
+	*state = a;
+	return 0;
+out:
+	actors_close(a);
+	return ret;
+}
+
+const struct collector_area collector_area_actors = {
+	.name = "actors",
+	.open = actors_open,
+	.add_process = actors_add_process,
+	.close = actors_close,
+};
