@@ -43,6 +43,12 @@
 #ifndef _SDT_HAS_SEMAPHORES
 #define _SDT_HAS_SEMAPHORES 1
 #endif
+/* Arguments in registers or constants only: libbpf before 1.3 cannot read %rip-relative operands,
+ * which the default "nor" produces for globals. Loading a register costs nothing when the
+ * semaphore branch is not taken. */
+#ifndef STAP_SDT_ARG_CONSTRAINT
+#define STAP_SDT_ARG_CONSTRAINT nr
+#endif
 #include <sys/sdt.h>
 
 /*

@@ -62,7 +62,6 @@ static void *actor_main(void *arg)
 {
 	struct actor *a = arg;
 
-	WEFT_ACTOR_NAME(a, a->name);
 	for (;;) {
 		struct msg *m;
 		long depth;
@@ -116,6 +115,8 @@ static void actor_start(struct actor *a, const char *name, void (*handle)(struct
 {
 	a->name = name;
 	a->handle = handle;
+	/* before anyone sends to it: its tracks are named when they are first drawn */
+	WEFT_ACTOR_NAME(a, name);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	pthread_create(&a->thread, NULL, actor_main, a);

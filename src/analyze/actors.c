@@ -36,6 +36,13 @@ struct actor *actors_get(struct actors_state *st, uint32_t pid, uint32_t kind, u
 	a->kind = kind;
 	a->id = id;
 	a->depth = 0;
+	if (kind != ACTOR_KIND_ACTOR) {
+		/* channels, loops and tasks may be named with WEFT_ACTOR_NAME on the same id */
+		struct actor *named = u64map_get(&st->actors, mix(pid, ACTOR_KIND_ACTOR, id));
+
+		if (named)
+			memcpy(a->name, named->name, sizeof(a->name));
+	}
 	if (u64map_put(&st->actors, key, a)) {
 		free(a);
 		return NULL;
@@ -289,9 +296,11 @@ static void on_event(struct session *s, void *state, const struct weft_event_hea
 	if (h->type == WEFT_EV_ACTOR_NAME) {
 		const struct weft_actor_name_event *n = (const void *)h;
 
-		a = actors_get(st, h->pid, n->kind ? ACTOR_KIND_TASK : ACTOR_KIND_ACTOR, n->actor,
-			       true);
-		if (a) {
+		for (uint32_t kind = 0; kind <= ACTOR_KIND_LOOP; kind++) {
+			a = actors_get(st, h->pid, kind, n->actor,
+				       kind == (n->kind ? ACTOR_KIND_TASK : ACTOR_KIND_ACTOR));
+			if (!a || a->track || a->depth_track)
+				continue; /* a drawn track keeps its name */
 			memcpy(a->name, n->name, sizeof(a->name));
 			a->name[sizeof(a->name) - 1] = 0;
 			a->source = n->source;
@@ -464,8 +473,10 @@ static void actors_summary_text(struct session *s, void *state, FILE *f)
 		free(v);
 		return;
 	}
-	fprintf(f, "\nactors (%zu with messages, %" PRIu64 " messages, ranked by mailbox depth):\n",
-		n, st->messages);
+	fprintf(f, "\nActors, tasks and queues:\n");
+	if (n)
+		fprintf(f, "  %zu actors, %" PRIu64 " messages; ranked by mailbox depth:\n", n,
+			st->messages);
 	if (n)
 		fprintf(f, "  %-28s %9s %9s %9s %9s %9s %9s %9s %10s\n", "actor", "depth max",
 			"mean", "wait p50", "p99", "max ms", "handler", "max ms", "msgs/s");
