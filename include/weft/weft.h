@@ -22,6 +22,9 @@
  * the semaphores and turns each nop into a breakpoint (a uprobe: 6-24 us per hit on a VM, so mark
  * messages and handlers, not every instruction).
  *
+ * Mark a send before the receiver can see the message (e.g. under the mailbox lock): weft joins a
+ * receive to the send that came before it in time.
+ *
  * Ids are any 64-bit values unique while the thing lives (a pointer will do). Depth arguments
  * are the mailbox/queue length after the operation; pass -1 when unknown. Strings must stay
  * readable for the duration of the call; weft copies at most 31 bytes.
@@ -98,7 +101,8 @@ WEFT__DECLARE(loop_end);
 #endif
 
 /* --- actors ------------------------------------------------------------------------------ */
-/* Names an actor (shown on its track). */
+/* Names an actor (shown on its track). Name it before its first message: a track keeps the name
+ * it was drawn with. */
 #define WEFT_ACTOR_NAME(actor, name) WEFT__P(2, actor_name, WEFT__U(actor), (const char *)(name))
 /* `from` put message `msg` into `to`'s mailbox, which now holds `depth` messages. */
 #define WEFT_ACTOR_SEND(from, to, msg, depth)                                              \

@@ -53,9 +53,10 @@ static void send(struct actor *from, struct actor *to, int kind)
 	depth = ++to->depth;
 	if (depth > to->max_depth)
 		to->max_depth = depth;
+	/* inside the lock: the send must be recorded before the receiver can take the message */
+	WEFT_ACTOR_SEND(from, to, m->id, depth);
 	pthread_cond_signal(&to->cv);
 	pthread_mutex_unlock(&to->mu);
-	WEFT_ACTOR_SEND(from, to, m->id, depth);
 }
 
 static void *actor_main(void *arg)

@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: MIT
+"""Actors: weft.h annotations (C actor runtime, C task executor), BEAM, read back with
+Perfetto's trace processor and checked against what the samples report about themselves."""
+import json
+import os
+
+from harness import (IMPORT_PROBLEMS, check, check_clean_import, query, sample, sample_report,
+                     test, weft, within, workdir)
+
+_runs = {}
+
+
+def traced(name, argv, *extra):
+    """weft run of a sample once; returns dict(trace, summary, reports, stderr)."""
+    if name in _runs:
+        return _runs[name]
+    d = workdir()
+    trace, js = os.path.join(d, name + ".pftrace"), os.path.join(d, name + ".json")
+    p = weft("run", *extra, "-o", trace, "--summary-json", js, "--", *argv)
+    check(p.returncode == 0, f"weft run {name} failed ({p.returncode}): {p.stderr[-2000:]}")
+    with open(js) as f:
+        summary = json.load(f)
+    _runs[name] = dict(trace=trace, summary=summary, reports=sample_report(p.stdout),
+                       stderr=p.stderr)
+    return _runs[name]
+
+
+def c_actors():
+    # 150 messages per producer; wait up to 5 s for the probes before starting
+    return traced("c-actors", [sample("actors/actors"), "150", "5000"])
+
+
+@test
+def annotated_flood_ranks_slow_actor_first():
+    r = c_actors()
+    rep = {x["actor"]: x for x in r["reports"] if "actor" in x}
+    actors = r["summary"]["actors"]["actors"]
+    check(actors, f"no actors in the summary: {r['summary']['actors']}")
+    top = actors[0]
+    check(top["name"] == "actor slow", f"worst mailbox should be slow's: {actors[:3]}")
+    real = int(rep["slow"]["max_depth"])
+    check(within(top["depth_max"], real, 0.1),
+          f"slow's depth max {top['depth_max']} vs the program's own {real}")
+    check(top["received"] == int(rep["slow"]["handled"]) + 1,  # + the stop message
+          f"slow handled {rep['slow']['handled']}, weft saw {top['received']}")
+    check(top["wait_ms"]["max"] > 50, f"slow's messages should wait long: {top['wait_ms']}")
+    check(top["handler_ms"]["p50"] >= 1.9, f"slow's handler takes 2 ms: {top['handler_ms']}")
+    senders = {s["name"] for s in top["senders"][:3]}
+    check(senders == {"actor producer-1", "actor producer-2", "actor producer-3"},
+          f"slow was fed by the producers: {top['senders']}")
+    check("Actors, tasks and queues" in r["stderr"], "summary section missing")
+
+
+@test
+def annotated_pingpong_flows_and_counters():
+    r = c_actors()
+    problems, flows, tracks, counters = query(
+        r["trace"], IMPORT_PROBLEMS,
+        "select s1.name as out_name, t1.name as out_track, s2.name as in_name, "
+        "t2.name as in_track, count(*) as n from flow f "
+        "join slice s1 on f.slice_out = s1.id join track t1 on s1.track_id = t1.id "
+        "join slice s2 on f.slice_in = s2.id join track t2 on s2.track_id = t2.id "
+        "group by 1, 2, 3, 4",
+        "select t.name, count(*) as n, max(s.dur) as mx from slice s join track t "
+        "on s.track_id = t.id where s.name = 'handle' group by t.name",
+        "select t.name, max(c.value) as mx, count(*) as n from counter c join counter_track t "
+        "on c.track_id = t.id where t.name like 'mailbox %' group by t.name")
+    check_clean_import(problems)
+    pairs = {(f["out_track"], f["in_track"]): f["n"] for f in flows}
+    rounds = int({x["actor"]: x for x in r["reports"] if "actor" in x}["pong"]["handled"])
+    check(pairs.get(("actor ping", "actor pong"), 0) >= rounds - 1,
+          f"ping->pong flows {pairs.get(('actor ping', 'actor pong'))} for {rounds} rounds")
+    check(pairs.get(("actor pong", "actor ping"), 0) >= rounds - 1, f"pong->ping flows: {pairs}")
+    for p in ("producer-1", "producer-2", "producer-3"):
+        check(pairs.get((f"actor {p}", "actor slow"), 0) == 150, f"{p}->slow flows: {pairs}")
+    handlers = {t["name"]: t for t in tracks}
+    check(handlers["actor slow"]["n"] == 451, f"slow's handler slices: {handlers}")
+    check(handlers["actor slow"]["mx"] >= 2_000_000, f"slow's handlers last 2 ms: {handlers}")
+    mailbox = {c["name"]: c for c in counters}
+    check("mailbox actor slow" in mailbox and mailbox["mailbox actor slow"]["mx"] > 20,
+          f"slow's mailbox counter: {mailbox}")
+
+
+@test
+def annotated_tasks_channels_loops():
+    r = traced("c-tasks", [sample("actors/tasks"), "300", "5000"])
+    rep = {x["task"]: x for x in r["reports"] if "task" in x}
+    a = r["summary"]["actors"]
+    tasks = {t["name"]: t for t in a["tasks"]}
+    check(set(tasks) == {"task producer", "task consumer", "task hog"}, f"tasks: {list(tasks)}")
+    for name, t in tasks.items():
+        real = int(rep[name.split()[1]]["polls"])
+        check(t["handler_ms"]["count"] == real, f"{name}: {t['handler_ms']} vs {real} polls")
+    check(tasks["task hog"]["handler_ms"]["max"] >= 9.5, f"hog's poll: {tasks['task hog']}")
+    ranked = sorted(tasks.values(), key=lambda t: -t["handler_ms"]["max"])
+    check(ranked[0]["name"] == "task hog", "hog has the slowest poll")
+    chans = {c["name"]: c for c in a["channels"]}
+    check(chans.get("channel jobs", {}).get("enqueued") == 300, f"channel: {chans}")
+    loops = {x["name"]: x for x in a["loops"]}
+    check("loop executor" in loops and loops["loop executor"]["handler_ms"]["max"] >= 9.5,
+          f"loop: {loops}")
+    problems, tracks, counters, wakes = query(
+        r["trace"], IMPORT_PROBLEMS,
+        "select t.name, s.name as sname, count(*) as n from slice s join track t "
+        "on s.track_id = t.id group by 1, 2",
+        "select t.name, count(*) as n from counter c join counter_track t "
+        "on c.track_id = t.id group by t.name",
+        "select count(*) as n from flow f join slice s on f.slice_in = s.id "
+        "where s.name = 'poll'")
+    check_clean_import(problems)
+    got = {(t["name"], t["sname"]): t["n"] for t in tracks}
+    for name in ("producer", "consumer", "hog"):
+        check(got.get((f"task {name}", "poll")) == int(rep[name]["polls"]),
+              f"poll slices of {name}: {got}")
+    check(got.get(("loop executor", "iteration"), 0) > 100, f"iterations: {got}")
+    check({c["name"] for c in counters} >= {"queue channel jobs"}, f"counters: {counters}")
+    check(wakes[0]["n"] >= 300, f"wake->poll flows: {wakes}")
