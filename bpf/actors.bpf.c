@@ -141,3 +141,63 @@ int BPF_USDT(weft_loop_end, __u64 loop)
 	emit(WEFT_ACT_LOOP_END, WEFT_SRC_ANNOTATION, loop, 0, 0, -1);
 	return 0;
 }
+
+/* --- BEAM (beam.smp exports, erts 13 / OTP 25) -------------------------------------------- */
+/*
+ * A Process starts with ErtsPTabElementCommon, whose first word is the process id term
+ * (<0.N.S> as an immediate: N in bits 4..31, S above). That is the only field read: the rest of
+ * the layout changes between releases and Debian ships no debug info for it.
+ * Messages carry no id: the analysis pairs sends and removals first-in first-out per receiver.
+ */
+static __always_inline __u64 beam_pid(const void *proc)
+{
+	__u64 id = 0;
+
+	if (proc)
+		bpf_probe_read_user(&id, sizeof(id), proc);
+	return id;
+}
+
+/* BPF_KPROBE/BPF_KRETPROBE read pt_regs the same way for uprobes (libbpf 1.1 has no BPF_UPROBE). */
+
+/* void erts_send_message(Process *sender, Process *receiver, ErtsProcLocks *, Eterm msg) */
+SEC("uprobe")
+int BPF_KPROBE(beam_send, const void *sender, const void *receiver)
+{
+	emit(WEFT_ACT_SEND, WEFT_SRC_BEAM, beam_pid(sender), beam_pid(receiver), 0, -1);
+	return 0;
+}
+
+/* beam_jit_remove_message(Process *c_p, ...): a receive took the first matching message. */
+SEC("uprobe")
+int BPF_KPROBE(beam_remove_message, const void *c_p)
+{
+	emit(WEFT_ACT_RECV, WEFT_SRC_BEAM, beam_pid(c_p), 0, 0, -1);
+	return 0;
+}
+
+/* Process *erts_schedule(ErtsSchedulerData *, Process *p, int calls): p stops running here ... */
+SEC("uprobe")
+int BPF_KPROBE(beam_schedule, const void *esdp, const void *p)
+{
+	if (p)
+		emit(WEFT_ACT_DONE, WEFT_SRC_BEAM, beam_pid(p), 0, 0, -1);
+	return 0;
+}
+
+/* ... and the process it returns runs next on this scheduler thread. */
+SEC("uretprobe")
+int BPF_KRETPROBE(beam_schedule_ret, const void *next)
+{
+	if (next)
+		emit(WEFT_ACT_RUN, WEFT_SRC_BEAM, beam_pid(next), 0, 0, -1);
+	return 0;
+}
+
+/* void erts_do_exit_process(Process *p, Eterm reason) */
+SEC("uprobe")
+int BPF_KPROBE(beam_exit, const void *p)
+{
+	emit(WEFT_ACT_EXIT, WEFT_SRC_BEAM, beam_pid(p), 0, 0, -1);
+	return 0;
+}

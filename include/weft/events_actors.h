@@ -18,6 +18,7 @@ enum weft_actor_op {
 	WEFT_ACT_DONE = 3,      /* actor's handler returned */
 	WEFT_ACT_DEPTH = 4,     /* actor's mailbox holds depth messages */
 	WEFT_ACT_EXIT = 5,      /* actor exited */
+	WEFT_ACT_RUN = 6,       /* actor scheduled in on this thread (ends at DONE or the next RUN) */
 	WEFT_ACT_TASK_SPAWN = 8,      /* task actor, parent peer */
 	WEFT_ACT_TASK_POLL_BEGIN = 9,
 	WEFT_ACT_TASK_POLL_END = 10,  /* depth: 1 the task completed */

@@ -157,6 +157,41 @@ static void end_handler(struct session *s, struct actor *a, uint64_t ts)
 	a->in_handler = false;
 	if (s->pf && a->track)
 		pf_slice_end(s->pf, a->track, ts);
+	if (s->pf && a->run_track) {
+		pf_slice_end(s->pf, a->run_track, ts);
+		a->run_track = 0;
+	}
+}
+
+/* A runtime scheduled actor a in on thread h->tid (BEAM): a "run" slice on the actor's track
+ * and one named after the actor on the scheduler thread's track. */
+static void on_run(struct session *s, struct actors_state *st, const struct weft_actor_event *e)
+{
+	struct actor *a = actors_get(st, e->hdr.pid, ACTOR_KIND_ACTOR, e->actor, true);
+	struct actor *prev = u64map_get(&st->running, e->hdr.tid);
+	uint64_t track;
+	char label[96];
+
+	if (prev)
+		end_handler(s, prev, e->hdr.ts);
+	if (!a)
+		return;
+	a->source = e->source;
+	end_handler(s, a, e->hdr.ts);
+	track = actor_track(s, a);
+	if (track)
+		pf_slice_begin(s->pf, track, e->hdr.ts, "run", NULL, 0, NULL, 0, NULL, 0);
+	if (s->pf) {
+		a->run_track = pf_track_thread(s->pf, e->hdr.pid, e->hdr.tid, NULL);
+		actors_label(a, label, sizeof(label));
+		if (a->run_track)
+			pf_slice_begin(s->pf, a->run_track, e->hdr.ts, label, NULL, 0, NULL, 0, NULL,
+				       0);
+	}
+	a->in_handler = true;
+	a->handler_ts = e->hdr.ts;
+	a->run_tid = e->hdr.tid;
+	u64map_put(&st->running, e->hdr.tid, a);
 }
 
 static void on_send(struct session *s, struct actors_state *st, const struct weft_actor_event *e)
@@ -165,10 +200,12 @@ static void on_send(struct session *s, struct actors_state *st, const struct wef
 	struct actor *from = e->actor ? actors_get(st, e->hdr.pid, kind, e->actor, true) : NULL;
 	struct actor *to = actors_get(st, e->hdr.pid, kind, e->peer, true);
 	struct msg_inflight *m;
-	uint64_t flow = 0;
+	uint64_t flow = 0, msg = e->msg;
 
 	if (!to)
 		return;
+	if (!msg)
+		msg = ++to->seq_sent;
 	if (from) {
 		from->source = e->source;
 		from->sent++;
@@ -182,15 +219,15 @@ static void on_send(struct session *s, struct actors_state *st, const struct wef
 		m->ts = e->hdr.ts;
 		m->flow = flow = ++st->next_flow;
 		/* a message id seen again before its receive: the older one's wait is lost */
-		free(u64map_del(&st->inflight, mix(e->hdr.pid, e->peer, e->msg)));
-		if (u64map_put(&st->inflight, mix(e->hdr.pid, e->peer, e->msg), m))
+		free(u64map_del(&st->inflight, mix(e->hdr.pid, e->peer, msg)));
+		if (u64map_put(&st->inflight, mix(e->hdr.pid, e->peer, msg), m))
 			free(m);
 	}
 	if (flow) {
 		char label[96];
 		struct pf_arg args[2] = {
 			{ .name = "to", .type = PF_ARG_STRING, .s = label },
-			{ .name = "msg", .type = PF_ARG_UINT, .u = e->msg },
+			{ .name = "msg", .type = PF_ARG_UINT, .u = msg },
 		};
 
 		actors_label(to, label, sizeof(label));
@@ -202,14 +239,22 @@ static void on_send(struct session *s, struct actors_state *st, const struct wef
 static void on_recv(struct session *s, struct actors_state *st, const struct weft_actor_event *e)
 {
 	struct actor *a = actors_get(st, e->hdr.pid, ACTOR_KIND_ACTOR, e->actor, true);
-	struct msg_inflight *m;
-	uint64_t track, waited = 0, flow = 0;
+	struct msg_inflight *m = NULL;
+	uint64_t track, waited = 0, flow = 0, msg = e->msg;
+	/* a runtime that schedules actors itself (BEAM): handlers are its run slices */
+	bool scheduled = e->source == WEFT_SRC_BEAM;
 
 	if (!a)
 		return;
 	a->source = e->source;
-	end_handler(s, a, e->hdr.ts);
-	m = u64map_del(&st->inflight, mix(e->hdr.pid, e->actor, e->msg));
+	if (!scheduled)
+		end_handler(s, a, e->hdr.ts);
+	/* No message ids: pair FIFO. An empty known mailbox means the message came before we
+	 * attached; it pairs with no send. */
+	if (!msg && a->depth > 0)
+		msg = ++a->seq_recv;
+	if (msg)
+		m = u64map_del(&st->inflight, mix(e->hdr.pid, e->actor, msg));
 	if (m) {
 		waited = e->hdr.ts > m->ts ? e->hdr.ts - m->ts : 0;
 		hist_add(&a->wait, waited);
@@ -220,15 +265,19 @@ static void on_recv(struct session *s, struct actors_state *st, const struct wef
 	track = actor_track(s, a);
 	if (track) {
 		struct pf_arg args[2] = {
-			{ .name = "msg", .type = PF_ARG_UINT, .u = e->msg },
+			{ .name = "msg", .type = PF_ARG_UINT, .u = msg },
 			{ .name = "waited_ns", .type = PF_ARG_UINT, .u = waited },
 		};
 
-		pf_slice_begin(s->pf, track, e->hdr.ts, "handle", args, m || flow ? 2 : 1, NULL, 0,
-			       flow ? &flow : NULL, flow ? 1 : 0);
+		pf_slice_begin(s->pf, track, e->hdr.ts, scheduled ? "receive" : "handle", args,
+			       flow ? 2 : 1, NULL, 0, flow ? &flow : NULL, flow ? 1 : 0);
+		if (scheduled)
+			pf_slice_end(s->pf, track, e->hdr.ts);
 	}
-	a->in_handler = true;
-	a->handler_ts = e->hdr.ts;
+	if (!scheduled) {
+		a->in_handler = true;
+		a->handler_ts = e->hdr.ts;
+	}
 	set_depth(s, a, e->depth >= 0 ? e->depth : a->depth - 1, e->hdr.ts);
 }
 
@@ -318,8 +367,14 @@ static void on_event(struct session *s, void *state, const struct weft_event_hea
 		break;
 	case WEFT_ACT_DONE:
 		a = actors_get(st, h->pid, ACTOR_KIND_ACTOR, e->actor, false);
-		if (a)
+		if (a) {
 			end_handler(s, a, h->ts);
+			if (a->run_tid && u64map_get(&st->running, a->run_tid) == a)
+				u64map_del(&st->running, a->run_tid);
+		}
+		break;
+	case WEFT_ACT_RUN:
+		on_run(s, st, e);
 		break;
 	case WEFT_ACT_DEPTH:
 		a = actors_get(st, h->pid, ACTOR_KIND_ACTOR, e->actor, true);
@@ -330,6 +385,8 @@ static void on_event(struct session *s, void *state, const struct weft_event_hea
 		a = actors_get(st, h->pid, ACTOR_KIND_ACTOR, e->actor, false);
 		if (a) {
 			end_handler(s, a, h->ts);
+			if (a->run_tid && u64map_get(&st->running, a->run_tid) == a)
+				u64map_del(&st->running, a->run_tid);
 			a->exited = true;
 		}
 		break;
@@ -649,6 +706,7 @@ static void actors_free(void *state)
 		free(v);
 	u64map_free(&st->actors);
 	u64map_free(&st->inflight);
+	u64map_free(&st->running);
 	free(st);
 }
 

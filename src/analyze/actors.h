@@ -39,6 +39,9 @@ struct actor {
 	uint64_t handler_ts;
 	uint64_t sent, enqueued, received, wakes;
 	uint64_t wake_ts, wake_flow;   /* tasks: pending wakeup */
+	uint64_t seq_sent, seq_recv;   /* runtimes without message ids: FIFO pairing */
+	uint64_t run_track;            /* thread track a scheduled-in actor's slice is on */
+	uint32_t run_tid;
 	struct actor_sender senders[ACTOR_SENDERS_MAX];
 	uint64_t senders_other;
 };
@@ -51,6 +54,7 @@ struct msg_inflight {
 struct actors_state {
 	struct u64map actors;          /* mix(pid, kind, id) -> struct actor */
 	struct u64map inflight;        /* mix(pid, receiver, msg) -> struct msg_inflight */
+	struct u64map running;         /* tid -> struct actor scheduled in on that thread */
 	uint64_t next_flow;
 	uint64_t hits, messages, tasks_spawned, tasks_completed;
 	uint64_t first_ts, last_ts, end_ts;

@@ -215,8 +215,85 @@ static int needed_libs(Elf *elf, const char *exe, char out[][PATH_MAX], int max)
 }
 
 /* Runtimes without annotations: uprobes on their exported functions. */
+struct runtime_probe {
+	const char *prog;
+	const char *func;    /* exact dynamic symbol */
+	bool retprobe;
+};
+
+static const struct runtime_probe beam_probes[] = {
+	{ "beam_send", "erts_send_message", false },
+	{ "beam_remove_message", "_Z23beam_jit_remove_messageP7processlPmS1_j", false },
+	{ "beam_schedule", "erts_schedule", false },
+	{ "beam_schedule_ret", "erts_schedule", true },
+	{ "beam_exit", "erts_do_exit_process", false },
+	{ NULL },
+};
+
+static bool has_dynsym(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getsym(d, i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (n && !strcmp(n, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int attach_runtime(struct actors *a, pid_t pid, const char *path,
+			  const struct runtime_probe *probes)
+{
+	int n = 0;
+
+	for (const struct runtime_probe *p = probes; p->prog; p++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = p->func, .retprobe = p->retprobe);
+		struct bpf_program *prog = bpf_object__find_program_by_name(a->skel->obj, p->prog);
+		struct bpf_link *l;
+
+		if (!prog)
+			continue;
+		l = bpf_program__attach_uprobe_opts(prog, pid, path, 0, &uo);
+		if (!l) {
+			if (a->verbose)
+				fprintf(stderr, "weft: actors: %s: %s: %s\n", path, p->func,
+					strerror(errno));
+			continue;
+		}
+		if (keep_link(a, l)) {
+			bpf_link__destroy(l);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	return n;
+}
+
 static void runtime_attach(struct actors *a, pid_t pid, const char *path, Elf *elf)
 {
+	const char *base = strrchr(path, '/');
+	int n;
+
+	base = base ? base + 1 : path;
+	if (!strncmp(base, "beam", 4) && has_dynsym(elf, "erts_send_message")) {
+		n = attach_runtime(a, pid, path, beam_probes);
+		if (a->verbose)
+			fprintf(stderr, "weft: actors: pid %d: BEAM: %d probes in %s\n", pid, n, path);
+	}
 }
 
 static void inspect_file(struct actors *a, pid_t pid, const char *path, bool is_exe)
