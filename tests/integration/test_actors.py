@@ -115,3 +115,49 @@ def annotated_tasks_channels_loops():
     check(got.get(("loop executor", "iteration"), 0) > 100, f"iterations: {got}")
     check({c["name"] for c in counters} >= {"queue channel jobs"}, f"counters: {counters}")
     check(wakes[0]["n"] >= 300, f"wake->poll flows: {wakes}")
+
+
+def beam_flood():
+    return traced("beam-flood", [sample("actors/flood.erl"), "400", "3", "1500"])
+
+
+@test
+def beam_flooded_process_first_with_real_depth():
+    r = beam_flood()
+    rep = [x for x in r["reports"] if x.get("actor") == "sink"]
+    check(rep, f"flood sample did not report: {r['reports']}")
+    sink, oracle = rep[0]["pid"], int(rep[0]["max_queue_len"])
+    producers = {x["producer"] for x in r["reports"] if "producer" in x}
+    actors = r["summary"]["actors"]["actors"]
+    check(actors and actors[0]["name"] == sink,
+          f"first actor should be the sink {sink}: {[a['name'] for a in actors[:3]]}")
+    top = actors[0]
+    # the VM's own message_queue_len, sampled every 2 ms, is at most the real maximum
+    check(within(top["depth_max"], oracle, 0.1),
+          f"sink depth max {top['depth_max']} vs message_queue_len {oracle}")
+    check(top["received"] >= int(rep[0]["handled"]), f"sink receives: {top}")
+    check(top["wait_ms"]["max"] > 100, f"messages waited long in the sink: {top['wait_ms']}")
+    check({s["name"] for s in top["senders"][:len(producers)]} == producers,
+          f"sink fed by {producers}: {top['senders']}")
+    check(r["summary"]["actors"]["probe_hits"] > 2400, "probe hits counted")
+
+
+@test
+def beam_pingpong_flows():
+    r = traced("beam-pingpong", [sample("actors/pingpong.erl"), "500", "1500"])
+    rep = [x for x in r["reports"] if "ping" in x]
+    check(rep, f"pingpong sample did not report: {r['reports']}")
+    ping, pong, rounds = rep[0]["ping"], rep[0]["pong"], int(rep[0]["rounds"])
+    problems, flows, runs = query(
+        r["trace"], IMPORT_PROBLEMS,
+        "select t1.name as src, t2.name as dst, count(*) as n from flow f "
+        "join slice s1 on f.slice_out = s1.id join track t1 on s1.track_id = t1.id "
+        "join slice s2 on f.slice_in = s2.id join track t2 on s2.track_id = t2.id "
+        "group by 1, 2",
+        "select t.name, count(*) as n from slice s join track t on s.track_id = t.id "
+        f"where s.name = 'run' and t.name in ('{ping}', '{pong}') group by t.name")
+    check_clean_import(problems)
+    pairs = {(f["src"], f["dst"]): f["n"] for f in flows}
+    check(pairs.get((ping, pong), 0) >= rounds * 0.95, f"{ping}->{pong} flows: {pairs}")
+    check(pairs.get((pong, ping), 0) >= rounds * 0.95, f"{pong}->{ping} flows: {pairs}")
+    check({x["name"] for x in runs} == {ping, pong}, f"run slices on the actors: {runs}")
