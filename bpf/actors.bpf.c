@@ -5,6 +5,23 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+/* Probe hits of traced processes, for sampled mode (--actor-budget). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} actor_hits SEC(".maps");
+
+static __always_inline void count_hit(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&actor_hits, &zero);
+
+	if (n)
+		*n += 1;
+}
+
 static __always_inline void emit(__u32 op, __u32 source, __u64 actor, __u64 peer, __u64 msg,
 				 __s64 depth)
 {
@@ -13,6 +30,7 @@ static __always_inline void emit(__u32 op, __u32 source, __u64 actor, __u64 peer
 
 	if (!is_traced(t))
 		return;
+	count_hit();
 	e = reserve(sizeof(*e), WEFT_EV_ACTOR, t, bpf_ktime_get_boot_ns());
 	if (!e)
 		return;

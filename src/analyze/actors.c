@@ -608,7 +608,7 @@ static void actors_summary_text(struct session *s, void *state, FILE *f)
 		" (%.1f-%.1f%% of one CPU) at 6-24 us per hit%s\n", st->hits,
 		secs > 0 ? (double)st->hits / secs : 0, st->hits * 0.006, st->hits * 0.024,
 		secs > 0 ? st->hits * 6e-4 / secs : 0, secs > 0 ? st->hits * 2.4e-3 / secs : 0,
-		st->hits * 2.4e-3 / (secs > 0 ? secs : 1) > 10 ? "; consider --actor-sample" : "");
+		st->hits * 2.4e-3 / (secs > 0 ? secs : 1) > 10 ? "; consider --actor-budget" : "");
 	if (st->note[0])
 		fprintf(f, "  note: %s\n", st->note);
 }

@@ -23,7 +23,7 @@
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
 #define MAX_PENDING_EXITS 256
 
-enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP };
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_ACTOR_BUDGET };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -35,6 +35,7 @@ const struct option record_longopts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-rate", required_argument, NULL, OPT_STACK_RATE },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "actor-budget", required_argument, NULL, OPT_ACTOR_BUDGET },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -164,6 +165,14 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 		}
 		o->top_stacks = (int)v;
 		return 1;
+	case OPT_ACTOR_BUDGET:
+		if (parse_number(arg, &v) || v <= 0 || v > 100) {
+			cli_usage_error("--actor-budget: '%s' is not a percentage of one CPU "
+					"(0 < PCT <= 100)", arg);
+			return -1;
+		}
+		o->actor_budget = v / 100;
+		return 1;
 	}
 	return 0;
 }
@@ -179,6 +188,9 @@ void record_options_help(void)
 	       "0: none)\n"
 	       "      --ringbuf-size SIZE kernel-to-weft buffer (default 16M)\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
+	       "      --actor-budget PCT  sampled mode: attach actor/annotation probes only part\n"
+	       "                          of the time, so they cost the target about PCT%% of one\n"
+	       "                          CPU (default: always attached)\n"
 	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
 	       "  -h, --help              this help\n");
 }
@@ -263,6 +275,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	co.stack_interval_ns = o->stack_rate > 0 ? (uint64_t)(1e9 / o->stack_rate) : 0;
 	co.stack_burst = 8;
 	co.verbose = o->verbose;
+	co.actor_budget = o->actor_budget;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);

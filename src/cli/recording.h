@@ -17,6 +17,7 @@ struct record_opts {
 	double stack_rate;      /* off-CPU stacks per second per thread; 0: none */
 	double duration_s;      /* 0: until the target exits or Ctrl-C */
 	int top_stacks;
+	double actor_budget;    /* percent of one CPU actor probes may cost; 0: unlimited */
 };
 
 /* getopt_long entries both commands accept; codes >= 0x100 are long-only. */

@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <pthread.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "collect/area.h"
@@ -25,28 +29,160 @@ struct attached {
 	ino_t ino;
 };
 
+/* One probe: what it takes to attach it again (sampled mode attaches and detaches them). */
+struct site {
+	struct bpf_program *prog;
+	pid_t pid;
+	char *path;
+	char *name;      /* USDT probe name, or the function of a uprobe */
+	bool usdt, retprobe;
+	struct bpf_link *link;
+};
+
 struct actors {
 	struct actors_bpf *skel;
-	struct bpf_link **links;
-	size_t nlinks, caplinks;
+	struct site *sites;
+	size_t nsites, capsites;
+	pthread_mutex_t mu;        /* sites: add_process() and the sampler thread */
+	pthread_t sampler;
+	bool sampling, stop, on;
+	double budget;             /* fraction of one CPU; 0: always attached */
+	double on_ns, total_ns;    /* time attached / time sampled */
 	struct attached *done;
 	size_t ndone, capdone;
 	int verbose;
 };
 
-static int keep_link(struct actors *a, struct bpf_link *l)
+static int site_attach(struct site *st)
 {
-	if (a->nlinks == a->caplinks) {
-		size_t cap = a->caplinks ? a->caplinks * 2 : 64;
-		struct bpf_link **n = realloc(a->links, cap * sizeof(*n));
+	if (st->link)
+		return 0;
+	if (st->usdt) {
+		st->link = bpf_program__attach_usdt(st->prog, st->pid, st->path, "weft", st->name,
+						    NULL);
+	} else {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = st->name, .retprobe = st->retprobe);
 
-		if (!n)
-			return -ENOMEM;
-		a->links = n;
-		a->caplinks = cap;
+		st->link = bpf_program__attach_uprobe_opts(st->prog, st->pid, st->path, 0, &uo);
 	}
-	a->links[a->nlinks++] = l;
+	return st->link ? 0 : -errno;
+}
+
+static void site_detach(struct site *st)
+{
+	bpf_link__destroy(st->link);
+	st->link = NULL;
+}
+
+/* Adds a probe and attaches it unless sampled mode is between windows. Returns 0 or -errno;
+ * a probe that does not attach is not kept. */
+static int add_site(struct actors *a, struct bpf_program *prog, pid_t pid, const char *path,
+		    const char *name, bool usdt, bool retprobe)
+{
+	struct site st = { prog, pid, NULL, NULL, usdt, retprobe, NULL };
+	int ret;
+
+	/* attach once even in sampled mode: a probe that cannot attach is reported now */
+	st.path = strdup(path);
+	st.name = strdup(name);
+	if (!st.path || !st.name) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = site_attach(&st);
+	if (ret)
+		goto fail;
+	pthread_mutex_lock(&a->mu);
+	if (a->nsites == a->capsites) {
+		size_t cap = a->capsites ? a->capsites * 2 : 64;
+		struct site *n = realloc(a->sites, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&a->mu);
+			ret = -ENOMEM;
+			goto fail;
+		}
+		a->sites = n;
+		a->capsites = cap;
+	}
+	if (a->sampling && !a->on)
+		site_detach(&st);
+	a->sites[a->nsites++] = st;
+	pthread_mutex_unlock(&a->mu);
 	return 0;
+fail:
+	site_detach(&st);
+	free(st.path);
+	free(st.name);
+	return ret;
+}
+
+static uint64_t hits_now(struct actors *a)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0, vals[ncpu > 0 ? ncpu : 1];
+	__u32 key = 0;
+
+	if (ncpu > 0 && !bpf_map__lookup_elem(a->skel->maps.actor_hits, &key, sizeof(key), vals,
+					      sizeof(vals[0]) * ncpu, 0))
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	return sum;
+}
+
+static void sleep_ns(double ns)
+{
+	struct timespec ts = { (time_t)(ns / 1e9), (long)((uint64_t)ns % 1000000000) };
+
+	nanosleep(&ts, NULL);
+}
+
+static void set_all(struct actors *a, bool on)
+{
+	pthread_mutex_lock(&a->mu);
+	a->on = on;
+	for (size_t i = 0; i < a->nsites; i++) {
+		if (on)
+			site_attach(&a->sites[i]);
+		else
+			site_detach(&a->sites[i]);
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
+/*
+ * Sampled mode: every PERIOD the probes are attached for a window, then detached. The window
+ * is sized from the hit rate seen in the last one, so that hits x cost-per-hit stays within
+ * the budget. A detached uprobe costs nothing: the breakpoint is gone from the target's text.
+ */
+#define SAMPLE_PERIOD_NS 200e6
+#define HIT_COST_NS 15000.0 /* middle of the 6-24 us a uprobe hit costs on our VMs */
+static void *sampler_main(void *arg)
+{
+	struct actors *a = arg;
+	double duty = a->budget < 1 ? a->budget : 1;
+
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		double on_ns = SAMPLE_PERIOD_NS * duty;
+		uint64_t h0 = hits_now(a), h;
+		double rate;
+
+		set_all(a, true);
+		sleep_ns(on_ns);
+		set_all(a, false);
+		h = hits_now(a) - h0;
+		a->on_ns += on_ns;
+		a->total_ns += SAMPLE_PERIOD_NS;
+		rate = (double)h * HIT_COST_NS / on_ns; /* CPU share while attached */
+		duty = rate > 0 ? a->budget / rate : 1;
+		if (duty > 1)
+			duty = 1;
+		if (duty < 0.02)
+			duty = 0.02;
+		if (duty < 1)
+			sleep_ns(SAMPLE_PERIOD_NS - on_ns);
+	}
+	return NULL;
 }
 
 /* Each (process, file) once: add_process() runs again after every exec. */
@@ -134,20 +270,16 @@ static int attach_usdt_file(struct actors *a, pid_t pid, const char *path, Elf *
 
 	for (int i = 0; i < n; i++) {
 		struct bpf_program *p = usdt_program(a, names[i]);
-		struct bpf_link *l;
+		int ret;
 
 		if (!p)
 			continue; /* a newer weft.h than this weft: skip what we do not know */
-		l = bpf_program__attach_usdt(p, pid, path, "weft", names[i], NULL);
-		if (!l) {
+		ret = add_site(a, p, pid, path, names[i], true, false);
+		if (ret) {
 			if (a->verbose)
 				fprintf(stderr, "weft: actors: %s: weft:%s: %s\n", path, names[i],
-					strerror(errno));
+					strerror(-ret));
 			continue;
-		}
-		if (keep_link(a, l)) {
-			bpf_link__destroy(l);
-			return -ENOMEM;
 		}
 		attached++;
 	}
@@ -261,22 +393,17 @@ static int attach_runtime(struct actors *a, pid_t pid, const char *path,
 	int n = 0;
 
 	for (const struct runtime_probe *p = probes; p->prog; p++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = p->func, .retprobe = p->retprobe);
 		struct bpf_program *prog = bpf_object__find_program_by_name(a->skel->obj, p->prog);
-		struct bpf_link *l;
+		int ret;
 
 		if (!prog)
 			continue;
-		l = bpf_program__attach_uprobe_opts(prog, pid, path, 0, &uo);
-		if (!l) {
+		ret = add_site(a, prog, pid, path, p->func, false, p->retprobe);
+		if (ret) {
 			if (a->verbose)
 				fprintf(stderr, "weft: actors: %s: %s: %s\n", path, p->func,
-					strerror(errno));
+					strerror(-ret));
 			continue;
-		}
-		if (keep_link(a, l)) {
-			bpf_link__destroy(l);
-			return -ENOMEM;
 		}
 		n++;
 	}
@@ -365,9 +492,21 @@ static void actors_close(void *state)
 
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->nlinks; i++)
-		bpf_link__destroy(a->links[i]);
-	free(a->links);
+	if (a->sampling) {
+		__atomic_store_n(&a->stop, true, __ATOMIC_RELEASE);
+		pthread_join(a->sampler, NULL);
+		/* The user asked for sampling: say how much of the time was seen. */
+		if (a->total_ns > 0)
+			fprintf(stderr, "weft: actors: sampled mode: probes attached %.0f%% of the "
+				"time (budget %.1f%% of one CPU)\n", 100 * a->on_ns / a->total_ns,
+				100 * a->budget);
+	}
+	for (size_t i = 0; i < a->nsites; i++) {
+		site_detach(&a->sites[i]);
+		free(a->sites[i].path);
+		free(a->sites[i].name);
+	}
+	free(a->sites);
 	free(a->done);
 	actors_bpf__destroy(a->skel);
 	free(a);
@@ -382,7 +521,9 @@ static int actors_open(struct collector *c, void **state, const struct collector
 	if (!a)
 		return -ENOMEM;
 	elf_version(EV_CURRENT);
+	pthread_mutex_init(&a->mu, NULL);
 	a->verbose = o->verbose;
+	a->budget = o->actor_budget;
 	a->skel = actors_bpf__open();
 	if (!a->skel) {
 		ret = -errno;
@@ -401,6 +542,15 @@ static int actors_open(struct collector *c, void **state, const struct collector
 			 strerror(-ret));
 		snprintf(err->hint, sizeof(err->hint), "run with -vv to see the verifier log");
 		goto out;
+	}
+	if (a->budget > 0) {
+		ret = -pthread_create(&a->sampler, NULL, sampler_main, a);
+		if (ret) {
+			snprintf(err->what, sizeof(err->what), "actors: sampler thread: %s",
+				 strerror(-ret));
+			goto out;
+		}
+		a->sampling = true;
 	}
 	*state = a;
 	return 0;

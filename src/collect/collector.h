@@ -15,6 +15,9 @@ struct collector_opts {
 	uint64_t stack_interval_ns;  /* off-CPU stack budget per thread; 0: no stacks */
 	uint64_t stack_burst;
 	int verbose;                 /* libbpf messages at verbose >= 2 */
+	double actor_budget;         /* actor/annotation uprobes: CPU share of the target they may
+				      * cost (0.05 = 5% of one CPU), by attaching them only part of
+				      * the time; 0: always attached */
 };
 
 /* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */
