@@ -219,3 +219,49 @@ int BPF_KPROBE(beam_exit, const void *p)
 	emit(WEFT_ACT_EXIT, WEFT_SRC_BEAM, beam_pid(p), 0, 0, -1);
 	return 0;
 }
+
+/* --- CAF 0.17 (libcaf_core exports) ------------------------------------------------------- */
+/*
+ * An actor lives in an actor_storage: its actor_control_block, padded to a cache line (64),
+ * then the actor object. The block holds two reference counts, then the actor id:
+ * id = *(this - 64 + 16). A message is its mailbox_element, whose address pairs the enqueue with
+ * the consume. The sender is whatever actor runs on the sending thread (the analysis knows).
+ */
+#define CAF_ID_OFFSET (64 - 16)
+
+static __always_inline __u64 caf_id(const void *self)
+{
+	__u64 id = 0;
+
+	if (self)
+		bpf_probe_read_user(&id, sizeof(id), (const char *)self - CAF_ID_OFFSET);
+	return id;
+}
+
+/* void scheduled_actor::enqueue(mailbox_element_ptr ptr, execution_unit *): ptr (a unique_ptr)
+ * is passed by reference to a temporary. */
+SEC("uprobe")
+int BPF_KPROBE(caf_enqueue, const void *self, const void *ptr)
+{
+	__u64 elem = 0;
+
+	bpf_probe_read_user(&elem, sizeof(elem), ptr);
+	emit(WEFT_ACT_SEND, WEFT_SRC_CAF, 0, caf_id(self), elem, -1);
+	return 0;
+}
+
+/* invoke_message_result scheduled_actor::reactivate(mailbox_element &x): the mailbox visitor
+ * hands each message of the normal queue to it; the handler runs inside. */
+SEC("uprobe")
+int BPF_KPROBE(caf_consume, const void *self, const void *elem)
+{
+	emit(WEFT_ACT_RECV, WEFT_SRC_CAF, caf_id(self), 0, (__u64)elem, -1);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(caf_consume_ret)
+{
+	emit(WEFT_ACT_DONE, WEFT_SRC_CAF, 0, 0, 0, -1);
+	return 0;
+}

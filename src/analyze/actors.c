@@ -62,7 +62,10 @@ void actors_label(const struct actor *a, char *buf, size_t len)
 	if (a->name[0])
 		snprintf(buf, len, "%s %s", kind_word(a->kind), a->name);
 	else if (a->source == WEFT_SRC_BEAM)
-		snprintf(buf, len, "<0.%" PRIu64 ".0>", (a->id >> 4) & 0xfffffff);
+		snprintf(buf, len, "<0.%" PRIu64 ".%" PRIu64 ">", (a->id >> 4) & 0xfffffff,
+			 (a->id >> 32) & 0xffffffff);
+	else if (a->source == WEFT_SRC_CAF)
+		snprintf(buf, len, "caf actor %" PRIu64, a->id);
 	else
 		snprintf(buf, len, "%s 0x%" PRIx64, kind_word(a->kind), a->id);
 }
@@ -197,7 +200,9 @@ static void on_run(struct session *s, struct actors_state *st, const struct weft
 static void on_send(struct session *s, struct actors_state *st, const struct weft_actor_event *e)
 {
 	uint32_t kind = ACTOR_KIND_ACTOR;
-	struct actor *from = e->actor ? actors_get(st, e->hdr.pid, kind, e->actor, true) : NULL;
+	/* no sender given: the actor whose handler runs on this thread, if any (CAF) */
+	struct actor *from = e->actor ? actors_get(st, e->hdr.pid, kind, e->actor, true) :
+				       u64map_get(&st->running, e->hdr.tid);
 	struct actor *to = actors_get(st, e->hdr.pid, kind, e->peer, true);
 	struct msg_inflight *m;
 	uint64_t flow = 0, msg = e->msg;
@@ -212,7 +217,7 @@ static void on_send(struct session *s, struct actors_state *st, const struct wef
 	}
 	to->source = e->source;
 	to->enqueued++;
-	add_sender(to, e->actor, e->hdr.pid);
+	add_sender(to, from ? from->id : 0, e->hdr.pid);
 	st->messages++;
 	m = calloc(1, sizeof(*m));
 	if (m) {
@@ -277,6 +282,8 @@ static void on_recv(struct session *s, struct actors_state *st, const struct wef
 	if (!scheduled) {
 		a->in_handler = true;
 		a->handler_ts = e->hdr.ts;
+		a->run_tid = e->hdr.tid;
+		u64map_put(&st->running, e->hdr.tid, a);
 	}
 	set_depth(s, a, e->depth >= 0 ? e->depth : a->depth - 1, e->hdr.ts);
 }
@@ -366,7 +373,9 @@ static void on_event(struct session *s, void *state, const struct weft_event_hea
 		on_recv(s, st, e);
 		break;
 	case WEFT_ACT_DONE:
-		a = actors_get(st, h->pid, ACTOR_KIND_ACTOR, e->actor, false);
+		/* no actor given: the one whose handler runs on this thread (CAF) */
+		a = e->actor ? actors_get(st, h->pid, ACTOR_KIND_ACTOR, e->actor, false) :
+			       u64map_get(&st->running, h->tid);
 		if (a) {
 			end_handler(s, a, h->ts);
 			if (a->run_tid && u64map_get(&st->running, a->run_tid) == a)

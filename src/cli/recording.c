@@ -342,7 +342,13 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 static int on_record(void *ctx, const void *data, size_t len)
 {
 	struct recording *r = ctx;
+	const struct weft_event_header *h = data;
 
+	/* Per-binary probes go in as soon as the exec is drained, not when the reorder buffer
+	 * releases it (which waits for newer records: a program that sleeps after exec would run
+	 * unprobed until it wakes). Areas ignore the second call the session hook makes. */
+	if (len >= sizeof(*h) && h->type == WEFT_EV_EXEC)
+		on_process_exec(r, h->pid);
 	session_push(r->ses, data, len);
 	return 0;
 }

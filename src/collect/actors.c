@@ -362,6 +362,15 @@ static const struct runtime_probe beam_probes[] = {
 	{ NULL },
 };
 
+static const struct runtime_probe caf_probes[] = {
+	{ "caf_enqueue",
+	  "_ZN3caf15scheduled_actor7enqueueESt10unique_ptrINS_15mailbox_elementENS_6detail8disposerEEPNS_14execution_unitE",
+	  false },
+	{ "caf_consume", "_ZN3caf15scheduled_actor10reactivateERNS_15mailbox_elementE", false },
+	{ "caf_consume_ret", "_ZN3caf15scheduled_actor10reactivateERNS_15mailbox_elementE", true },
+	{ NULL },
+};
+
 static bool has_dynsym(Elf *elf, const char *name)
 {
 	Elf_Scn *scn = NULL;
@@ -420,6 +429,11 @@ static void runtime_attach(struct actors *a, pid_t pid, const char *path, Elf *e
 		n = attach_runtime(a, pid, path, beam_probes);
 		if (a->verbose)
 			fprintf(stderr, "weft: actors: pid %d: BEAM: %d probes in %s\n", pid, n, path);
+	} else if (!strncmp(base, "libcaf_core.so.0.17", 19)) {
+		/* the layouts read in bpf/actors.bpf.c are those of CAF 0.17 */
+		n = attach_runtime(a, pid, path, caf_probes);
+		if (a->verbose)
+			fprintf(stderr, "weft: actors: pid %d: CAF: %d probes in %s\n", pid, n, path);
 	}
 }
 

@@ -161,3 +161,27 @@ def beam_pingpong_flows():
     check(pairs.get((ping, pong), 0) >= rounds * 0.95, f"{ping}->{pong} flows: {pairs}")
     check(pairs.get((pong, ping), 0) >= rounds * 0.95, f"{pong}->{ping} flows: {pairs}")
     check({x["name"] for x in runs} == {ping, pong}, f"run slices on the actors: {runs}")
+
+
+@test
+def caf_slow_actor_identified():
+    r = traced("caf-slow", [sample("actors/caf_slow"), "150", "300"])
+    rep = {x["actor"]: x for x in r["reports"] if "actor" in x}
+    check(set(rep) == {"slow", "quick"}, f"caf sample reports: {r['reports']}")
+    actors = {a["name"]: a for a in r["summary"]["actors"]["actors"]}
+    slow, quick = f"caf actor {rep['slow']['id']}", f"caf actor {rep['quick']['id']}"
+    check(slow in actors and quick in actors, f"CAF actors by id: {list(actors)}")
+    first = r["summary"]["actors"]["actors"][0]
+    check(first["name"] == slow, f"the slow actor should be first: {first['name']}")
+    check(actors[slow]["received"] >= 450, f"slow's messages: {actors[slow]}")
+    check(actors[slow]["handler_ms"]["p50"] >= 1.9, f"slow's handler: {actors[slow]['handler_ms']}")
+    check(actors[slow]["depth_max"] > 100, f"slow's mailbox: {actors[slow]}")
+    check(actors[slow]["wait_ms"]["max"] > actors[quick]["wait_ms"]["max"] * 10,
+          f"slow's messages waited longer: {actors[slow]['wait_ms']} vs {actors[quick]['wait_ms']}")
+    problems, flows = query(
+        r["trace"], IMPORT_PROBLEMS,
+        "select t.name, count(*) as n from flow f join slice s on f.slice_in = s.id "
+        "join track t on s.track_id = t.id group by t.name")
+    check_clean_import(problems)
+    got = {f["name"]: f["n"] for f in flows}
+    check(got.get(slow, 0) >= 450, f"flows into slow's handlers: {got}")
