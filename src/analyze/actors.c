@@ -2,6 +2,7 @@
 /* Actors, tasks, channels and loops: tracks, message flows, mailbox depth and the summary. */
 #include <errno.h>
 #include <inttypes.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,8 +63,8 @@ void actors_label(const struct actor *a, char *buf, size_t len)
 	if (a->name[0])
 		snprintf(buf, len, "%s %s", kind_word(a->kind), a->name);
 	else if (a->source == WEFT_SRC_BEAM)
-		snprintf(buf, len, "<0.%" PRIu64 ".%" PRIu64 ">", (a->id >> 4) & 0xfffffff,
-			 (a->id >> 32) & 0xffffffff);
+		/* a local pid term: <0.N.S> with N in bits 4..31 (S is 0 until N wraps) */
+		snprintf(buf, len, "<0.%" PRIu64 ".0>", (a->id >> 4) & 0xfffffff);
 	else if (a->source == WEFT_SRC_CAF)
 		snprintf(buf, len, "caf actor %" PRIu64, a->id);
 	else
@@ -365,6 +366,17 @@ static void on_event(struct session *s, void *state, const struct weft_event_hea
 	}
 	const struct weft_actor_event *e = (const void *)h;
 
+	if (e->source == WEFT_SRC_BEAM && h->pid != st->beam_pid_checked) {
+		char path[64];
+
+		/* JIT frames are named only through the map the VM writes with +JPperf true */
+		st->beam_pid_checked = h->pid;
+		snprintf(path, sizeof(path), "/tmp/perf-%u.map", h->pid);
+		if (access(path, R_OK))
+			snprintf(st->note, sizeof(st->note),
+				 "BEAM pid %u wrote no %s: its JIT-compiled Erlang frames stay "
+				 "unnamed in stacks; run erl with +JPperf true", h->pid, path);
+	}
 	switch (e->op) {
 	case WEFT_ACT_SEND:
 		on_send(s, st, e);

@@ -58,6 +58,7 @@ struct actors_state {
 	uint64_t next_flow;
 	uint64_t hits, messages, tasks_spawned, tasks_completed;
 	uint64_t first_ts, last_ts, end_ts;
+	uint32_t beam_pid_checked;     /* last BEAM process whose perf map was looked for */
 	char note[256];                /* said once in the summary (e.g. a missing perf map) */
 };
 

@@ -86,6 +86,8 @@ struct sym_proc {
 	Dwfl *dwfl;		/* built on first unwind from maps, reused until maps change */
 	bool dwfl_failed;
 	struct unwind_ctx *uw; /* set only while sym_unwind_user() runs */
+	struct perf_map *jit;  /* /tmp/perf-PID.map, read on the first pc outside any ELF file */
+	bool jit_tried;
 };
 
 struct kallsyms;

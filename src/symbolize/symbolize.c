@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "symbolize/perf_map.h"
 #include "symbolize/sym_internal.h"
 
 /* A pc outside every known mapping re-reads /proc/PID/maps at most this often per process. */
@@ -37,6 +38,7 @@ struct sym *sym_new(void)
 
 static void proc_free(struct sym_proc *p)
 {
+	perf_map_free(p->jit);
 	unwind_proc_drop(p);
 	maps_free(p->maps, p->nmaps);
 	free(p);
@@ -183,8 +185,16 @@ int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
 	}
 	loc->module = m->name;
 	loc->rel_pc = pc - m->start + m->offset;
-	if (!m->elf)
+	if (!m->elf) {
+		/* anonymous executable memory: JIT code, named by the runtime's perf map */
+		if (p && !p->jit_tried) {
+			p->jit = perf_map_open(pid);
+			p->jit_tried = true;
+		}
+		if (p && p->jit)
+			loc->function = perf_map_lookup(p->jit, lookup_pc);
 		goto out;
+	}
 	es = elf_lookup(s, m->elf, lookup_pc - m->bias);
 	if (!es)
 		goto out;
