@@ -48,7 +48,7 @@ def compare(work_us, msgs, runs, extra):
 
 
 def main():
-    runs = int(os.environ.get("WEFT_BENCH_RUNS", "3"))
+    runs = int(os.environ.get("WEFT_BENCH_RUNS", "5"))
     p = subprocess.run([NOP, "20000000"], capture_output=True, text=True, check=True)
     r = report(p.stdout)
     print(f"weft.h without weft: plain {r['plain_ns']} ns/op, annotated {r['annotated_ns']} "

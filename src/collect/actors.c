@@ -552,9 +552,11 @@ static int actors_open(struct collector *c, void **state, const struct collector
 	}
 	ret = actors_bpf__load(a->skel);
 	if (ret) {
-		snprintf(err->what, sizeof(err->what), "actors: loading BPF programs: %s",
+		/* the scheduler view still works: go on without actors, say why at -v */
+		snprintf(err->what, sizeof(err->what),
+			 "loading BPF programs: %s (uprobes/USDT unsupported? -vv shows why)",
 			 strerror(-ret));
-		snprintf(err->hint, sizeof(err->hint), "run with -vv to see the verifier log");
+		ret = -EOPNOTSUPP;
 		goto out;
 	}
 	if (a->budget > 0) {
