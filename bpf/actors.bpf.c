@@ -5,6 +5,10 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+/* Sampled mode: user space bumps this before attaching the probes for a window. 64-bit so
+ * clang keeps it a full word in .bss (see DESIGN.md). */
+__u64 window = 0;
+
 /* Probe hits of traced processes, for sampled mode (--actor-budget). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -36,6 +40,8 @@ static __always_inline void emit(__u32 op, __u32 source, __u64 actor, __u64 peer
 		return;
 	e->op = op;
 	e->source = source;
+	e->pad = 0;
+	e->window = (__u32)window;
 	e->actor = actor;
 	e->peer = peer;
 	e->msg = msg;

@@ -37,15 +37,18 @@ enum weft_actor_source {
 };
 
 /*
- *   24      28       32        40       48       56        64
- *   +-------+--------+---------+--------+--------+---------+
- *   |  op   | source |  actor  |  peer  |  msg   |  depth  |
- *   +-------+--------+---------+--------+--------+---------+
+ *   24   26   27  28       32        40       48       56        64
+ *   +----+----+---+--------+---------+--------+--------+---------+
+ *   | op |src|pad| window |  actor  |  peer  |  msg   |  depth  |
+ *   +----+----+---+--------+---------+--------+--------+---------+
  */
 struct weft_actor_event {
 	struct weft_event_header hdr;
-	__u32 op;      /* enum weft_actor_op */
-	__u32 source;  /* enum weft_actor_source */
+	__u16 op;      /* enum weft_actor_op */
+	__u8 source;   /* enum weft_actor_source */
+	__u8 pad;
+	__u32 window;  /* sampled mode (--actor-budget): which attach window, from 1; 0: always
+			* attached. Operations of different windows are not paired. */
 	__u64 actor;   /* the actor (task, channel, loop) the operation is about */
 	__u64 peer;    /* send: the receiver; spawn: the parent; wake: the waker */
 	__u64 msg;     /* message id (0: none) */

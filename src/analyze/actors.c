@@ -255,9 +255,9 @@ static void on_recv(struct session *s, struct actors_state *st, const struct wef
 	a->source = e->source;
 	if (!scheduled)
 		end_handler(s, a, e->hdr.ts);
-	/* No message ids: pair FIFO. An empty known mailbox means the message came before we
-	 * attached; it pairs with no send. */
-	if (!msg && a->depth > 0)
+	/* No message ids: pair FIFO with the sends seen. With none pending the message came
+	 * before we attached (or before this sampled window): it pairs with no send. */
+	if (!msg && a->seq_sent > a->seq_recv)
 		msg = ++a->seq_recv;
 	if (msg)
 		m = u64map_del(&st->inflight, mix(e->hdr.pid, e->actor, msg));
@@ -341,6 +341,30 @@ static void on_task(struct session *s, struct actors_state *st, const struct wef
 	}
 }
 
+/*
+ * A new sampled-mode window: what was in flight when the probes were detached will never be
+ * seen to arrive, and FIFO counters no longer line up. Forget both; depths counted from here on
+ * are lower bounds (the summary says the run was sampled).
+ */
+static void new_window(struct actors_state *st, uint32_t window)
+{
+	uint64_t k;
+	void *v;
+
+	st->window = window;
+	st->windows++;
+	for (size_t i = 0; u64map_next(&st->inflight, &i, &k, &v);)
+		free(v);
+	u64map_free(&st->inflight);
+	memset(&st->inflight, 0, sizeof(st->inflight));
+	for (size_t i = 0; u64map_next(&st->actors, &i, &k, &v);) {
+		struct actor *a = v;
+
+		a->seq_sent = a->seq_recv = 0;
+		a->wake_flow = a->wake_ts = 0;
+	}
+}
+
 static void on_event(struct session *s, void *state, const struct weft_event_header *h)
 {
 	struct actors_state *st = state;
@@ -366,6 +390,8 @@ static void on_event(struct session *s, void *state, const struct weft_event_hea
 	}
 	const struct weft_actor_event *e = (const void *)h;
 
+	if (e->window != st->window)
+		new_window(st, e->window);
 	if (e->source == WEFT_SRC_BEAM && h->pid != st->beam_pid_checked) {
 		char path[64];
 
@@ -630,6 +656,9 @@ static void actors_summary_text(struct session *s, void *state, FILE *f)
 		secs > 0 ? (double)st->hits / secs : 0, st->hits * 0.006, st->hits * 0.024,
 		secs > 0 ? st->hits * 6e-4 / secs : 0, secs > 0 ? st->hits * 2.4e-3 / secs : 0,
 		st->hits * 2.4e-3 / (secs > 0 ? secs : 1) > 10 ? "; consider --actor-budget" : "");
+	if (st->window)
+		fprintf(f, "  sampled (--actor-budget): %" PRIu64 " windows; waits, flows and rates are "
+			"for the windows, counted mailbox depths are lower bounds\n", st->windows);
 	if (st->note[0])
 		fprintf(f, "  note: %s\n", st->note);
 }
@@ -660,6 +689,7 @@ static void actors_summary_json(struct session *s, void *state, FILE *f)
 		"\"messages\": %" PRIu64 ", \"duration_s\": %.3f",
 		st->hits, secs > 0 ? st->hits / secs : 0, st->hits * 0.006, st->hits * 0.024,
 		st->messages, secs);
+	fprintf(f, ", \"sampled_windows\": %" PRIu64, st->window ? st->windows : 0);
 	if (st->note[0]) {
 		fprintf(f, ", \"note\": ");
 		json_string(f, st->note);

@@ -57,6 +57,8 @@ struct actors_state {
 	struct u64map running;         /* tid -> struct actor scheduled in on that thread */
 	uint64_t next_flow;
 	uint64_t hits, messages, tasks_spawned, tasks_completed;
+	uint32_t window;               /* sampled mode: current attach window (0: not sampled) */
+	uint64_t windows;              /* windows seen */
 	uint64_t first_ts, last_ts, end_ts;
 	uint32_t beam_pid_checked;     /* last BEAM process whose perf map was looked for */
 	char note[256];                /* said once in the summary (e.g. a missing perf map) */

@@ -36,6 +36,7 @@ struct site {
 	char *path;
 	char *name;      /* USDT probe name, or the function of a uprobe */
 	bool usdt, retprobe;
+	size_t offset;   /* uprobes: file offset of the function, resolved once */
 	struct bpf_link *link;
 };
 
@@ -61,9 +62,11 @@ static int site_attach(struct site *st)
 		st->link = bpf_program__attach_usdt(st->prog, st->pid, st->path, "weft", st->name,
 						    NULL);
 	} else {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = st->name, .retprobe = st->retprobe);
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = st->retprobe);
 
-		st->link = bpf_program__attach_uprobe_opts(st->prog, st->pid, st->path, 0, &uo);
+		/* by offset: sampled mode attaches again every window, without reading the ELF */
+		st->link = bpf_program__attach_uprobe_opts(st->prog, st->pid, st->path, st->offset,
+							   &uo);
 	}
 	return st->link ? 0 : -errno;
 }
@@ -77,9 +80,9 @@ static void site_detach(struct site *st)
 /* Adds a probe and attaches it unless sampled mode is between windows. Returns 0 or -errno;
  * a probe that does not attach is not kept. */
 static int add_site(struct actors *a, struct bpf_program *prog, pid_t pid, const char *path,
-		    const char *name, bool usdt, bool retprobe)
+		    const char *name, bool usdt, bool retprobe, size_t offset)
 {
-	struct site st = { prog, pid, NULL, NULL, usdt, retprobe, NULL };
+	struct site st = { prog, pid, NULL, NULL, usdt, retprobe, offset, NULL };
 	int ret;
 
 	/* attach once even in sampled mode: a probe that cannot attach is reported now */
@@ -137,15 +140,46 @@ static void sleep_ns(double ns)
 	nanosleep(&ts, NULL);
 }
 
+static double mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void *detach_main(void *arg)
+{
+	site_detach(arg);
+	return NULL;
+}
+
+/*
+ * Detaching a uprobe removes its breakpoint at once but then waits for an RCU grace period
+ * (tens of ms here); one after the other, the probes not yet detached would stay live all that
+ * time. Detach them in parallel (a thread each; sites are few).
+ */
+#define DETACH_THREADS 16
 static void set_all(struct actors *a, bool on)
 {
+	pthread_t th[DETACH_THREADS];
+
 	pthread_mutex_lock(&a->mu);
 	a->on = on;
-	for (size_t i = 0; i < a->nsites; i++) {
-		if (on)
-			site_attach(&a->sites[i]);
-		else
-			site_detach(&a->sites[i]);
+	for (size_t i = 0; i < a->nsites;) {
+		size_t n = 0;
+
+		for (; i < a->nsites && n < DETACH_THREADS; i++) {
+			if (on)
+				site_attach(&a->sites[i]);
+			else if (a->sites[i].link &&
+				 pthread_create(&th[n], NULL, detach_main, &a->sites[i]) == 0)
+				n++;
+			else
+				site_detach(&a->sites[i]);
+		}
+		while (n)
+			pthread_join(th[--n], NULL);
 	}
 	pthread_mutex_unlock(&a->mu);
 }
@@ -155,7 +189,7 @@ static void set_all(struct actors *a, bool on)
  * is sized from the hit rate seen in the last one, so that hits x cost-per-hit stays within
  * the budget. A detached uprobe costs nothing: the breakpoint is gone from the target's text.
  */
-#define SAMPLE_PERIOD_NS 200e6
+#define SAMPLE_PERIOD_NS 200e6 /* shortest cycle; detaching makes most cycles longer */
 #define HIT_COST_NS 15000.0 /* middle of the 6-24 us a uprobe hit costs on our VMs */
 static void *sampler_main(void *arg)
 {
@@ -163,24 +197,36 @@ static void *sampler_main(void *arg)
 	double duty = a->budget < 1 ? a->budget : 1;
 
 	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
-		double on_ns = SAMPLE_PERIOD_NS * duty;
+		double target = SAMPLE_PERIOD_NS * duty, t0, t1, t2, t3, live, rate, cycle;
 		uint64_t h0 = hits_now(a), h;
-		double rate;
 
+		/* records say which window they come from: the analysis pairs within one only */
+		__atomic_add_fetch(&a->skel->bss->window, 1, __ATOMIC_RELAXED);
+		t0 = mono_ns();
 		set_all(a, true);
-		sleep_ns(on_ns);
+		/* attaching takes time too, with the first probes already live: count it in */
+		t1 = mono_ns();
+		if (target > t1 - t0)
+			sleep_ns(target - (t1 - t0));
+		/* Detaching removes the breakpoints at once, then waits for RCU (~0.5 s here): the
+		 * probes are live until t2; the cycle lasts at least until t3. */
+		t2 = mono_ns();
 		set_all(a, false);
+		t3 = mono_ns();
 		h = hits_now(a) - h0;
-		a->on_ns += on_ns;
-		a->total_ns += SAMPLE_PERIOD_NS;
-		rate = (double)h * HIT_COST_NS / on_ns; /* CPU share while attached */
+		live = t2 - t0;
+		rate = (double)h * HIT_COST_NS / live; /* CPU share while attached */
 		duty = rate > 0 ? a->budget / rate : 1;
 		if (duty > 1)
 			duty = 1;
-		if (duty < 0.02)
-			duty = 0.02;
-		if (duty < 1)
-			sleep_ns(SAMPLE_PERIOD_NS - on_ns);
+		if (duty < 0.01)
+			duty = 0.01;
+		/* off long enough that this window's cost, spread over the cycle, fits the budget */
+		cycle = rate > a->budget ? live * rate / a->budget : SAMPLE_PERIOD_NS;
+		if (cycle > t3 - t0)
+			sleep_ns(cycle - (t3 - t0));
+		a->on_ns += live;
+		a->total_ns += mono_ns() - t0;
 	}
 	return NULL;
 }
@@ -274,7 +320,7 @@ static int attach_usdt_file(struct actors *a, pid_t pid, const char *path, Elf *
 
 		if (!p)
 			continue; /* a newer weft.h than this weft: skip what we do not know */
-		ret = add_site(a, p, pid, path, names[i], true, false);
+		ret = add_site(a, p, pid, path, names[i], true, false, 0);
 		if (ret) {
 			if (a->verbose)
 				fprintf(stderr, "weft: actors: %s: weft:%s: %s\n", path, names[i],
@@ -371,12 +417,13 @@ static const struct runtime_probe caf_probes[] = {
 	{ NULL },
 };
 
-static bool has_dynsym(Elf *elf, const char *name)
+/* File offset of a defined dynamic symbol (what a uprobe is attached at), or 0 if absent. */
+static size_t dynsym_offset(Elf *elf, const char *name)
 {
 	Elf_Scn *scn = NULL;
 
 	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
+		GElf_Shdr sh, text;
 		Elf_Data *d;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
@@ -386,28 +433,33 @@ static bool has_dynsym(Elf *elf, const char *name)
 			GElf_Sym sym;
 			const char *n;
 
-			if (!gelf_getsym(d, i, &sym) || sym.st_shndx == SHN_UNDEF)
+			if (!gelf_getsym(d, i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
 				continue;
 			n = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (n && !strcmp(n, name))
-				return true;
+			if (!n || strcmp(n, name))
+				continue;
+			if (!gelf_getshdr(elf_getscn(elf, sym.st_shndx), &text))
+				return 0;
+			return sym.st_value - text.sh_addr + text.sh_offset;
 		}
 	}
-	return false;
+	return 0;
 }
 
-static int attach_runtime(struct actors *a, pid_t pid, const char *path,
+static int attach_runtime(struct actors *a, pid_t pid, const char *path, Elf *elf,
 			  const struct runtime_probe *probes)
 {
 	int n = 0;
 
 	for (const struct runtime_probe *p = probes; p->prog; p++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(a->skel->obj, p->prog);
+		size_t off = dynsym_offset(elf, p->func);
 		int ret;
 
 		if (!prog)
 			continue;
-		ret = add_site(a, prog, pid, path, p->func, false, p->retprobe);
+		ret = off ? add_site(a, prog, pid, path, p->func, false, p->retprobe, off) : -ENOENT;
 		if (ret) {
 			if (a->verbose)
 				fprintf(stderr, "weft: actors: %s: %s: %s\n", path, p->func,
@@ -425,13 +477,13 @@ static void runtime_attach(struct actors *a, pid_t pid, const char *path, Elf *e
 	int n;
 
 	base = base ? base + 1 : path;
-	if (!strncmp(base, "beam", 4) && has_dynsym(elf, "erts_send_message")) {
-		n = attach_runtime(a, pid, path, beam_probes);
+	if (!strncmp(base, "beam", 4) && dynsym_offset(elf, "erts_send_message")) {
+		n = attach_runtime(a, pid, path, elf, beam_probes);
 		if (a->verbose)
 			fprintf(stderr, "weft: actors: pid %d: BEAM: %d probes in %s\n", pid, n, path);
 	} else if (!strncmp(base, "libcaf_core.so.0.17", 19)) {
 		/* the layouts read in bpf/actors.bpf.c are those of CAF 0.17 */
-		n = attach_runtime(a, pid, path, caf_probes);
+		n = attach_runtime(a, pid, path, elf, caf_probes);
 		if (a->verbose)
 			fprintf(stderr, "weft: actors: pid %d: CAF: %d probes in %s\n", pid, n, path);
 	}

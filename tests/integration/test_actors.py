@@ -185,3 +185,17 @@ def caf_slow_actor_identified():
     check_clean_import(problems)
     got = {f["name"]: f["n"] for f in flows}
     check(got.get(slow, 0) >= 450, f"flows into slow's handlers: {got}")
+
+
+@test
+def beam_sampled_mode_stays_within_budget():
+    # ~10k messages/s unsampled would take ~3 probe hits each; a 2 % budget must cut that
+    r = traced("beam-sampled", [sample("actors/msgbench.erl"), "20000", "50"],
+               "--actor-budget", "2")
+    a = r["summary"]["actors"]
+    check(a["sampled_windows"] >= 2, f"sampled windows: {a['sampled_windows']}")
+    check(a["probe_hits"] < 20000, f"probe hits in sampled mode: {a['probe_hits']}")
+    check("sampled mode: probes attached" in r["stderr"], "sampled mode not reported")
+    check(any(x["received"] > 100 for x in a["actors"]), f"consumer not seen: {a['actors'][:2]}")
+    problems, = query(r["trace"], IMPORT_PROBLEMS)
+    check_clean_import(problems)

@@ -29,13 +29,17 @@ struct fixture {
 	size_t json_len;
 };
 
+static uint32_t window; /* sampled-mode window the next records carry */
+
 static void push_op(struct fixture *f, uint64_t us, uint32_t op, uint64_t actor, uint64_t peer,
 		    uint64_t msg, int64_t depth)
 {
 	struct weft_actor_event e = { 0 };
 
+	e.window = window;
 	e.hdr = (struct weft_event_header){ WEFT_EV_ACTOR, sizeof(e), 0, AT(us), PID, PID + 1 };
 	e.op = op;
+	e.source = WEFT_SRC_BEAM * (msg == 0);
 	e.actor = actor;
 	e.peer = peer;
 	e.msg = msg;
@@ -204,11 +208,40 @@ static void test_nothing_to_say(void **state)
 	assert_non_null(strstr(f->json, "\"actors\": {\"probe_hits\": 0"));
 }
 
+/* BEAM-style records (no message ids, no depths) pair FIFO, but not across sampled windows. */
+static void test_fifo_and_windows(void **state)
+{
+	struct fixture *f = *state;
+
+	window = 1;
+	push_op(f, 10, WEFT_ACT_SEND, P1, SINK, 0, -1);
+	push_op(f, 20, WEFT_ACT_SEND, P1, SINK, 0, -1);
+	push_op(f, 50, WEFT_ACT_RECV, SINK, 0, 0, -1);  /* pairs with the send at 10: 40 us */
+	push_op(f, 60, WEFT_ACT_RUN, SINK, 0, 0, -1);
+	push_op(f, 90, WEFT_ACT_DONE, SINK, 0, 0, -1);
+	window = 2;                                       /* the send at 20 was never seen taken */
+	push_op(f, 300, WEFT_ACT_RECV, SINK, 0, 0, -1);  /* unpaired */
+	push_op(f, 310, WEFT_ACT_SEND, P2, SINK, 0, -1);
+	push_op(f, 330, WEFT_ACT_RECV, SINK, 0, 0, -1);  /* pairs with 310: 20 us */
+	window = 0;
+	assert_int_equal(session_finish(f->s, AT(400)), 0);
+	summarize(f);
+	assert_int_equal(json_num(f->json, "<0.10.0>", "count"), 2); /* two waits measured */
+	assert_true(json_num(f->json, "<0.10.0>", "max") > 0.0399);
+	assert_true(json_num(f->json, "<0.10.0>", "max") < 0.0401);
+	/* one run slice of 30 us is the handler time */
+	assert_true(json_num(f->json, "<0.10.0>\", \"depth_max", "total") > 0.0299);
+	assert_true(json_num(f->json, "<0.10.0>\", \"depth_max", "total") < 0.0301);
+	assert_int_equal(json_num(f->json, "\"actors\": {", "sampled_windows"), 2);
+}
+
 /* The wire format: both rings and the decoder agree on these. */
 static void test_record_layout(void **state)
 {
 	assert_int_equal(sizeof(struct weft_actor_event), 64);
 	assert_int_equal(offsetof(struct weft_actor_event, op), 24);
+	assert_int_equal(offsetof(struct weft_actor_event, source), 26);
+	assert_int_equal(offsetof(struct weft_actor_event, window), 28);
 	assert_int_equal(offsetof(struct weft_actor_event, actor), 32);
 	assert_int_equal(offsetof(struct weft_actor_event, depth), 56);
 	assert_int_equal(sizeof(struct weft_actor_name_event), 72);
@@ -222,6 +255,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mailbox_ranking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tasks_and_queues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_to_say, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_and_windows, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
