@@ -193,8 +193,10 @@ def beam_sampled_mode_stays_within_budget():
     r = traced("beam-sampled", [sample("actors/msgbench.erl"), "20000", "50"],
                "--actor-budget", "2")
     a = r["summary"]["actors"]
-    check(a["sampled_windows"] >= 2, f"sampled windows: {a['sampled_windows']}")
+    # a window at full rate costs ~40x the budget, so the next one comes seconds later
+    check(a["sampled_windows"] >= 1, f"sampled windows: {a['sampled_windows']}")
     check(a["probe_hits"] < 20000, f"probe hits in sampled mode: {a['probe_hits']}")
+    check(a["messages"] > 100, f"messages seen in the windows: {a['messages']}")
     check("sampled mode: probes attached" in r["stderr"], "sampled mode not reported")
     check(any(x["received"] > 100 for x in a["actors"]), f"consumer not seen: {a['actors'][:2]}")
     problems, = query(r["trace"], IMPORT_PROBLEMS)
