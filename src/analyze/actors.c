@@ -587,10 +587,16 @@ static void actors_summary_text(struct session *s, void *state, FILE *f)
 	for (size_t i = 0; i < n && i < 10; i++) {
 		struct actor *a = v[i];
 
+		char waits[40] = "        -         -         -";
+
+		/* no send seen for any receive (all queued before we attached): no wait to show */
+		if (a->wait.count)
+			snprintf(waits, sizeof(waits), "%9.3f %9.3f %9.3f",
+				 ms(hist_quantile(&a->wait, 0.5)), ms(hist_quantile(&a->wait, 0.99)),
+				 ms(a->wait.max));
 		actors_label(a, label, sizeof(label));
-		fprintf(f, "  %-28.28s %9" PRId64 " %9.1f %9.3f %9.3f %9.3f %9.1f %9.3f %10.0f\n",
-			label, a->max_depth, actors_mean_depth(a), ms(hist_quantile(&a->wait, 0.5)),
-			ms(hist_quantile(&a->wait, 0.99)), ms(a->wait.max), ms(a->handler.sum),
+		fprintf(f, "  %-28.28s %9" PRId64 " %9.1f %s %9.1f %9.3f %10.0f\n", label,
+			a->max_depth, actors_mean_depth(a), waits, ms(a->handler.sum),
 			ms(a->handler.max), secs > 0 ? (double)a->received / secs : 0);
 	}
 	if (n && v[0]->max_depth > 1) {
