@@ -90,7 +90,7 @@ CXX      ?= g++
 $(BUILD)/samples/%: samples/%.c
 	@echo "  SAMPLE  $@"
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g -Wall -pthread $< -o $@ -lm $(SAMPLE_LIBS_$(notdir $*))
+	$(Q)$(CC) -O2 -g -Wall -pthread -Iinclude $< -o $@ -lm $(SAMPLE_LIBS_$(notdir $*))
 # samples that need a library
 SAMPLE_LIBS_libuv_loop := -luv
 SAMPLE_LIBS_libevent_loop := -levent
@@ -121,6 +121,17 @@ $(BUILD)/samples/%: samples/%.cc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -O2 -g -Wall -pthread $< -o $@
 
+# Erlang escripts run from build/ as they are; C++ samples link the runtime they show (CAF).
+ERL_SAMPLES := $(patsubst samples/%.erl,$(BUILD)/samples/%.erl,$(wildcard samples/*/*.erl))
+CXX_SAMPLES := $(patsubst samples/%.cpp,$(BUILD)/samples/%,$(wildcard samples/*/*.cpp))
+$(BUILD)/samples/%.erl: samples/%.erl
+	$(Q)mkdir -p $(@D)
+	$(Q)install -m 755 $< $@
+$(BUILD)/samples/%: samples/%.cpp
+	@echo "  SAMPLE  $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -O2 -g -Wall -std=c++17 -pthread -Iinclude $< -o $@ -lcaf_core
+
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -144,7 +155,7 @@ $(BUILD)/tests/fixture-nopie: tests/fixtures/fixture.c $(BUILD)/tests/libfixture
 .PHONY: all samples unit-tests test test-unit test-integration bench format clean tp-reader
 .DEFAULT_GOAL := all
 all: $(BUILD)/weft samples
-samples: $(SAMPLES)
+samples: $(SAMPLES) $(ERL_SAMPLES) $(CXX_SAMPLES)
 unit-tests: $(UNIT_TESTS) $(FIXTURES)
 
 test-unit: unit-tests

@@ -9,9 +9,12 @@ extern const struct analyze_area analyze_area_go;
 
 extern const struct analyze_area analyze_area_locks;
 
+extern const struct analyze_area analyze_area_actors;
+
 const struct analyze_area *const analyze_areas[] = {
 	&loops_area,
 	&analyze_area_go,
 	&analyze_area_locks,
+	&analyze_area_actors,
 	NULL,
 };

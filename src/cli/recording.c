@@ -27,7 +27,7 @@
 #define MAX_PENDING_EXITS 256
 
 enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_STALL_THRESHOLD,
-       OPT_NO_LOCKS };
+       OPT_NO_LOCKS, OPT_ACTOR_BUDGET };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -41,6 +41,7 @@ const struct option record_longopts[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "stall-threshold", required_argument, NULL, OPT_STALL_THRESHOLD },
 	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
+	{ "actor-budget", required_argument, NULL, OPT_ACTOR_BUDGET },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -209,6 +210,14 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 		}
 		o->top_stacks = (int)v;
 		return 1;
+	case OPT_ACTOR_BUDGET:
+		if (parse_number(arg, &v) || v <= 0 || v > 100) {
+			cli_usage_error("--actor-budget: '%s' is not a percentage of one CPU "
+					"(0 < PCT <= 100)", arg);
+			return -1;
+		}
+		o->actor_budget = v / 100;
+		return 1;
 	}
 	return 0;
 }
@@ -227,6 +236,9 @@ void record_options_help(void)
 	       "      --stall-threshold T event-loop iterations this long are stalls "
 	       "(default 50ms)\n"
 	       "      --no-locks          no lock contention (futex waits, holders, deadlocks)\n"
+	       "      --actor-budget PCT  sampled mode: attach actor/annotation probes only part\n"
+	       "                          of the time, so they cost the target about PCT%% of one\n"
+	       "                          CPU (default: always attached)\n"
 	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
 	       "  -h, --help              this help\n");
 }
@@ -327,6 +339,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	co.verbose = o->verbose;
 	co.stall_threshold_ns = o->stall_threshold_ns;
 	co.no_locks = o->no_locks;
+	co.actor_budget = o->actor_budget;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);

@@ -9,9 +9,12 @@ extern const struct collector_area collector_area_go;
 
 extern const struct collector_area collector_area_locks;
 
+extern const struct collector_area collector_area_actors;
+
 const struct collector_area *const collector_areas[] = {
 	&loops_collector_area,
 	&collector_area_go,
 	&collector_area_locks,
+	&collector_area_actors,
 	NULL,
 };

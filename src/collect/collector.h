@@ -18,6 +18,9 @@ struct collector_opts {
 	uint64_t stall_threshold_ns; /* event loops: iterations this long are stalls; 0: default */
 	unsigned loop_sample_hz;     /* event loops: culprit sampling rate; 0: default */
 	bool no_locks;               /* leave lock contention (futex calls) out */
+	double actor_budget;         /* actor/annotation uprobes: CPU share of the target they may
+				      * cost (0.05 = 5% of one CPU), by attaching them only part of
+				      * the time; 0: always attached */
 };
 
 /* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */

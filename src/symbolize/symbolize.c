@@ -197,7 +197,7 @@ int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
 	loc->module = m->name;
 	loc->rel_pc = pc - m->start + m->offset;
 	if (!m->elf)
-		goto out;
+		goto out; /* anonymous memory the perf map does not name */
 	es = elf_lookup(s, m->elf, lookup_pc - m->bias);
 	if (!es)
 		goto out;
