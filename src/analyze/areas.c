@@ -4,6 +4,9 @@
 
 #include "analyze/area.h"
 
+extern const struct analyze_area preload_area;
+
 const struct analyze_area *const analyze_areas[] = {
+	&preload_area,
 	NULL,
 };

@@ -33,11 +33,16 @@ int session_add_process(struct session *s, int32_t pid, int32_t ppid, const char
 int session_add_thread(struct session *s, int32_t pid, int32_t tid, const char *comm);
 /* One raw record from a ring. Returns 0, or -EPROTO for a malformed record (counted). */
 int session_push(struct session *s, const void *data, size_t len);
+/* Every source has been drained up to ts (CLOCK_BOOTTIME): time moves on even without records. */
+void session_advance(struct session *s, uint64_t ts);
 /* Analyse and write out what is old enough to be in order (everything if `all`). */
 int session_flush(struct session *s, bool all);
 void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX]);
 /* CPU time the collector spent while recording, reported per event in the summary. */
 void session_set_collector_cpu(struct session *s, uint64_t cpu_ns);
+/* How the records were captured ("bpf" when never called) and, if some kinds of data cannot be
+ * captured that way, what is missing: both go into the summary. Strings must outlive s. */
+void session_set_capture(struct session *s, const char *mode, const char *not_seen);
 /* Close open intervals at end_ts, finish and close the trace. Returns the first write error. */
 int session_finish(struct session *s, uint64_t end_ts);
 void session_free(struct session *s);

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/recording.h"
 #include "collect/collector.h"
+#include "collect/preload_ring.h"
 #include "collect/procfs.h"
 
 #define DRAIN_PERIOD_NS (20 * 1000000ULL)
@@ -23,7 +24,7 @@
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
 #define MAX_PENDING_EXITS 256
 
-enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP };
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_MODE };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -35,6 +36,7 @@ const struct option record_longopts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-rate", required_argument, NULL, OPT_STACK_RATE },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -46,7 +48,8 @@ struct pending_exit {
 
 struct recording {
 	struct record_opts o;
-	struct collector *col;
+	struct collector *col;          /* NULL in preload mode */
+	struct preload_rings *rings;    /* NULL in BPF mode */
 	struct session *ses;
 	int fd;
 	uint64_t start_ts;
@@ -115,12 +118,40 @@ static int parse_number(const char *arg, double *out)
 	return end == arg || *end || errno || *out < 0 || !isfinite(*out) ? -1 : 0;
 }
 
+enum record_mode record_mode_resolve(enum record_mode m)
+{
+	if (m != RECORD_MODE_AUTO)
+		return m;
+	return geteuid() == 0 ? RECORD_MODE_BPF : RECORD_MODE_PRELOAD;
+}
+
+const char *record_mode_name(enum record_mode m)
+{
+	static const char *const names[] = { "auto", "bpf", "preload", "both" };
+
+	return m <= RECORD_MODE_BOTH ? names[m] : "?";
+}
+
 int record_parse_common(struct record_opts *o, int opt, const char *arg)
 {
 	size_t sz;
 	double v;
 
 	switch (opt) {
+	case OPT_MODE:
+		if (!strcmp(arg, "bpf"))
+			o->mode = RECORD_MODE_BPF;
+		else if (!strcmp(arg, "preload"))
+			o->mode = RECORD_MODE_PRELOAD;
+		else if (!strcmp(arg, "both"))
+			o->mode = RECORD_MODE_BOTH;
+		else if (!strcmp(arg, "auto"))
+			o->mode = RECORD_MODE_AUTO;
+		else {
+			cli_usage_error("--mode: '%s' is not one of bpf, preload, both, auto", arg);
+			return -1;
+		}
+		return 1;
 	case 'o':
 		o->output = arg;
 		return 1;
@@ -179,6 +210,9 @@ void record_options_help(void)
 	       "0: none)\n"
 	       "      --ringbuf-size SIZE kernel-to-weft buffer (default 16M)\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
+	       "      --mode MODE         bpf (probes; root), preload (LD_PRELOAD shim; no\n"
+	       "                          privileges; weft run only), both; default: bpf as root,\n"
+	       "                          else preload\n"
 	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
 	       "  -h, --help              this help\n");
 }
@@ -187,7 +221,9 @@ static void on_process_exited(void *ctx, int32_t pid, int32_t exit_code)
 {
 	struct recording *r = ctx;
 
-	if (r->nexits < MAX_PENDING_EXITS)
+	if (!r->col)
+		;
+	else if (r->nexits < MAX_PENDING_EXITS)
 		r->exits[r->nexits++] = (struct pending_exit){ pid, boottime_ns() };
 	else
 		collector_untrace_pid(r->col, pid);
@@ -198,7 +234,7 @@ static void on_process_exited(void *ctx, int32_t pid, int32_t exit_code)
 static void on_process_exec(void *ctx, int32_t pid)
 {
 	struct recording *r = ctx;
-	int ret = collector_add_process(r->col, pid);
+	int ret = r->col ? collector_add_process(r->col, pid) : 0;
 
 	if (ret && r->o.verbose)
 		fprintf(stderr, "weft: pid %d: attaching per-binary probes: %s\n", pid,
@@ -210,6 +246,8 @@ static void untrace_exited(struct recording *r, bool all)
 	uint64_t now = boottime_ns();
 	int kept = 0;
 
+	if (!r->col)
+		return;
 	for (int i = 0; i < r->nexits; i++) {
 		if (all || now - r->exits[i].at >= UNTRACE_DELAY_NS)
 			collector_untrace_pid(r->col, r->exits[i].pid);
@@ -259,22 +297,32 @@ int recording_start(struct recording **out, const struct record_opts *o)
 					 o->summary_json, strerror(ret));
 		}
 	}
+	r->o.mode = record_mode_resolve(o->mode);
+	if (r->o.mode == RECORD_MODE_PRELOAD || r->o.mode == RECORD_MODE_BOTH) {
+		ret = preload_rings_open(&r->rings, o->ringbuf_bytes > (64u << 20) ? (64u << 20)
+							 : o->ringbuf_bytes / 4 < (1u << 20)
+							 ? (1u << 20) : o->ringbuf_bytes / 4, &cerr);
+		if (ret) {
+			cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
+			goto fail;
+		}
+	}
+	if (r->o.mode == RECORD_MODE_PRELOAD)
+		goto session;
 	co.ringbuf_bytes = o->ringbuf_bytes;
 	co.stack_interval_ns = o->stack_rate > 0 ? (uint64_t)(1e9 / o->stack_rate) : 0;
 	co.stack_burst = 8;
 	co.verbose = o->verbose;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
+		if (geteuid() != 0 && r->o.mode == RECORD_MODE_BPF)
+			snprintf(cerr.hint, sizeof(cerr.hint),
+				 "without root, `weft run --mode=preload -- CMD` traces locks, "
+				 "threads and poll calls through an LD_PRELOAD shim");
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
-		close(r->fd);
-		unlink(o->output);
-		if (r->json) {
-			fclose(r->json);
-			unlink(o->summary_json);
-		}
-		free(r);
-		return 1;
+		goto fail;
 	}
+session:
 	so.trace_fd = r->fd;
 	so.reorder_window_ns = REORDER_WINDOW_NS;
 	so.hooks.process_exited = on_process_exited;
@@ -285,11 +333,39 @@ int recording_start(struct recording **out, const struct record_opts *o)
 		recording_free(r);
 		return cli_error(1, NULL, "out of memory");
 	}
-	if (o->verbose && collector_notes(r->col))
+	if (r->o.mode == RECORD_MODE_PRELOAD)
+		session_set_capture(r->ses, "preload",
+				    "scheduling (on/off-CPU time, run-queue delay, wakers, off-CPU "
+				    "stacks) and futex waits outside pthreads: preload mode sees only "
+				    "the pthread, semaphore and poll calls the program makes; use "
+				    "--mode=bpf as root for the rest");
+	else if (r->o.mode == RECORD_MODE_BOTH)
+		session_set_capture(r->ses, "both", NULL);
+	if (o->verbose && r->col && collector_notes(r->col))
 		fprintf(stderr, "weft: %s\n", collector_notes(r->col));
 	r->start_ts = boottime_ns();
 	*out = r;
 	return 0;
+fail:
+	preload_rings_close(r->rings);
+	close(r->fd);
+	unlink(o->output);
+	if (r->json) {
+		fclose(r->json);
+		unlink(o->summary_json);
+	}
+	free(r);
+	return 1;
+}
+
+const char *recording_preload_dir(const struct recording *r)
+{
+	return r->rings ? preload_rings_dir(r->rings) : NULL;
+}
+
+size_t recording_preload_ring_size(const struct recording *r)
+{
+	return r->rings ? preload_rings_size(r->rings) : 0;
 }
 
 struct attach_ctx {
@@ -310,7 +386,7 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 	struct procfs_process p;
 	int ret;
 
-	ret = collector_trace_pid(r->col, pid);
+	ret = r->col ? collector_trace_pid(r->col, pid) : 0;
 	if (ret)
 		return ret;
 	ret = procfs_read_process(pid, &p);
@@ -336,7 +412,16 @@ static int on_record(void *ctx, const void *data, size_t len)
 
 static void drain(struct recording *r, bool all)
 {
-	collector_drain(r->col, on_record, r);
+	uint64_t before = boottime_ns();
+
+	if (r->col)
+		collector_drain(r->col, on_record, r);
+	if (r->rings) {
+		preload_rings_drain(r->rings, on_record, r);
+		/* Shim records are stamped before they are published: all older than `before`
+		 * are in, but a thread may still be between the two; keep a margin. */
+		session_advance(r->ses, before - 2 * DRAIN_PERIOD_NS);
+	}
 	session_flush(r->ses, all);
 	untrace_exited(r, false);
 }
@@ -374,8 +459,14 @@ int recording_finish(struct recording *r)
 
 	/* Let the last switches of exiting tasks land, then take everything. */
 	nanosleep(&grace, NULL);
-	collector_drain(r->col, on_record, r);
-	collector_losses(r->col, losses);
+	if (r->col) {
+		collector_drain(r->col, on_record, r);
+		collector_losses(r->col, losses);
+	}
+	if (r->rings) {
+		preload_rings_drain(r->rings, on_record, r);
+		preload_rings_losses(r->rings, losses);
+	}
 	session_set_losses(r->ses, losses);
 	ret = session_finish(r->ses, boottime_ns());
 	untrace_exited(r, true);
@@ -408,7 +499,9 @@ void recording_free(struct recording *r)
 	if (!r)
 		return;
 	session_free(r->ses);
-	collector_close(r->col);
+	if (r->col)
+		collector_close(r->col);
+	preload_rings_close(r->rings);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->json)
