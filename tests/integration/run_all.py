@@ -3,6 +3,7 @@
 import harness
 import test_sched  # noqa: F401  (registers tests)
 import test_cli  # noqa: F401
+import test_preload  # noqa: F401
 
 if __name__ == "__main__":
     harness.main()

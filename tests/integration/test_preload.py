@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: MIT
+"""Preload mode as an ordinary user (uid 65534, no capabilities): the LD_PRELOAD shim's lock
+waits, lock-order inversions, poll records and thread records, read back from the summary and
+with Perfetto's trace processor; refusals for static and setuid programs; a fork/exec/signal/
+thread stress run that must neither crash, hang nor lose the target's output."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+
+from harness import (BUILD, IMPORT_PROBLEMS, Failure, check, check_clean_import, query,
+                     sample_report, test)
+
+NOBODY = 65534
+_env = {}
+
+
+def staged():
+    """A world-readable copy of weft, the shim and the samples: the build tree may belong to
+    root with a private umask (CI clones as root)."""
+    if _env:
+        return _env
+    d = tempfile.mkdtemp(prefix="weft-preload-it-")
+    os.chmod(d, 0o755)
+    for f in ("weft", "libweft-preload.so"):
+        shutil.copy2(os.path.join(BUILD, f), os.path.join(d, f))
+    shutil.copytree(os.path.join(BUILD, "samples", "preload"), os.path.join(d, "samples"))
+    for root, dirs, files in os.walk(d):
+        for x in dirs + files:
+            os.chmod(os.path.join(root, x), 0o755)
+    out = os.path.join(d, "out")
+    os.mkdir(out)
+    os.chmod(out, 0o1777)
+    _env.update(dir=d, weft=os.path.join(d, "weft"), out=out)
+    return _env
+
+
+def run_as_nobody(*args, timeout=60):
+    e = staged()
+    cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+           "--inh-caps=-all", e["weft"], *args]
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/", "TMPDIR": "/tmp"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=e["out"],
+                          env=env)
+
+
+def sample_path(name):
+    return os.path.join(staged()["dir"], "samples", name)
+
+
+def preload_run(name, *args, timeout=60, mode=("--mode=preload",)):
+    out = staged()["out"]
+    trace = os.path.join(out, f"{name}.pftrace")
+    js = os.path.join(out, f"{name}.json")
+    p = run_as_nobody("run", *mode, "-f", "-o", trace, "--summary-json", js, "--",
+                      sample_path(name), *args, timeout=timeout)
+    check(p.returncode == 0, f"weft run --mode=preload {name} failed ({p.returncode}): "
+          f"{p.stderr[-3000:]}")
+    with open(js) as f:
+        summary = json.load(f)
+    return p, trace, summary
+
+
+_convoy = {}
+
+
+def convoy():
+    if not _convoy:
+        p, trace, summary = preload_run("convoy", "4", "20000", mode=())
+        _convoy.update(p=p, trace=trace, summary=summary, report=sample_report(p.stdout))
+    return _convoy
+
+
+@test
+def preload_default_for_unprivileged_and_says_what_it_cannot_see():
+    c = convoy()
+    s = c["summary"]
+    check(s["capture"]["mode"] == "preload", f"capture: {s['capture']}")
+    check(s["capture"]["not_seen"] and "scheduling" in s["capture"]["not_seen"],
+          "summary must say preload mode sees no scheduling")
+    check("Capture mode preload: not seen" in c["p"].stderr, "text summary lacks the note")
+    check(s["events"]["lost"] == 0 and s["events"]["malformed"] == 0, f"events: {s['events']}")
+    by = s["events"]["by_type"]
+    # 4 workers: created (fork records from the shim), named, ended
+    check(by["fork"] >= 4 and by["comm"] >= 4 and by["exit"] >= 4 and by["exec"] == 1,
+          f"thread records: {by}")
+
+
+@test
+def preload_convoy_lock_ranks_first():
+    c = convoy()
+    big = next(r for r in c["report"] if r.get("lock") == "big_lock")
+    side = next(r for r in c["report"] if r.get("lock") == "side_lock")
+    locks = c["summary"]["preload_locks"]["locks"]
+    check(locks, "no lock waits recorded")
+    first = locks[0]
+    check(int(first["lock"], 16) == int(big["addr"], 16),
+          f"first lock {first['lock']} is not big_lock {big['addr']}: {locks[:3]}")
+    check(first["waits"] >= 20 and first["total_wait_ns"] > 0, f"big_lock: {first}")
+    check(len(first["waiters"]) >= 2, f"big_lock waiters: {first['waiters']}")
+    check(first["holders"] and all(h["tid"] > 0 for h in first["holders"]),
+          f"holders: {first['holders']}")
+    check(first["releasers"], f"no releaser joined to a wait: {first}")
+    for other in locks[1:]:
+        if int(other["lock"], 16) == int(side["addr"], 16):
+            check(other["total_wait_ns"] <= first["total_wait_ns"], "side_lock ranked wrong")
+    check("Lock waits (preload shim)" in c["p"].stderr, "text summary lacks the lock table")
+
+
+@test
+def preload_convoy_trace_has_wait_slices_and_flows():
+    c = convoy()
+    problems, slices, flows, threads = query(
+        c["trace"], IMPORT_PROBLEMS,
+        "select count(*) as n, sum(dur) as d from slice where name like 'mutex 0x%'",
+        "select count(*) as n from flow",
+        "select count(*) as n from thread where name like 'convoy-%'")
+    check_clean_import(problems)
+    check(slices[0]["n"] >= 20 and slices[0]["d"] > 0, f"wait slices: {slices}")
+    check(flows[0]["n"] >= 1, "no releaser -> waiter flows")
+    check(threads[0]["n"] == 4, f"named worker threads: {threads}")
+
+
+@test
+def preload_inversion_reported_with_both_stacks():
+    p, trace, s = preload_run("inversion", "500")
+    rep = next(r for r in sample_report(p.stdout) if "inversion" in r)
+    a, b = int(rep["a"], 16), int(rep["b"], 16)
+    inv = s["preload_locks"]["inversions"]
+    check(len(inv) == 1, f"expected exactly the A/B inversion (C->D is well ordered, D->B a "
+          f"trylock): {json.dumps(inv)[:1500]}")
+    edges = inv[0]["edges"]
+    check(len(edges) == 2, f"edges: {edges}")
+    pairs = {(int(e["from"], 16), int(e["to"], 16)) for e in edges}
+    check(pairs == {(a, b), (b, a)}, f"edges {pairs} are not A->B and B->A ({a:x}, {b:x})")
+    for e in edges:
+        want = "take_a_then_b" if int(e["from"], 16) == a else "take_b_then_a"
+        check(any(want in f for f in e["stack"]), f"stack of {e['from']}->{e['to']} lacks "
+              f"{want}: {e['stack']}")
+        check(any(x in f for f in e["stack"] for x in ("forward", "backward")),
+              f"stack should reach the thread function: {e['stack']}")
+    check(edges[0]["tid"] != edges[1]["tid"], "both edges from one thread?")
+    check("Lock-order inversions" in p.stderr and "take_b_then_a" in p.stderr,
+          "text summary lacks the inversion")
+    check(s["preload_locks"]["lock_order_edges"] == 3, "A->B, B->A, C->D and no trylock edge")
+
+
+@test
+def preload_poll_loop_records():
+    p, trace, s = preload_run("poll_loop", "200", "120")
+    rep = sample_report(p.stdout)[0]
+    by = s["events"]["by_type"]
+    n = int(rep["polls"])
+    check(by["poll_enter"] == n and by["poll_exit"] == n,
+          f"{n} poll calls (epoll_wait, poll, select), records: {by}")
+    check(s["events"]["lost"] == 0, f"lost: {s['events']}")
+
+
+@test
+def preload_stress_fork_exec_signals_threads():
+    for _ in range(2):
+        p, trace, s = preload_run("stress", "20", timeout=80)
+        rep = sample_report(p.stdout)
+        children = sorted(int(r["child"]) for r in rep if "child" in r)
+        check(children == list(range(20)), f"lost target output: children {children}")
+        last = [r for r in rep if "stress" in r]
+        check(last and last[0]["stress"] == "ok", f"stress sample: {p.stdout[-500:]}")
+        by = s["events"]["by_type"]
+        check(by["exec"] >= 11, f"every exec'd image should announce itself: {by}")
+        check(s["events"]["malformed"] == 0, "malformed records")
+    problems, = query(trace, IMPORT_PROBLEMS)
+    check_clean_import(problems)
+
+
+@test
+def preload_refuses_static_and_setuid():
+    e = staged()
+    src = os.path.join(e["dir"], "hello.c")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    static = os.path.join(e["dir"], "hello-static")
+    r = subprocess.run(["gcc", "-static", "-O1", src, "-o", static], capture_output=True)
+    if r.returncode == 0:
+        os.chmod(static, 0o755)
+        p = run_as_nobody("run", "--mode=preload", "-o", os.path.join(e["out"], "x.pftrace"),
+                          "--", static)
+        check(p.returncode == 1 and "statically linked" in p.stderr and "hint:" in p.stderr
+              and "bpf" in p.stderr, f"static binary: {p.returncode} {p.stderr}")
+    suid = os.path.join(e["dir"], "true-suid")
+    shutil.copy2("/bin/true", suid)
+    os.chmod(suid, 0o4755)
+    p = run_as_nobody("run", "--mode=preload", "-o", os.path.join(e["out"], "y.pftrace"),
+                      "--", suid)
+    check(p.returncode == 1 and "set-user-ID" in p.stderr and "LD_PRELOAD" in p.stderr,
+          f"setuid binary: {p.returncode} {p.stderr}")
+    p = run_as_nobody("record", "--mode=preload", "-p", "1")
+    check(p.returncode == 2 and "weft run" in p.stderr, f"record --mode=preload: {p.stderr}")
