@@ -117,8 +117,14 @@ static void on_wait(struct session *s, struct preload_state *st,
 		args[na++] = (struct pf_arg){ .name = "mutex", .type = PF_ARG_POINTER, .u = e->aux };
 	if (e->ret)
 		args[na++] = (struct pf_arg){ .name = "error", .type = PF_ARG_INT, .i = e->ret };
-	pf_slice_begin(s->pf, track, e->wait_start, name, args, na, NULL, 0, term ? &term : NULL,
-		       term ? 1 : 0);
+	pf_slice_begin(s->pf, track, e->wait_start, name, args, na, NULL, 0, NULL, 0);
+	/* The arrow from the release lands where the wait ends (a reader that sorts by time
+	 * must see the flow begin before its end): a 1 ns slice closing the wait. */
+	if (term && dur > 1) {
+		pf_slice_begin(s->pf, track, e->hdr.ts - 1, e->ret ? "gave up" : "acquired", NULL, 0,
+			       NULL, 0, &term, 1);
+		pf_slice_end(s->pf, track, e->hdr.ts);
+	}
 	pf_slice_end(s->pf, track, e->hdr.ts);
 }
 
