@@ -6,7 +6,7 @@ set -eu
 need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in make gcc clang libbpf-dev libelf-dev libdw-dev zlib1g-dev protobuf-c-compiler \
-	libprotobuf-c-dev libcmocka-dev python3 util-linux git; do
+	libprotobuf-c-dev libcmocka-dev python3 util-linux git valgrind; do
 	have_pkg "$p" || need="$need $p"
 done
 command -v bpftool >/dev/null 2>&1 || need="$need bpftool"

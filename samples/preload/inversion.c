@@ -69,6 +69,8 @@ int main(int argc, char **argv)
 {
 	pthread_t t;
 
+	int linger_ms = argc > 2 ? atoi(argv[2]) : 200;
+
 	if (argc > 1)
 		rounds = atoi(argv[1]);
 	/* One after the other: the inversion is there, the deadlock never happens. */
@@ -76,7 +78,7 @@ int main(int argc, char **argv)
 	pthread_join(t, NULL);
 	pthread_create(&t, NULL, backward, NULL);
 	pthread_join(t, NULL);
-	usleep(200000); /* stay alive a little: symbols are read from /proc while we run */
+	usleep(linger_ms * 1000); /* stay alive a little: symbols are read from /proc meanwhile */
 	printf("weft-sample: inversion=lock_a,lock_b a=%p b=%p first=take_a_then_b "
 	       "second=take_b_then_a\n", (void *)&lock_a, (void *)&lock_b);
 	printf("weft-sample: ordered=lock_c,lock_d c=%p d=%p work=%lu\n", (void *)&lock_c,
