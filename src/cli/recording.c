@@ -315,10 +315,6 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	co.verbose = o->verbose;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
-		if (geteuid() != 0 && r->o.mode == RECORD_MODE_BPF)
-			snprintf(cerr.hint, sizeof(cerr.hint),
-				 "without root, `weft run --mode=preload -- CMD` traces locks, "
-				 "threads and poll calls through an LD_PRELOAD shim");
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
 		goto fail;
 	}
