@@ -180,52 +180,69 @@ static void emit_edge(const struct held_lock *from, uint64_t to, uint32_t kind, 
 	errno = err;
 }
 
-void shim_acquired(uint64_t lock, uint32_t kind, uint64_t caller, bool blocking)
+/* Held locks, innermost last. The common cases (nothing else held; releasing the lock taken
+ * last) stay inline; checking edges against other held locks is out of line. */
+__attribute__((noinline)) static void check_edges(struct shim_thread *t, uint64_t lock,
+						  uint32_t kind, uint64_t caller)
 {
-	struct shim_thread *t = &shim_self;
-
-	if (blocking && !edges_full) {
-		for (uint32_t i = 0; i < t->nheld; i++) {
-			int r;
-
-			if (t->held[i].lock == lock)
-				continue; /* recursive mutex, or a reader again */
-			r = edge_insert(t->held[i].lock, lock);
-			if (unlikely(r > 0)) {
-				emit_edge(&t->held[i], lock, kind, caller);
-			} else if (unlikely(r < 0)) {
-				edges_full = 1;
-				shim_lose(WEFT_LOSS_PRELOAD_EDGES_FULL);
-				break;
-			}
-		}
-	}
-	if (unlikely(t->nheld >= HELD_MAX)) {
-		shim_lose(WEFT_LOSS_PRELOAD_HELD_FULL);
+	if (edges_full)
 		return;
+	for (uint32_t i = 0; i < t->nheld; i++) {
+		struct held_lock *h = &t->held[i];
+		int r;
+
+		if (h->lock == lock || h->last_to == lock)
+			continue; /* recursive mutex, reader again, or the edge just checked */
+		r = edge_insert(h->lock, lock);
+		if (unlikely(r > 0)) {
+			emit_edge(h, lock, kind, caller);
+		} else if (unlikely(r < 0)) {
+			edges_full = 1;
+			shim_lose(WEFT_LOSS_PRELOAD_EDGES_FULL);
+			return;
+		}
+		h->last_to = lock;
 	}
-	t->held[t->nheld++] = (struct held_lock){ lock, caller, kind, 0 };
 }
 
-void shim_released(uint64_t lock)
+static inline void shim_acquired(uint64_t lock, uint32_t kind, uint64_t caller, bool blocking)
 {
 	struct shim_thread *t = &shim_self;
+	uint32_t n = t->nheld;
 
-	/* Usually the last one taken; out-of-order releases are fine too. */
-	for (uint32_t i = t->nheld; i-- > 0;) {
-		if (t->held[i].lock == lock) {
-			t->held[i] = t->held[--t->nheld];
-			/* keep acquisition order for the rest: move the tail back */
-			if (i != t->nheld) {
-				struct held_lock moved = t->held[i];
-
-				memmove(&t->held[i], &t->held[i + 1],
-					(t->nheld - i - 1) * sizeof(t->held[0]));
-				t->held[t->nheld - 1] = moved;
-			}
+	if (unlikely(n)) {
+		if (blocking)
+			check_edges(t, lock, kind, caller);
+		if (unlikely(n >= HELD_MAX)) {
+			shim_lose(WEFT_LOSS_PRELOAD_HELD_FULL);
 			return;
 		}
 	}
+	t->held[n] = (struct held_lock){ lock, caller, 0, kind, 0 };
+	t->nheld = n + 1;
+}
+
+__attribute__((noinline)) static void release_out_of_order(struct shim_thread *t, uint64_t lock)
+{
+	for (uint32_t i = t->nheld; i-- > 0;) {
+		if (t->held[i].lock == lock) {
+			memmove(&t->held[i], &t->held[i + 1],
+				(t->nheld - i - 1) * sizeof(t->held[0]));
+			t->nheld--;
+			return;
+		}
+	}
+}
+
+static inline void shim_released(uint64_t lock)
+{
+	struct shim_thread *t = &shim_self;
+	uint32_t n = t->nheld;
+
+	if (likely(n && t->held[n - 1].lock == lock))
+		t->nheld = n - 1;
+	else if (n)
+		release_out_of_order(t, lock);
 }
 
 static void emit_wait(uint64_t lock, uint64_t aux, uint32_t kind, uint64_t start, uint32_t holder,
@@ -335,6 +352,12 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	if (!enter())
 		return REAL(pthread_mutex_lock) ? real_pthread_mutex_lock(m) : 0;
+	/* The fast path, inline: an uncontended lock records nothing. */
+	if (likely(real_pthread_mutex_trylock) && likely(real_pthread_mutex_trylock(m) == 0)) {
+		shim_acquired((uint64_t)m, WEFT_LOCK_MUTEX, CALLER, true);
+		leave();
+		return 0;
+	}
 	return mutex_wait(m, 0, NULL, 0, CALLER);
 }
 

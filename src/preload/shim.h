@@ -19,6 +19,7 @@
 struct held_lock {
 	uint64_t lock;
 	uint64_t caller;
+	uint64_t last_to;      /* the last lock taken while this one was held: edge known */
 	uint32_t kind;
 	uint32_t pad;
 };
@@ -46,9 +47,7 @@ void shim_lose(unsigned reason) HIDDEN;
 void shim_resolve_all(void) HIDDEN;
 void shim_comm_self(char comm[WEFT_COMM_LEN]) HIDDEN;
 
-/* locks.c: held-lock bookkeeping, edges. */
-void shim_acquired(uint64_t lock, uint32_t kind, uint64_t caller, bool blocking) HIDDEN;
-void shim_released(uint64_t lock) HIDDEN;
+/* locks.c: lock-order edges. */
 void shim_edges_reset(void) HIDDEN;
 
 /* Real functions, resolved once. */
