@@ -57,6 +57,28 @@ static void *churn(void *arg)
 	return NULL;
 }
 
+/* fork() copies locks in whatever state other threads left them (waiter bits included): hold
+ * the mutexes across the fork in the parent, and give the child fresh ones. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&m1);
+	pthread_mutex_lock(&m2);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&m2);
+	pthread_mutex_unlock(&m1);
+}
+
+static void after_fork_child(void)
+{
+	pthread_mutex_init(&m1, NULL);
+	pthread_mutex_init(&m2, NULL);
+	pthread_rwlock_init(&rw, NULL);
+	pthread_cond_init(&cv, NULL);
+}
+
 static int child_work(int round)
 {
 	pthread_t t[3];
@@ -79,6 +101,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "exec-child"))
 		return child_work(atoi(argv[1]));
 	sem_init(&sem, 0, 0);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL); /* a signal every 2 ms, landing anywhere */
 	for (int r = 0; r < rounds; r++) {
