@@ -34,6 +34,7 @@ enum {
 	WEFT_LOSS_PRELOAD_REENTRY = 26,    /* a call made from inside the shim (e.g. a signal
 					    * handler interrupting it) was passed through */
 	WEFT_LOSS_PRELOAD_HELD_FULL = 27,  /* a thread held more locks than the shim tracks */
+	WEFT_LOSS_PERF_SWITCH_LOST = 28,   /* preload mode's perf context-switch buffer overran */
 };
 
 #define WEFT_LOCK_F_TIMEOUT 0x1   /* timed/clock variant gave up (ret = ETIMEDOUT) */

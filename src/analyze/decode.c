@@ -20,6 +20,7 @@ static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
 	[WEFT_LOSS_PRELOAD_EDGES_FULL] = "lock-order edge table full",
 	[WEFT_LOSS_PRELOAD_REENTRY] = "shim re-entered (passed through)",
 	[WEFT_LOSS_PRELOAD_HELD_FULL] = "held-lock set full",
+	[WEFT_LOSS_PERF_SWITCH_LOST] = "context-switch records lost (perf buffer full)",
 };
 
 const char *weft_event_name(unsigned type)

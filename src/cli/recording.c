@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/recording.h"
 #include "collect/collector.h"
+#include "collect/perf_switch.h"
 #include "collect/preload_ring.h"
 #include "collect/procfs.h"
 
@@ -23,6 +24,15 @@
 /* Keep a dead process in the kernel filter this long so its last switches are recorded. */
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
 #define MAX_PENDING_EXITS 256
+
+#define NOT_SEEN_PRELOAD                                                                      \
+	"scheduling (on/off-CPU time, run-queue delay, wakers, off-CPU stacks) and futex "    \
+	"waits outside pthreads: preload mode sees only the pthread, semaphore and poll calls " \
+	"the program makes; use --mode=bpf as root for the rest"
+#define NOT_SEEN_PRELOAD_PERF                                                                 \
+	"wakers and run-queue delay after a wakeup, off-CPU stacks, sleep vs disk wait, futex "  \
+	"waits outside pthreads (context switches come from perf_event_open; time other "      \
+	"processes ran shows as idle); use --mode=bpf as root for the rest"
 
 enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_MODE };
 
@@ -50,6 +60,7 @@ struct recording {
 	struct record_opts o;
 	struct collector *col;          /* NULL in preload mode */
 	struct preload_rings *rings;    /* NULL in BPF mode */
+	struct perf_switch *switches;   /* preload mode: context switches, if perf allows */
 	struct session *ses;
 	int fd;
 	uint64_t start_ts;
@@ -330,11 +341,7 @@ session:
 		return cli_error(1, NULL, "out of memory");
 	}
 	if (r->o.mode == RECORD_MODE_PRELOAD)
-		session_set_capture(r->ses, "preload",
-				    "scheduling (on/off-CPU time, run-queue delay, wakers, off-CPU "
-				    "stacks) and futex waits outside pthreads: preload mode sees only "
-				    "the pthread, semaphore and poll calls the program makes; use "
-				    "--mode=bpf as root for the rest");
+		session_set_capture(r->ses, "preload", NOT_SEEN_PRELOAD);
 	else if (r->o.mode == RECORD_MODE_BOTH)
 		session_set_capture(r->ses, "both", NULL);
 	if (o->verbose && r->col && collector_notes(r->col))
@@ -385,6 +392,15 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 	ret = r->col ? collector_trace_pid(r->col, pid) : 0;
 	if (ret)
 		return ret;
+	if (r->o.mode == RECORD_MODE_PRELOAD && !r->switches) {
+		struct collector_error cerr = { 0 };
+
+		/* Context switches where the kernel lets an ordinary user have them. */
+		if (perf_switch_open(&r->switches, pid, &cerr) == 0)
+			session_set_capture(r->ses, "preload", NOT_SEEN_PRELOAD_PERF);
+		else if (r->o.verbose)
+			fprintf(stderr, "weft: %s\nhint: %s\n", cerr.what, cerr.hint);
+	}
 	ret = procfs_read_process(pid, &p);
 	if (ret)
 		return ret;
@@ -412,6 +428,8 @@ static void drain(struct recording *r, bool all)
 
 	if (r->col)
 		collector_drain(r->col, on_record, r);
+	if (r->switches)
+		perf_switch_drain(r->switches, on_record, r);
 	if (r->rings) {
 		preload_rings_drain(r->rings, on_record, r);
 		/* Shim records are stamped before they are published: all older than `before`
@@ -459,6 +477,10 @@ int recording_finish(struct recording *r)
 		collector_drain(r->col, on_record, r);
 		collector_losses(r->col, losses);
 	}
+	if (r->switches) {
+		perf_switch_drain(r->switches, on_record, r);
+		perf_switch_losses(r->switches, losses);
+	}
 	if (r->rings) {
 		preload_rings_drain(r->rings, on_record, r);
 		preload_rings_losses(r->rings, losses);
@@ -498,6 +520,7 @@ void recording_free(struct recording *r)
 	if (r->col)
 		collector_close(r->col);
 	preload_rings_close(r->rings);
+	perf_switch_close(r->switches);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->json)
