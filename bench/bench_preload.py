@@ -14,7 +14,7 @@ from benchlib import BUILD, ROOT, WEFT, compare, wall
 SAMPLES = os.path.join(BUILD, "samples", "preload")
 SHIM = os.path.join(BUILD, "libweft-preload.so")
 CONVOY = [os.path.join(SAMPLES, "convoy"), "4", "20000"]
-INVERSION = [os.path.join(SAMPLES, "inversion"), "2000000", "0"]
+INVERSION = [os.path.join(SAMPLES, "inversion"), "500000", "0"]
 RUNS = 5
 
 
@@ -87,7 +87,7 @@ def main():
     compare("convoy (4 threads x 20000, one global mutex) --mode=preload", CONVOY, runs=RUNS,
             extra=("--mode=preload",))
     others("convoy", os.path.join(ROOT, "samples", "preload", "convoy.c"), CONVOY[1:])
-    compare("inversion sample (2000000 rounds) --mode=preload", INVERSION, runs=RUNS,
+    compare("inversion sample (500000 rounds) --mode=preload", INVERSION, runs=RUNS,
             extra=("--mode=preload",))
     others("inversion", os.path.join(ROOT, "samples", "preload", "inversion.c"), INVERSION[1:])
 

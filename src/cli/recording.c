@@ -422,6 +422,23 @@ static int on_record(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * The shim's records, deduplicated against BPF in --mode=both: the kernel probes already give
+ * forks, execs, exits, renames (and, with the event-loop area, poll calls), so only the records
+ * only the shim can give pass (its lock area, WEFT_EV_PRELOAD_BASE..+7).
+ */
+static int on_shim_record(void *ctx, const void *data, size_t len)
+{
+	struct recording *r = ctx;
+	const struct weft_event_header *h = data;
+
+	if (r->col && len >= sizeof(*h) &&
+	    (h->type < WEFT_EV_PRELOAD_BASE || h->type >= WEFT_EV_PRELOAD_BASE + 8))
+		return 0;
+	session_push(r->ses, data, len);
+	return 0;
+}
+
 static void drain(struct recording *r, bool all)
 {
 	uint64_t before = boottime_ns();
@@ -431,7 +448,7 @@ static void drain(struct recording *r, bool all)
 	if (r->switches)
 		perf_switch_drain(r->switches, on_record, r);
 	if (r->rings) {
-		preload_rings_drain(r->rings, on_record, r);
+		preload_rings_drain(r->rings, on_shim_record, r);
 		/* Shim records are stamped before they are published: all older than `before`
 		 * are in, but a thread may still be between the two; keep a margin. */
 		session_advance(r->ses, before - 2 * DRAIN_PERIOD_NS);
@@ -482,7 +499,7 @@ int recording_finish(struct recording *r)
 		perf_switch_losses(r->switches, losses);
 	}
 	if (r->rings) {
-		preload_rings_drain(r->rings, on_record, r);
+		preload_rings_drain(r->rings, on_shim_record, r);
 		preload_rings_losses(r->rings, losses);
 	}
 	session_set_losses(r->ses, losses);

@@ -209,3 +209,27 @@ def preload_refuses_static_and_setuid():
           f"setuid binary: {p.returncode} {p.stderr}")
     p = run_as_nobody("record", "--mode=preload", "-p", "1")
     check(p.returncode == 2 and "weft run" in p.stderr, f"record --mode=preload: {p.stderr}")
+
+
+@test
+def both_mode_bpf_and_shim_together():
+    """As root: BPF's scheduling and the shim's lock records in one trace, each once: the
+    switches come from BPF only (the perf source is a preload-only fallback)."""
+    d = tempfile.mkdtemp(prefix="weft-both-")
+    trace, js = os.path.join(d, "b.pftrace"), os.path.join(d, "b.json")
+    p = subprocess.run([os.path.join(BUILD, "weft"), "run", "--mode=both", "-o", trace,
+                        "--summary-json", js, "--", os.path.join(BUILD, "samples", "preload",
+                                                                 "inversion"), "200"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"--mode=both: {p.returncode} {p.stderr[-2000:]}")
+    with open(js) as f:
+        s = json.load(f)
+    by = s["events"]["by_type"]
+    check(s["capture"]["mode"] == "both" and s["capture"]["not_seen"] is None, s["capture"])
+    check(by["switch"] > 0 and by["waking"] > 0, f"BPF scheduling records missing: {by}")
+    check(by["lock_edge"] == 3 and len(s["preload_locks"]["inversions"]) == 1,
+          f"shim records: {by}, inversions {s['preload_locks']['inversions']}")
+    # threads, execs and names come from BPF only; the shim adds what only it sees
+    check(by["exec"] == 1, f"exec counted twice: {by}")
+    tids = [t["tid"] for t in s["threads"]]
+    check(len(tids) == len(set(tids)), f"duplicate threads: {tids}")
