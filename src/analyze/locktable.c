@@ -125,7 +125,9 @@ const char *lock_entry_label(struct lock_entry *l)
 	const char *fn = l->site;
 	size_t n = strcspn(fn, " ");
 
-	if (l->site[0])
+	if (l->name[0])
+		snprintf(l->label, sizeof(l->label), "%s", l->name);
+	else if (l->site[0])
 		snprintf(l->label, sizeof(l->label), "0x%" PRIx64 " @%.*s", l->lock, (int)n, fn);
 	else
 		snprintf(l->label, sizeof(l->label), "0x%" PRIx64, l->lock);

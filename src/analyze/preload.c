@@ -68,6 +68,23 @@ static bool is_shim(const struct sym_loc *loc)
 	return loc->module && strstr(module_base(loc->module), "libweft-preload");
 }
 
+/* A lock in a program's or library's data has a symbol: name it by that. */
+static struct lock_entry *lock_get(struct session *s, struct preload_state *st, int32_t pid,
+				   uint64_t lock, uint32_t kind)
+{
+	struct lock_entry *l = lock_table_get(&st->locks, pid, lock, kind);
+	struct sym_loc loc;
+
+	if (!l || l->named)
+		return l;
+	l->named = true;
+	if (sym_resolve_data(s->sym, pid, lock, &loc) == -ENOENT && sym_proc_load(s->sym, pid) == 0)
+		sym_resolve_data(s->sym, pid, lock, &loc);
+	if (loc.function && loc.func_off < 4096)
+		snprintf(l->name, sizeof(l->name), "%s%s", loc.function, loc.func_off ? "+" : "");
+	return l;
+}
+
 static int area_init(struct session *s, void **state)
 {
 	struct preload_state *st = calloc(1, sizeof(*st));
@@ -83,7 +100,7 @@ static int area_init(struct session *s, void **state)
 static void on_wait(struct session *s, struct preload_state *st,
 		    const struct weft_lock_wait_event *e)
 {
-	struct lock_entry *l = lock_table_get(&st->locks, e->hdr.pid, e->lock, e->kind);
+	struct lock_entry *l = lock_get(s, st, e->hdr.pid, e->lock, e->kind);
 	uint64_t track, term = 0, dur = e->hdr.ts > e->wait_start ? e->hdr.ts - e->wait_start : 0;
 	struct pf_arg args[5];
 	char name[LABEL_MAX + 64];
@@ -131,7 +148,7 @@ static void on_wait(struct session *s, struct preload_state *st,
 static void on_release(struct session *s, struct preload_state *st,
 		       const struct weft_lock_release_event *e)
 {
-	struct lock_entry *l = lock_table_get(&st->locks, e->hdr.pid, e->lock, e->kind);
+	struct lock_entry *l = lock_get(s, st, e->hdr.pid, e->lock, e->kind);
 	uint64_t track, flow;
 	char name[LABEL_MAX + 64];
 
@@ -197,8 +214,8 @@ static void on_edge(struct session *s, struct preload_state *st,
 	struct lock_entry *lf, *lt;
 
 	st->edges++;
-	lf = lock_table_get(&st->locks, e->hdr.pid, e->from, e->from_kind);
-	lt = lock_table_get(&st->locks, e->hdr.pid, e->to, e->to_kind);
+	lf = lock_get(s, st, e->hdr.pid, e->from, e->from_kind);
+	lt = lock_get(s, st, e->hdr.pid, e->to, e->to_kind);
 	/* Name the locks by where they are taken, if no wait named them yet. */
 	if (lf && !lf->site[0] && es)
 		snprintf(lf->site, sizeof(lf->site), "%s", es->from_site);

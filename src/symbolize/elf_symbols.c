@@ -359,8 +359,11 @@ static int elf_load_syms(struct sym_elf *e, Elf *elf, Elf_Scn *scn, const GElf_S
 		if (!gelf_getsym(data, (int)i, &sym))
 			continue;
 		type = GELF_ST_TYPE(sym.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-		    sym.st_value == 0)
+		/* Data objects too (with a size: they never cover code), so a lock's address
+		 * can be named: the preload area labels locks with them. */
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC &&
+		     (type != STT_OBJECT || !sym.st_size)) ||
+		    sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
 			continue;
 		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
 		if (!name || !name[0])

@@ -262,3 +262,36 @@ int sym_unwind_user(struct sym *s, pid_t pid, pid_t tid, const uint64_t uregs[WE
 out:
 	return n;
 }
+
+int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *loc)
+{
+	struct sym_proc *p = proc_get(s, pid);
+	const struct elf_sym *es;
+	struct sym_map *m, *code = NULL;
+	int i;
+
+	memset(loc, 0, sizeof(*loc));
+	m = proc_find(s, &p, pid, addr);
+	if (!m || !p)
+		return -ENOENT;
+	i = m - p->maps;
+	/* .bss past the file's last page is an anonymous mapping right after the file's. */
+	if ((!m->name || m->name[0] != '/') && i > 0 && p->maps[i - 1].end == m->start)
+		m = &p->maps[--i];
+	if (!m->name || m->name[0] != '/')
+		return -ENOENT;
+	/* The file's executable mapping carries its ELF and load bias (one for all segments). */
+	for (int j = 0; j < p->nmaps && !code; j++)
+		if (p->maps[j].elf && p->maps[j].dev == m->dev && p->maps[j].ino == m->ino)
+			code = &p->maps[j];
+	loc->module = m->name;
+	if (!code)
+		return 0;
+	loc->rel_pc = addr - code->bias;
+	es = elf_lookup(s, code->elf, addr - code->bias);
+	if (es) {
+		loc->function = es->name;
+		loc->func_off = addr - code->bias - es->addr;
+	}
+	return 0;
+}

@@ -56,6 +56,9 @@ struct sym_loc {
  * covers the address (loc->module/function NULL). */
 int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
 		     struct sym_loc *loc);
+/* Name a data address of process pid (a global lock, say) by the object symbol covering it:
+ * loc->function is the object's name (NULL if none), func_off the offset into it. */
+int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *loc);
 /* Resolve a kernel address via /proc/kallsyms (loaded on first use). */
 int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc);
 
