@@ -16,11 +16,19 @@ static pthread_mutex_t lock_d = PTHREAD_MUTEX_INITIALIZER;
 static volatile unsigned long work;
 static int rounds = 1000;
 
+/* A little work inside each critical section, as real code has. */
+static void work_a_little(void)
+{
+	for (volatile int i = 0; i < 40; i++)
+		;
+	work++;
+}
+
 __attribute__((noinline)) static void take_a_then_b(void)
 {
 	pthread_mutex_lock(&lock_a);
 	pthread_mutex_lock(&lock_b);
-	work++;
+	work_a_little();
 	pthread_mutex_unlock(&lock_b);
 	pthread_mutex_unlock(&lock_a);
 }
@@ -29,7 +37,7 @@ __attribute__((noinline)) static void take_b_then_a(void)
 {
 	pthread_mutex_lock(&lock_b);
 	pthread_mutex_lock(&lock_a);
-	work++;
+	work_a_little();
 	pthread_mutex_unlock(&lock_a);
 	pthread_mutex_unlock(&lock_b);
 }
@@ -40,7 +48,7 @@ __attribute__((noinline)) static void well_ordered(void)
 	pthread_mutex_lock(&lock_d);
 	if (pthread_mutex_trylock(&lock_b) == 0) /* D -> B by trylock: no edge */
 		pthread_mutex_unlock(&lock_b);
-	work++;
+	work_a_little();
 	pthread_mutex_unlock(&lock_d);
 	pthread_mutex_unlock(&lock_c);
 }
