@@ -30,6 +30,11 @@ struct analyze_area {
 	void (*free)(void *state);
 };
 
+/* Helpers for summary sections (summary.c): a JSON string with escapes; a duration as
+ * "12.3ms" and the like. */
+void area_json_str(FILE *f, const char *str);
+void area_fmt_ns(char *buf, size_t len, uint64_t ns);
+
 /* NULL-terminated, in src/analyze/areas.c. */
 extern const struct analyze_area *const analyze_areas[];
 

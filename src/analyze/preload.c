@@ -254,18 +254,6 @@ static void area_event(struct session *s, void *state, const struct weft_event_h
 	}
 }
 
-static void fmt_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns >= 1000000000ULL)
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-	else if (ns >= 1000000)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else if (ns >= 1000)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-}
-
 static const char *lock_label_of(struct preload_state *st, int32_t pid, uint64_t lock)
 {
 	struct lock_entry *l = lock_table_find(&st->locks, pid, lock);
@@ -288,8 +276,8 @@ static void area_summary_text(struct session *s, void *state, FILE *f)
 		for (size_t i = 0; i < n && i < 10 && ranked[i]->waits; i++) {
 			struct lock_entry *l = ranked[i];
 
-			fmt_ns(tot, sizeof(tot), l->total_wait_ns);
-			fmt_ns(mx, sizeof(mx), l->max_wait_ns);
+			area_fmt_ns(tot, sizeof(tot), l->total_wait_ns);
+			area_fmt_ns(mx, sizeof(mx), l->max_wait_ns);
 			fprintf(f, "  %-40s %-8s %8" PRIu64 " %9s %9s %7zu  ", lock_entry_label(l),
 				lock_kind_name(l->kind), l->waits, tot, mx, l->nwaiters);
 			for (size_t j = 0; j < l->nholders && j < 3; j++)
@@ -324,20 +312,6 @@ static void area_summary_text(struct session *s, void *state, FILE *f)
 	}
 }
 
-static void json_str(FILE *f, const char *str)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 static void area_summary_json(struct session *s, void *state, FILE *f)
 {
 	struct preload_state *st = state;
@@ -353,7 +327,7 @@ static void area_summary_json(struct session *s, void *state, FILE *f)
 			continue;
 		fprintf(f, "%s\n    {\"pid\": %d, \"lock\": \"0x%" PRIx64 "\", \"kind\": \"%s\", "
 			"\"label\": ", first ? "" : ",", l->pid, l->lock, lock_kind_name(l->kind));
-		json_str(f, lock_entry_label(l));
+		area_json_str(f, lock_entry_label(l));
 		fprintf(f, ", \"waits\": %" PRIu64 ", \"timeouts\": %" PRIu64
 			", \"total_wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
 			", \"releases_with_waiters\": %" PRIu64 ", \"waiters\": [",
@@ -384,11 +358,11 @@ static void area_summary_json(struct session *s, void *state, FILE *f)
 			fprintf(f, "%s{\"from\": \"0x%" PRIx64 "\", \"to\": \"0x%" PRIx64
 				"\", \"tid\": %d, \"ts\": %" PRIu64 ", \"held_since\": ",
 				j + 1 == c->n ? "" : ", ", e->from, e->to, e->tid, e->ts);
-			json_str(f, es ? es->from_site : "");
+			area_json_str(f, es ? es->from_site : "");
 			fprintf(f, ", \"stack\": [");
 			for (size_t k = 0; es && k < es->n; k++) {
 				fprintf(f, "%s", k ? ", " : "");
-				json_str(f, es->frames[k]);
+				area_json_str(f, es->frames[k]);
 			}
 			fprintf(f, "]}");
 		}

@@ -50,7 +50,7 @@ static double offcpu_scale(void *ctx, int32_t tid)
 	       t->st.sampled_offcpu_ns;
 }
 
-static void fmt_ns(char *buf, size_t len, uint64_t ns)
+void area_fmt_ns(char *buf, size_t len, uint64_t ns)
 {
 	if (ns >= 10000000000ULL)
 		snprintf(buf, len, "%.1fs", ns / 1e9);
@@ -100,12 +100,12 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 	for (size_t i = 0; threads && i < nt; i++) {
 		struct task *t = threads[i];
 
-		fmt_ns(on, sizeof(on), t->st.on_cpu_ns);
-		fmt_ns(off, sizeof(off), t->st.sleep_ns + t->st.blocked_ns);
-		fmt_ns(rq, sizeof(rq), t->st.runnable_ns);
-		fmt_ns(p50, sizeof(p50), hist_quantile(&t->st.rq_delay, 0.50));
-		fmt_ns(p99, sizeof(p99), hist_quantile(&t->st.rq_delay, 0.99));
-		fmt_ns(mx, sizeof(mx), t->st.rq_delay.max);
+		area_fmt_ns(on, sizeof(on), t->st.on_cpu_ns);
+		area_fmt_ns(off, sizeof(off), t->st.sleep_ns + t->st.blocked_ns);
+		area_fmt_ns(rq, sizeof(rq), t->st.runnable_ns);
+		area_fmt_ns(p50, sizeof(p50), hist_quantile(&t->st.rq_delay, 0.50));
+		area_fmt_ns(p99, sizeof(p99), hist_quantile(&t->st.rq_delay, 0.99));
+		area_fmt_ns(mx, sizeof(mx), t->st.rq_delay.max);
 		fprintf(f, "  %7d %7d %-16s %9s %9s %9s %9s %9s %9s %8" PRIu64 " %8" PRIu64 "\n",
 			t->pid, t->tid, t->comm, on, off, rq, p50, p99, mx, t->st.voluntary,
 			t->st.involuntary);
@@ -119,9 +119,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 	stacks = offcpu_ranked(&s->offcpu, offcpu_scale, s, &ns);
 	fprintf(f, "\nTop off-CPU stacks by time waiting (estimated from sampled waits):\n");
 	for (size_t i = 0; stacks && i < ns && (int)i < max_stacks; i++) {
-		fmt_ns(off, sizeof(off), stacks[i]->est_ns);
-		fmt_ns(rq, sizeof(rq), stacks[i]->total_ns);
-		fmt_ns(mx, sizeof(mx), stacks[i]->max_ns);
+		area_fmt_ns(off, sizeof(off), stacks[i]->est_ns);
+		area_fmt_ns(rq, sizeof(rq), stacks[i]->total_ns);
+		area_fmt_ns(mx, sizeof(mx), stacks[i]->max_ns);
 		fprintf(f, "  #%zu  ~%s  (%" PRIu64 " sampled waits, %s; longest %s)\n", i + 1, off,
 			stacks[i]->waits, rq, mx);
 		for (size_t j = 0; j < stacks[i]->nframes; j++)
@@ -161,7 +161,7 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 			s->malformed);
 }
 
-static void json_str(FILE *f, const char *str)
+void area_json_str(FILE *f, const char *str)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
@@ -189,7 +189,7 @@ void session_summary_json(struct session *s, FILE *f)
 
 		fprintf(f, "%s\n    {\"pid\": %d, \"tid\": %d, \"comm\": ", i ? "," : "", t->pid,
 			t->tid);
-		json_str(f, t->comm);
+		area_json_str(f, t->comm);
 		fprintf(f, ", \"on_cpu_ns\": %" PRIu64 ", \"off_cpu_ns\": %" PRIu64
 			", \"sleeping_ns\": %" PRIu64 ", \"uninterruptible_ns\": %" PRIu64
 			", \"runnable_ns\": %" PRIu64 ", \"run_queue_delay_ns\": {\"count\": %" PRIu64
@@ -214,7 +214,7 @@ void session_summary_json(struct session *s, FILE *f)
 		fprintf(f, "], \"frames\": [");
 		for (size_t j = 0; j < stacks[i]->nframes; j++) {
 			fprintf(f, "%s", j ? ", " : "");
-			json_str(f, stacks[i]->frames[j]);
+			area_json_str(f, stacks[i]->frames[j]);
 		}
 		fprintf(f, "]}");
 	}
@@ -228,10 +228,10 @@ void session_summary_json(struct session *s, FILE *f)
 		}
 	}
 	fprintf(f, "  \"capture\": {\"mode\": ");
-	json_str(f, s->capture_mode ? s->capture_mode : "bpf");
+	area_json_str(f, s->capture_mode ? s->capture_mode : "bpf");
 	fprintf(f, ", \"not_seen\": ");
 	if (s->capture_not_seen)
-		json_str(f, s->capture_not_seen);
+		area_json_str(f, s->capture_not_seen);
 	else
 		fprintf(f, "null");
 	fprintf(f, "},\n");
@@ -249,7 +249,7 @@ void session_summary_json(struct session *s, FILE *f)
 		if (!strcmp(weft_loss_name(r), "unknown"))
 			continue;
 		fprintf(f, "%s", first ? "" : ", ");
-		json_str(f, weft_loss_name(r));
+		area_json_str(f, weft_loss_name(r));
 		fprintf(f, ": %" PRIu64, s->losses[r]);
 		first = 0;
 	}
