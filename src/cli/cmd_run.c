@@ -83,10 +83,15 @@ static int check_preloadable(const char *file)
 	f = fopen(file, "rb");
 	if (!f)
 		return 0; /* execvp will say why */
-	if (fread(&eh, sizeof(eh), 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64) {
+	if (fread(&eh, sizeof(eh), 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
 		fclose(f);
 		return 0; /* a script, or not something we can judge */
+	}
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		fclose(f);
+		/* the loader would print "wrong ELF class" on the program's stderr */
+		return cli_error(1, "use BPF mode as root: `sudo weft run --mode=bpf -- ...`",
+				 "%s: 32-bit program: the preload shim is 64-bit", file);
 	}
 	for (int i = 0; i < eh.e_phnum; i++) {
 		if (fseek(f, eh.e_phoff + (long)i * eh.e_phentsize, SEEK_SET) ||
