@@ -35,6 +35,8 @@ enum {
 					    * handler interrupting it) was passed through */
 	WEFT_LOSS_PRELOAD_HELD_FULL = 27,  /* a thread held more locks than the shim tracks */
 	WEFT_LOSS_PERF_SWITCH_LOST = 28,   /* preload mode's perf context-switch buffer overran */
+	WEFT_LOSS_PRELOAD_NO_RING = 29,    /* a process whose shim could not make its ring (so
+					    * recorded nothing): counted once per process */
 };
 
 #define WEFT_LOCK_F_TIMEOUT 0x1   /* timed/clock variant gave up (ret = ETIMEDOUT) */

@@ -32,6 +32,7 @@ struct preload_rings {
 	struct ring_slot *slots;
 	unsigned n, cap;
 	unsigned seen;
+	unsigned failed;   /* "<pid>-<errno>.failed" markers seen */
 	/* losses of rings already retired */
 	uint64_t lost[WEFT_LOSS_REASON_MAX];
 };
@@ -157,6 +158,15 @@ static void scan(struct preload_rings *pr)
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 
+		if (len > 7 && !strcmp(de->d_name + len - 7, ".failed")) {
+			char path[512];
+
+			/* counted once: the marker goes */
+			snprintf(path, sizeof(path), "%s/%s", pr->dir, de->d_name);
+			if (!unlink(path))
+				pr->failed++;
+			continue;
+		}
 		if (len < 6 || strcmp(de->d_name + len - 5, ".ring") || len >= 64)
 			continue;
 		if (!find(pr, de->d_name))
@@ -225,6 +235,7 @@ void preload_rings_losses(struct preload_rings *pr, uint64_t out[WEFT_LOSS_REASO
 {
 	for (int i = 0; i < WEFT_LOSS_REASON_MAX; i++)
 		out[i] += pr->lost[i];
+	out[WEFT_LOSS_PRELOAD_NO_RING] += pr->failed;
 	for (unsigned j = 0; j < pr->n; j++)
 		if (pr->slots[j].ready && pr->slots[j].r.hdr)
 			for (int i = 0; i < WEFT_LOSS_REASON_MAX && i < WEFT_RING_LOST_MAX; i++)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +121,7 @@ static int ring_create(uint32_t ppid)
 	char path[sizeof(ring_dir) + 64], *p;
 	uint64_t now = shim_now();
 	size_t len = strlen(ring_dir);
+	struct rlimit lim;
 	void *base;
 	int fd;
 
@@ -130,10 +132,14 @@ static int ring_create(uint32_t ppid)
 	*p++ = '-';
 	p = put_dec(p, now);
 	memcpy(p, ".ring", 6);
+	ring_map_len = WEFT_RING_HDR_SIZE + ring_data_size;
+	/* ftruncate past RLIMIT_FSIZE would raise SIGXFSZ in the target: ask first. */
+	if (!getrlimit(RLIMIT_FSIZE, &lim) && lim.rlim_cur != RLIM_INFINITY &&
+	    lim.rlim_cur < ring_map_len)
+		return -EFBIG;
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	ring_map_len = WEFT_RING_HDR_SIZE + ring_data_size;
 	if (ftruncate(fd, ring_map_len)) {
 		close(fd);
 		unlink(path);
@@ -147,6 +153,26 @@ static int ring_create(uint32_t ppid)
 	}
 	weft_ring_init(&shim_ring, base, ring_data_size, shim_pid, ppid, now);
 	return 0;
+}
+
+/* The shim could not set up its ring: it stays out of the way (every call passes through) and
+ * leaves "<pid>-<errno>.failed" for the collector to count, if even that is possible. */
+static void ring_failed(int err)
+{
+	char path[sizeof(ring_dir) + 64], *p;
+	size_t len = strlen(ring_dir);
+	int fd;
+
+	memcpy(path, ring_dir, len);
+	p = path + len;
+	*p++ = '/';
+	p = put_dec(p, shim_pid);
+	*p++ = '-';
+	p = put_dec(p, err < 0 ? -err : err);
+	memcpy(p, ".failed", 8);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void emit_exec(void)
@@ -186,6 +212,7 @@ static void emit_fork(uint32_t parent_pid, uint32_t parent_tid, uint32_t child_t
 static void after_fork_child(void)
 {
 	uint32_t parent_pid = shim_pid, parent_tid = shim_self.tid;
+	int err;
 
 	/* The parent's ring stays the parent's: forget it, make our own, announce ourselves. */
 	shim_active = 0;
@@ -195,8 +222,13 @@ static void after_fork_child(void)
 	shim_pid = getpid();
 	shim_self.tid = syscall(SYS_gettid);
 	shim_edges_reset();
-	if (!ring_dir[0] || ring_create(parent_pid))
+	if (!ring_dir[0])
 		return;
+	err = ring_create(parent_pid);
+	if (err) {
+		ring_failed(err);
+		return;
+	}
 	shim_active = 1;
 	emit_fork(parent_pid, parent_tid ? parent_tid : parent_pid, shim_self.tid);
 }
@@ -204,6 +236,7 @@ static void after_fork_child(void)
 __attribute__((constructor)) static void shim_init(void)
 {
 	const char *dir = getenv(WEFT_RING_ENV_DIR), *sz = getenv(WEFT_RING_ENV_SIZE);
+	int err;
 
 	shim_pid = getpid();
 	shim_resolve_all();
@@ -217,8 +250,11 @@ __attribute__((constructor)) static void shim_init(void)
 		if (v >= 65536 && v <= (1ul << 30) && !(v & (v - 1)))
 			ring_data_size = v;
 	}
-	if (ring_create(getppid()))
+	err = ring_create(getppid());
+	if (err) {
+		ring_failed(err);
 		return;
+	}
 	shim_active = 1;
 	emit_exec();
 }
