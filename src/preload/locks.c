@@ -211,7 +211,8 @@ static inline void shim_acquired(uint64_t lock, uint32_t kind, uint64_t caller, 
 	uint32_t n = t->nheld;
 
 	if (unlikely(n)) {
-		if (blocking)
+		/* one lock held and this edge already checked: the usual nested case, inline */
+		if (blocking && !(n == 1 && (t->held[0].last_to == lock || t->held[0].lock == lock)))
 			check_edges(t, lock, kind, caller);
 		if (unlikely(n >= HELD_MAX)) {
 			shim_lose(WEFT_LOSS_PRELOAD_HELD_FULL);
