@@ -146,7 +146,12 @@ static int by_wait(const void *a, const void *b)
 	return x->lock < y->lock ? -1 : x->lock > y->lock;
 }
 
-struct lock_entry **lock_table_ranked(struct lock_table *t, size_t *n)
+bool lock_kind_exclusive(uint32_t kind)
+{
+	return kind != WEFT_LOCK_COND && kind != WEFT_LOCK_SEM;
+}
+
+struct lock_entry **lock_table_ranked(struct lock_table *t, bool exclusive, size_t *n)
 {
 	struct lock_entry **arr = malloc((t->map.len + 1) * sizeof(*arr));
 	uint64_t k;
@@ -156,7 +161,8 @@ struct lock_entry **lock_table_ranked(struct lock_table *t, size_t *n)
 	if (!arr)
 		return NULL;
 	for (size_t i = 0; u64map_next(&t->map, &i, &k, &v);)
-		arr[(*n)++] = v;
+		if (lock_kind_exclusive(((struct lock_entry *)v)->kind) == exclusive)
+			arr[(*n)++] = v;
 	qsort(arr, *n, sizeof(*arr), by_wait);
 	return arr;
 }

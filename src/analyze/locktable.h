@@ -56,7 +56,11 @@ void lock_entry_add_wait(struct lock_entry *l, int32_t waiter, int32_t holder, i
 /* "big_lock", else "0x55d0c0a010e0 @worker" (address and where it is taken). */
 const char *lock_entry_label(struct lock_entry *l);
 const char *lock_kind_name(uint32_t kind);
-/* All entries, most total wait first (then most waits); caller frees the array. */
-struct lock_entry **lock_table_ranked(struct lock_table *t, size_t *n);
+/* Mutual exclusion (mutexes, rwlocks: contention) or waiting for an event (condition
+ * variables, semaphores: a thread idle until told, not held up by a holder). */
+bool lock_kind_exclusive(uint32_t kind);
+/* The entries of one family (lock_kind_exclusive() == exclusive), most total wait first (then
+ * most waits); caller frees the array. */
+struct lock_entry **lock_table_ranked(struct lock_table *t, bool exclusive, size_t *n);
 
 #endif

@@ -261,32 +261,45 @@ static const char *lock_label_of(struct preload_state *st, int32_t pid, uint64_t
 	return l ? lock_entry_label(l) : "?";
 }
 
-static void area_summary_text(struct session *s, void *state, FILE *f)
+static void wait_table_text(struct preload_state *st, bool exclusive, FILE *f)
 {
-	struct preload_state *st = state;
 	struct lock_entry **ranked;
 	char tot[16], mx[16];
 	size_t n;
 
-	ranked = lock_table_ranked(&st->locks, &n);
+	ranked = lock_table_ranked(&st->locks, exclusive, &n);
 	if (ranked && n && ranked[0]->waits) {
-		fprintf(f, "\nLock waits (preload shim), longest total first:\n");
-		fprintf(f, "  %-40s %-8s %8s %9s %9s %7s  %s\n", "LOCK", "KIND", "WAITS", "TOTAL",
-			"MAX", "WAITERS", "HOLDERS (tid:times)");
+		if (exclusive)
+			fprintf(f, "\nLock waits (preload shim), longest total first:\n");
+		else
+			fprintf(f, "\nCondition-variable and semaphore waits (preload shim), longest "
+				   "total first:\n");
+		fprintf(f, "  %-40s %-8s %8s %9s %9s %7s  %s\n", exclusive ? "LOCK" : "OBJECT",
+			"KIND", "WAITS", "TOTAL", "MAX", "WAITERS",
+			exclusive ? "HOLDERS (tid:times)" : "WOKEN BY (tid:times)");
 		for (size_t i = 0; i < n && i < 10 && ranked[i]->waits; i++) {
 			struct lock_entry *l = ranked[i];
+			const struct lock_tid_count *who = exclusive ? l->holders : l->releasers;
+			size_t nwho = exclusive ? l->nholders : l->nreleasers;
 
 			area_fmt_ns(tot, sizeof(tot), l->total_wait_ns);
 			area_fmt_ns(mx, sizeof(mx), l->max_wait_ns);
 			fprintf(f, "  %-40s %-8s %8" PRIu64 " %9s %9s %7zu  ", lock_entry_label(l),
 				lock_kind_name(l->kind), l->waits, tot, mx, l->nwaiters);
-			for (size_t j = 0; j < l->nholders && j < 3; j++)
-				fprintf(f, "%s%d:%" PRIu64, j ? " " : "", l->holders[j].tid,
-					l->holders[j].count);
+			for (size_t j = 0; j < nwho && j < 3; j++)
+				fprintf(f, "%s%d:%" PRIu64, j ? " " : "", who[j].tid, who[j].count);
 			fprintf(f, "\n");
 		}
 	}
 	free(ranked);
+}
+
+static void area_summary_text(struct session *s, void *state, FILE *f)
+{
+	struct preload_state *st = state;
+
+	wait_table_text(st, true, f);
+	wait_table_text(st, false, f);
 	if (st->lo.ncycles) {
 		fprintf(f, "\nLock-order inversions (potential deadlocks; none needs to have "
 			   "happened):\n");
@@ -312,14 +325,12 @@ static void area_summary_text(struct session *s, void *state, FILE *f)
 	}
 }
 
-static void area_summary_json(struct session *s, void *state, FILE *f)
+static void wait_table_json(struct preload_state *st, bool exclusive, FILE *f)
 {
-	struct preload_state *st = state;
 	struct lock_entry **ranked;
 	size_t n;
 
-	fprintf(f, "\"preload_locks\": {\"locks\": [");
-	ranked = lock_table_ranked(&st->locks, &n);
+	ranked = lock_table_ranked(&st->locks, exclusive, &n);
 	for (size_t i = 0, first = 1; ranked && i < n; i++) {
 		struct lock_entry *l = ranked[i];
 
@@ -346,6 +357,17 @@ static void area_summary_json(struct session *s, void *state, FILE *f)
 		first = 0;
 	}
 	free(ranked);
+}
+
+static void area_summary_json(struct session *s, void *state, FILE *f)
+{
+	struct preload_state *st = state;
+
+	/* locks: mutexes and rwlocks (contention); waits: condition variables and semaphores */
+	fprintf(f, "\"preload_locks\": {\"locks\": [");
+	wait_table_json(st, true, f);
+	fprintf(f, "\n  ], \"waits\": [");
+	wait_table_json(st, false, f);
 	fprintf(f, "\n  ], \"lock_order_edges\": %" PRIu64 ", \"inversions\": [", st->edges);
 	for (size_t i = 0; i < st->lo.ncycles; i++) {
 		const struct lo_cycle *c = st->lo.cycles[i];

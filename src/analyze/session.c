@@ -144,6 +144,7 @@ static void on_stack(struct session *s, const struct weft_stack_event *e)
 static void on_fork(struct session *s, const struct weft_fork_event *e)
 {
 	struct process *p;
+	struct task *t;
 
 	if (e->child_pid != e->hdr.pid) {
 		p = proc_upsert(&s->tt, e->child_pid);
@@ -158,7 +159,14 @@ static void on_fork(struct session *s, const struct weft_fork_event *e)
 			trace_describe_process(s, p);
 		}
 	}
-	traced_task(s, e->child_pid, e->child_tid, e->child_comm);
+	/* Known already but nameless (its switches came first, e.g. from perf in preload mode):
+	 * the fork record names it. */
+	t = task_get(&s->tt, e->child_tid);
+	if (t && !t->comm[0] && e->child_comm[0])
+		t->described = false;
+	t = traced_task(s, e->child_pid, e->child_tid, e->child_comm);
+	if (t && !t->described)
+		trace_describe_thread(s, t);
 }
 
 static void on_exec(struct session *s, const struct weft_exec_event *e)
