@@ -235,3 +235,20 @@ def both_mode_bpf_and_shim_together():
     check(by["exec"] == 1, f"exec counted twice: {by}")
     tids = [t["tid"] for t in s["threads"]]
     check(len(tids) == len(set(tids)), f"duplicate threads: {tids}")
+
+
+@test
+def preload_cond_and_sem_waits_name_who_woke_them():
+    p, trace, s = preload_run("handoff", "50")
+    rep = sample_report(p.stdout)[0]
+    producer = int(rep["producer_tid"])
+    waits = {int(w["lock"], 16): w for w in s["preload_locks"]["waits"]}
+    for name in ("cond", "sem"):
+        w = waits.get(int(rep[name], 16))
+        check(w is not None, f"no {name} waits: {s['preload_locks']['waits']}")
+        check(w["kind"] == name and w["waits"] >= 25, f"{name}: {w}")
+        check(w["releasers"] and w["releasers"][0]["tid"] == producer,
+              f"{name} waits should be ended by the producer {producer}: {w['releasers']}")
+    check(all(int(l["lock"], 16) not in waits for l in s["preload_locks"]["locks"]),
+          "cond/sem waits must not rank among the locks")
+    check("Condition-variable and semaphore waits" in p.stderr, "text summary lacks them")
