@@ -122,7 +122,15 @@ static void on_wait(struct session *s, struct preload_state *st,
 	track = pf_track_thread(s->pf, e->hdr.pid, e->hdr.tid, NULL);
 	if (!track)
 		return;
-	snprintf(name, sizeof(name), "%s %s", lock_kind_name(e->kind), lock_entry_label(l));
+	if (e->holder_tid) {
+		struct task *h = task_get(&s->tt, e->holder_tid);
+
+		snprintf(name, sizeof(name), "%s %s held by %s%s%d%s", lock_kind_name(e->kind),
+			 lock_entry_label(l), h && h->comm[0] ? h->comm : "", h && h->comm[0] ?
+			 " (" : "", e->holder_tid, h && h->comm[0] ? ")" : "");
+	} else {
+		snprintf(name, sizeof(name), "%s %s", lock_kind_name(e->kind), lock_entry_label(l));
+	}
 	args[na++] = (struct pf_arg){ .name = "lock", .type = PF_ARG_POINTER, .u = e->lock };
 	if (e->holder_tid)
 		args[na++] = (struct pf_arg){ .name = "holder_tid", .type = PF_ARG_INT,

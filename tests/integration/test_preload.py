@@ -122,7 +122,7 @@ def preload_convoy_trace_has_wait_slices_and_flows():
     c = convoy()
     problems, slices, flows, threads = query(
         c["trace"], IMPORT_PROBLEMS,
-        "select count(*) as n, sum(dur) as d from slice where name = 'mutex big_lock'",
+        "select count(*) as n, sum(dur) as d from slice where name like 'mutex big_lock held by convoy-%'",
         "select count(*) as n from flow",
         "select count(*) as n from thread where name like 'convoy-%'")
     check_clean_import(problems)
