@@ -97,6 +97,21 @@ static int area_init(struct session *s, void **state)
 	return 0;
 }
 
+/* The releaser's side of a hand-off: a short slice carrying the arrow's start (instants
+ * cannot carry flows). */
+static void release_slice(struct session *s, struct lock_entry *l, int32_t pid, uint64_t flow)
+{
+	uint64_t track = pf_track_thread(s->pf, pid, l->last_release_tid, NULL);
+	char name[LABEL_MAX + 64];
+
+	if (!track)
+		return;
+	snprintf(name, sizeof(name), "%s %s", l->kind == WEFT_LOCK_COND ? "signal" :
+		 l->kind == WEFT_LOCK_SEM ? "post" : "unlock", lock_entry_label(l));
+	pf_slice_begin(s->pf, track, l->last_release_ts, name, NULL, 0, &flow, 1, NULL, 0);
+	pf_slice_end(s->pf, track, l->last_release_ts + 1);
+}
+
 static void on_wait(struct session *s, struct preload_state *st,
 		    const struct weft_lock_wait_event *e)
 {
@@ -111,12 +126,17 @@ static void on_wait(struct session *s, struct preload_state *st,
 		return;
 	if (!l->site[0])
 		label_pc(s, e->hdr.pid, e->caller, true, l->site, sizeof(l->site));
-	/* The release that let this waiter in: the last one of this lock since the wait began. */
+	/* The release that let this waiter in: the last one of this lock since the wait began.
+	 * Only now is its slice written (most releases with "waiters" in the lock word hand
+	 * nothing to anyone we saw wait), with the arrow's start. */
 	if (l->last_release_ts && l->last_release_ts >= e->wait_start &&
 	    l->last_release_ts <= e->hdr.ts && l->last_release_tid != (int32_t)e->hdr.tid) {
 		releaser = l->last_release_tid;
-		term = l->last_release_flow;
-		l->last_release_flow = 0; /* one arrow per release */
+		if (l->last_release_flow) {
+			term = FLOW_BASE + ++st->next_flow;
+			release_slice(s, l, e->hdr.pid, term);
+			l->last_release_flow = 0; /* one arrow per release */
+		}
 	}
 	lock_entry_add_wait(l, e->hdr.tid, e->holder_tid, releaser, dur, e->ret != 0);
 	track = pf_track_thread(s->pf, e->hdr.pid, e->hdr.tid, NULL);
@@ -157,24 +177,13 @@ static void on_release(struct session *s, struct preload_state *st,
 		       const struct weft_lock_release_event *e)
 {
 	struct lock_entry *l = lock_get(s, st, e->hdr.pid, e->lock, e->kind);
-	uint64_t track, flow;
-	char name[LABEL_MAX + 64];
 
 	if (!l)
 		return;
-	flow = FLOW_BASE + ++st->next_flow;
 	l->last_release_ts = e->hdr.ts;
 	l->last_release_tid = e->hdr.tid;
-	l->last_release_flow = flow;
+	l->last_release_flow = 1; /* pending: written if a wait turns out to end with it */
 	l->releases++;
-	track = pf_track_thread(s->pf, e->hdr.pid, e->hdr.tid, NULL);
-	if (!track)
-		return;
-	snprintf(name, sizeof(name), "%s %s", e->kind == WEFT_LOCK_COND ? "signal" :
-		 e->kind == WEFT_LOCK_SEM ? "post" : "unlock", lock_entry_label(l));
-	/* A short slice to carry the flow's start (instants cannot). */
-	pf_slice_begin(s->pf, track, e->hdr.ts, name, NULL, 0, &flow, 1, NULL, 0);
-	pf_slice_end(s->pf, track, e->hdr.ts + 1);
 }
 
 static struct edge_stack *unwind_edge(struct session *s, const struct weft_lock_edge_event *e)

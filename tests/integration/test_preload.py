@@ -128,6 +128,14 @@ def preload_convoy_trace_has_wait_slices_and_flows():
     check_clean_import(problems)
     check(slices[0]["n"] >= 3 and slices[0]["d"] > 0, f"wait slices: {slices}")
     check(flows[0]["n"] >= 1, "no releaser -> waiter flows")
+    arrows, = query(c["trace"], "select so.name as src, si.name as dst, "
+                    "to1.utid as from_thread, to2.utid as to_thread from flow f "
+                    "join slice so on so.id = f.slice_out join slice si on si.id = f.slice_in "
+                    "join thread_track to1 on to1.id = so.track_id "
+                    "join thread_track to2 on to2.id = si.track_id")
+    for a in arrows:
+        check(a["src"].startswith("unlock ") and a["dst"] == "acquired" and
+              a["from_thread"] != a["to_thread"], f"an arrow that is no hand-off: {a}")
     check(threads[0]["n"] == 4, f"named worker threads: {threads}")
     if c["summary"]["events"]["by_type"].get("switch", 0):
         running, = query(c["trace"], "select count(distinct utid) as n from thread_state "
