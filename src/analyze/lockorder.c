@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analyze/lockorder.h"
+#include "weft/hash.h"
 
 struct lo_node {
 	uint64_t lock;
@@ -89,16 +90,6 @@ static struct lo_node *node_get(struct lo_graph *g, uint64_t lock, bool create)
 		return NULL;
 	}
 	return n;
-}
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
 }
 
 /* Depth-first search for a path start -> ... -> goal of at most LO_CYCLE_MAX - 1 edges. */
@@ -191,11 +182,11 @@ int lockorder_add(struct lockorder *lo, int32_t pid, uint64_t from, uint64_t to,
 	lo->epoch++;
 	if (!find_path(lo, g, nt, from, path, &len))
 		return 1;
-	ckey = mix(from) ^ mix(to);
+	ckey = weft_mix64(from) ^ weft_mix64(to);
 	for (size_t i = 0; i < len; i++)
 		if (path[i]->to != from)
-			ckey ^= mix(path[i]->to);
-	ckey = mix(ckey ^ (uint64_t)(uint32_t)pid) | 1;
+			ckey ^= weft_mix64(path[i]->to);
+	ckey = weft_mix64(ckey ^ (uint64_t)(uint32_t)pid) | 1;
 	if (u64map_get(&lo->reported, ckey))
 		return 1;
 	c = calloc(1, sizeof(*c));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "preload/shim.h"
+#include "weft/hash.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -87,20 +88,10 @@ void shim_edges_reset(void)
 	memset(edges, 0, sizeof(edges));
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* 1: new edge (this caller reports it), 0: known, -1: table full. */
 static int edge_insert(uint64_t from, uint64_t to)
 {
-	uint64_t h = mix(from ^ mix(to + edge_gen)) | 1;
+	uint64_t h = weft_mix64(from ^ weft_mix64(to + edge_gen)) | 1;
 
 	for (unsigned i = 0; i < EDGE_PROBES; i++) {
 		uint64_t *slot = &edges[(h + i) & (EDGE_SLOTS - 1)];
