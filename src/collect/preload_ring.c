@@ -37,6 +37,41 @@ struct preload_rings {
 	uint64_t lost[WEFT_LOSS_REASON_MAX];
 };
 
+/*
+ * A weft that was killed (SIGKILL) left its directory behind, and tmpfs files are memory. The
+ * directory is named after the weft that made it ("weft-rings-<pid>-XXXXXX"): remove those of
+ * ours whose weft is gone.
+ */
+static void remove_stale(const char *base)
+{
+	DIR *d = opendir(base), *rd;
+	struct dirent *de, *re;
+	char dir[512], path[800];
+	struct stat st;
+	long pid;
+
+	while (d && (de = readdir(d))) {
+		if (sscanf(de->d_name, "weft-rings-%ld-", &pid) != 1 || pid <= 0 ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+		if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		rd = opendir(dir);
+		while (rd && (re = readdir(rd))) {
+			if (re->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, re->d_name);
+			unlink(path);
+		}
+		if (rd)
+			closedir(rd);
+		rmdir(dir);
+	}
+	if (d)
+		closedir(d);
+}
+
 int preload_rings_open(struct preload_rings **out, size_t ring_bytes, struct collector_error *err)
 {
 	const char *bases[] = { "/dev/shm", getenv("TMPDIR"), "/tmp" };
@@ -51,7 +86,9 @@ int preload_rings_open(struct preload_rings **out, size_t ring_bytes, struct col
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		if (!bases[i] || access(bases[i], W_OK | X_OK))
 			continue;
-		snprintf(pr->dir, sizeof(pr->dir), "%s/weft-rings-XXXXXX", bases[i]);
+		remove_stale(bases[i]);
+		snprintf(pr->dir, sizeof(pr->dir), "%s/weft-rings-%d-XXXXXX", bases[i],
+			 (int)getpid());
 		if (mkdtemp(pr->dir))
 			break;
 		pr->dir[0] = 0;
