@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 from harness import (BUILD, IMPORT_PROBLEMS, Failure, check, check_clean_import, query,
                      sample_report, test)
@@ -260,3 +261,34 @@ def preload_cond_and_sem_waits_name_who_woke_them():
     check(all(int(l["lock"], 16) not in waits for l in s["preload_locks"]["locks"]),
           "cond/sem waits must not rank among the locks")
     check("Condition-variable and semaphore waits" in p.stderr, "text summary lacks them")
+
+
+@test
+def preload_target_unharmed_when_nobody_drains_or_weft_dies():
+    """The shim with a ring nobody reads (and the smallest ring): the ring fills, records are
+    dropped and counted, and the program runs on as if untraced. Then weft killed mid-run."""
+    e = staged()
+    rings = tempfile.mkdtemp(prefix="weft-rings-test-", dir=e["out"])
+    os.chmod(rings, 0o777)
+    env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": os.path.join(e["dir"], "libweft-preload.so"),
+           "WEFT_PRELOAD_DIR": rings, "WEFT_PRELOAD_RING_SIZE": "65536"}
+    p = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                        sample_path("stress"), "10"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    rep = sample_report(p.stdout)
+    check(p.returncode == 0 and [r for r in rep if r.get("stress") == "ok"] and
+          len([r for r in rep if "child" in r]) == 10 and not p.stderr,
+          f"stress under an undrained shim: {p.returncode} {p.stdout[-500:]} {p.stderr[-500:]}")
+    full = [f for f in os.listdir(rings) if f.endswith(".ring")]
+    check(len(full) >= 11, f"every process should have made its ring: {full}")
+    # weft SIGKILLed while its command runs: the command finishes its work all the same
+    trace = os.path.join(e["out"], "killed.pftrace")
+    w = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                          e["weft"], "run", "--mode=preload", "-f", "-o", trace, "--",
+                          sample_path("convoy"), "4", "100000"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.3)
+    w.kill()
+    out, _ = w.communicate(timeout=60)  # the orphaned convoy holds the pipe until it is done
+    big = [r for r in sample_report(out) if r.get("lock") == "big_lock"]
+    check(big and big[0]["counter"] == "400000", f"convoy after weft died: {out!r}")
