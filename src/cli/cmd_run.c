@@ -30,7 +30,8 @@ static void help(void)
 	       "then writes a Perfetto trace and prints a summary on stderr. Returns CMD's exit\n"
 	       "status. As root (or with CAP_BPF and CAP_PERFMON) it loads BPF probes; otherwise\n"
 	       "(--mode=preload) CMD runs with weft's LD_PRELOAD shim and weft sees its locks,\n"
-	       "condition variables, semaphores, threads and poll calls, but no scheduling.\n"
+	       "condition variables, semaphores, threads and poll calls, and context switches if\n"
+	       "perf_event_paranoid allows, but no wakers or off-CPU stacks.\n"
 	       "\n");
 	record_options_help();
 	printf("\nExamples:\n"
