@@ -156,6 +156,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 			"raise --stack-rate)\n", s->losses[WEFT_LOSS_STACK_THROTTLED]);
 	if (s->losses[WEFT_LOSS_RINGBUF_FULL])
 		fprintf(f, "hint: increase --ringbuf-size to lose fewer events\n");
+	if (s->losses[WEFT_LOSS_PRELOAD_RING_FULL])
+		fprintf(f, "hint: increase --ringbuf-size (each process's preload ring gets a "
+			   "quarter of it, 1M to 64M)\n");
 	if (s->malformed)
 		fprintf(f, "warning: %" PRIu64 " malformed records dropped (a weft bug)\n",
 			s->malformed);
