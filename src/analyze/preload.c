@@ -186,6 +186,13 @@ static void on_release(struct session *s, struct preload_state *st,
 	l->releases++;
 }
 
+static const char *lock_label_of(struct preload_state *st, int32_t pid, uint64_t lock)
+{
+	struct lock_entry *l = lock_table_find(&st->locks, pid, lock);
+
+	return l ? lock_entry_label(l) : "?";
+}
+
 static struct edge_stack *unwind_edge(struct session *s, const struct weft_lock_edge_event *e)
 {
 	struct edge_stack *es = calloc(1, sizeof(*es));
@@ -243,6 +250,19 @@ static void on_edge(struct session *s, struct preload_state *st,
 	if (!c)
 		return;
 	st->cycles_reported++;
+	if (s->opts.hooks.notice) {
+		char line[1024];
+		size_t len;
+
+		len = snprintf(line, sizeof(line), "lock-order inversion in process %d:", c->pid);
+		for (size_t j = c->n; j-- > 0 && len < sizeof(line);)
+			len += snprintf(line + len, sizeof(line) - len, " %s ->",
+					lock_label_of(st, c->pid, c->edges[j]->from));
+		if (len < sizeof(line))
+			snprintf(line + len, sizeof(line) - len, " %s (stacks in the summary)",
+				 lock_label_of(st, c->pid, c->edges[c->n - 1]->from));
+		s->opts.hooks.notice(s->opts.hooks.ctx, line);
+	}
 	track = pf_track_thread(s->pf, e->hdr.pid, e->hdr.tid, NULL);
 	if (track) {
 		struct pf_arg args[2] = {
@@ -271,12 +291,6 @@ static void area_event(struct session *s, void *state, const struct weft_event_h
 	}
 }
 
-static const char *lock_label_of(struct preload_state *st, int32_t pid, uint64_t lock)
-{
-	struct lock_entry *l = lock_table_find(&st->locks, pid, lock);
-
-	return l ? lock_entry_label(l) : "?";
-}
 
 static void wait_table_text(struct preload_state *st, bool exclusive, FILE *f)
 {

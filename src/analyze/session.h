@@ -17,6 +17,9 @@ struct session_hooks {
 	void (*process_exited)(void *ctx, int32_t pid, int32_t exit_code);
 	/* A traced process exec'd (per-binary probes may need attaching). */
 	void (*process_exec)(void *ctx, int32_t pid);
+	/* A finding worth telling the user while the program still runs (a lock-order
+	 * inversion...): one line, no trailing newline. */
+	void (*notice)(void *ctx, const char *line);
 	void *ctx;
 };
 

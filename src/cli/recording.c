@@ -252,6 +252,11 @@ static void on_process_exec(void *ctx, int32_t pid)
 			strerror(-ret));
 }
 
+static void on_notice(void *ctx, const char *line)
+{
+	fprintf(stderr, "weft: %s\n", line);
+}
+
 static void untrace_exited(struct recording *r, bool all)
 {
 	uint64_t now = boottime_ns();
@@ -334,6 +339,7 @@ session:
 	so.reorder_window_ns = REORDER_WINDOW_NS;
 	so.hooks.process_exited = on_process_exited;
 	so.hooks.process_exec = on_process_exec;
+	so.hooks.notice = on_notice;
 	so.hooks.ctx = r;
 	r->ses = session_new(&so);
 	if (!r->ses) {

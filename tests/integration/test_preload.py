@@ -168,6 +168,9 @@ def preload_inversion_reported_with_both_stacks():
           "lock_a -> lock_b -> lock_a" in p.stderr, f"text summary lacks the inversion: "
           f"{p.stderr[-2000:]}")
     check(s["preload_locks"]["lock_order_edges"] == 3, "A->B, B->A, C->D and no trylock edge")
+    live = [ln for ln in p.stderr.splitlines() if ln.startswith("weft: lock-order inversion")]
+    check(len(live) == 1 and "lock_a" in live[0] and "lock_b" in live[0],
+          f"the inversion should be told as it is found: {live}")
 
 
 @test
