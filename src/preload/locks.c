@@ -171,8 +171,14 @@ static void emit_edge(const struct held_lock *from, uint64_t to, uint32_t kind, 
 	errno = err;
 }
 
-/* Held locks, innermost last. The common cases (nothing else held; releasing the lock taken
- * last) stay inline; checking edges against other held locks is out of line. */
+/* Held locks, innermost last. The common cases (nothing else held; one lock held and this
+ * edge checked before; releasing the lock taken last) stay inline; the rest is out of line. */
+static inline struct edge_cache_entry *edge_cached(struct shim_thread *t, uint64_t from,
+						  uint64_t to)
+{
+	return &t->edge_cache[((from >> 4) ^ (to >> 3) ^ (to >> 9)) & (EDGE_CACHE - 1)];
+}
+
 __attribute__((noinline)) static void check_edges(struct shim_thread *t, uint64_t lock,
 						  uint32_t kind, uint64_t caller)
 {
@@ -180,10 +186,14 @@ __attribute__((noinline)) static void check_edges(struct shim_thread *t, uint64_
 		return;
 	for (uint32_t i = 0; i < t->nheld; i++) {
 		struct held_lock *h = &t->held[i];
+		struct edge_cache_entry *c;
 		int r;
 
-		if (h->lock == lock || h->last_to == lock)
-			continue; /* recursive mutex, reader again, or the edge just checked */
+		if (h->lock == lock)
+			continue; /* recursive mutex, or a reader again */
+		c = edge_cached(t, h->lock, lock);
+		if (c->from == h->lock && c->to == lock)
+			continue;
 		r = edge_insert(h->lock, lock);
 		if (unlikely(r > 0)) {
 			emit_edge(h, lock, kind, caller);
@@ -192,7 +202,8 @@ __attribute__((noinline)) static void check_edges(struct shim_thread *t, uint64_
 			shim_lose(WEFT_LOSS_PRELOAD_EDGES_FULL);
 			return;
 		}
-		h->last_to = lock;
+		c->from = h->lock;
+		c->to = lock;
 	}
 }
 
@@ -202,15 +213,19 @@ static inline void shim_acquired(uint64_t lock, uint32_t kind, uint64_t caller, 
 	uint32_t n = t->nheld;
 
 	if (unlikely(n)) {
-		/* one lock held and this edge already checked: the usual nested case, inline */
-		if (blocking && !(n == 1 && (t->held[0].last_to == lock || t->held[0].lock == lock)))
-			check_edges(t, lock, kind, caller);
+		if (blocking) {
+			const struct edge_cache_entry *c = edge_cached(t, t->held[0].lock, lock);
+
+			if (!(n == 1 && ((c->from == t->held[0].lock && c->to == lock) ||
+					 t->held[0].lock == lock)))
+				check_edges(t, lock, kind, caller);
+		}
 		if (unlikely(n >= HELD_MAX)) {
 			shim_lose(WEFT_LOSS_PRELOAD_HELD_FULL);
 			return;
 		}
 	}
-	t->held[n] = (struct held_lock){ lock, caller, 0, kind, 0 };
+	t->held[n] = (struct held_lock){ lock, caller, kind, 0 };
 	t->nheld = n + 1;
 }
 

@@ -221,6 +221,7 @@ static void after_fork_child(void)
 	memset(&shim_ring, 0, sizeof(shim_ring));
 	shim_pid = getpid();
 	shim_self.tid = syscall(SYS_gettid);
+	memset(shim_self.edge_cache, 0, sizeof(shim_self.edge_cache));
 	shim_edges_reset();
 	if (!ring_dir[0])
 		return;

@@ -19,9 +19,16 @@
 struct held_lock {
 	uint64_t lock;
 	uint64_t caller;
-	uint64_t last_to;      /* the last lock taken while this one was held: edge known */
 	uint32_t kind;
 	uint32_t pad;
+};
+
+/* Edges this thread already checked, direct-mapped: the usual nested acquisition (the same
+ * outer lock taken again and again, then the same inner one) never reaches the shared set. */
+#define EDGE_CACHE 64
+
+struct edge_cache_entry {
+	uint64_t from, to;
 };
 
 /* Per thread; initial-exec TLS so reading it is one instruction and never allocates. */
@@ -30,6 +37,7 @@ struct shim_thread {
 	uint32_t tid;          /* 0 until first needed */
 	uint32_t nheld;
 	struct held_lock held[HELD_MAX];
+	struct edge_cache_entry edge_cache[EDGE_CACHE];
 };
 
 extern TLS struct shim_thread shim_self HIDDEN;
