@@ -42,7 +42,7 @@ def per_acquisition():
                                           env=env).stdout))
     shutil.rmtree(d, ignore_errors=True)
     for key, what in (("ns_per_pair", "no lock held"),
-                      ("ns_per_pair_nested", "one lock held: lock-order check runs")):
+                      ("ns_per_pair_nested", "outer+inner taken nested each time: lock-order check runs")):
         b = statistics.median(float(r[key]) for r in base)
         s = statistics.median(float(r[key]) for r in shim)
         bb = min(float(r[key]) for r in base)
