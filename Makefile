@@ -81,6 +81,23 @@ $(BUILD)/weft: $(TOOL_OBJS) $(BUILD)/libweft-core.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# --- the LD_PRELOAD shim: runs inside the target, so libc only, nothing exported but the
+# interposed functions, no libbpf -------------------------------------------------------------
+PRELOAD_SRCS := $(wildcard src/preload/*.c)
+PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/obj/pic/%.o,$(PRELOAD_SRCS))
+PRELOAD_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+            -Iinclude -Isrc -fPIC -fvisibility=hidden -fno-omit-frame-pointer \
+            -fasynchronous-unwind-tables -ftls-model=initial-exec
+
+$(BUILD)/obj/pic/%.o: %.c
+	@echo "  CC      $<"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+
+$(BUILD)/libweft-preload.so: $(PRELOAD_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-z,defs -Wl,-z,now $^ -o $@ -ldl
+
 # --- samples: small deterministic programs, one known behaviour each -------------------------------
 SAMPLE_SRCS := $(wildcard samples/*/*.c)
 SAMPLE_CXX  := $(wildcard samples/*/*.cc)
@@ -154,7 +171,7 @@ $(BUILD)/tests/fixture-nopie: tests/fixtures/fixture.c $(BUILD)/tests/libfixture
 .SECONDARY:
 .PHONY: all samples unit-tests test test-unit test-integration bench format clean tp-reader
 .DEFAULT_GOAL := all
-all: $(BUILD)/weft samples
+all: $(BUILD)/weft $(BUILD)/libweft-preload.so samples
 samples: $(SAMPLES) $(ERL_SAMPLES) $(CXX_SAMPLES)
 unit-tests: $(UNIT_TESTS) $(FIXTURES)
 

@@ -7,7 +7,7 @@ need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in make gcc g++ clang libbpf-dev libelf-dev libdw-dev zlib1g-dev protobuf-c-compiler \
 	libprotobuf-c-dev libcmocka-dev python3 python3.11 util-linux git libuv1-dev libevent-dev \
-	golang-go binutils systemtap-sdt-dev erlang-base libcaf-dev; do
+	golang-go binutils systemtap-sdt-dev erlang-base libcaf-dev valgrind; do
 	have_pkg "$p" || need="$need $p"
 done
 command -v bpftool >/dev/null 2>&1 || need="$need bpftool"

@@ -155,8 +155,10 @@ int main(int argc, char **argv)
 	int wait_ms = argc > 2 ? atoi(argv[2]) : 0, live = 3;
 
 	nvalues = argc > 1 ? atoi(argv[1]) : 300;
-	for (int i = 0; i < wait_ms && !(WEFT_ENABLED(task_spawn) && WEFT_ENABLED(task_poll_end) &&
-					 WEFT_ENABLED(chan_recv) && WEFT_ENABLED(loop_end)); i++)
+	/* Every probe this sample names or counts with must be attached before it starts. */
+	for (int i = 0; i < wait_ms && !(WEFT_ENABLED(actor_name) && WEFT_ENABLED(task_spawn) &&
+					 WEFT_ENABLED(task_poll_end) && WEFT_ENABLED(chan_recv) &&
+					 WEFT_ENABLED(loop_end)); i++)
 		sleep_ns(1000000);
 	WEFT_ACTOR_NAME(&jobs, "jobs");
 	WEFT_ACTOR_NAME(&executor_id, "executor");

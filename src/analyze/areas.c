@@ -11,10 +11,13 @@ extern const struct analyze_area analyze_area_locks;
 
 extern const struct analyze_area analyze_area_actors;
 
+extern const struct analyze_area preload_area;
+
 const struct analyze_area *const analyze_areas[] = {
 	&loops_area,
 	&analyze_area_go,
 	&analyze_area_locks,
 	&analyze_area_actors,
+	&preload_area,
 	NULL,
 };

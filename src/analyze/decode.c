@@ -17,6 +17,12 @@ static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
 	[WEFT_LOSS_STACK_THROTTLED] = "off-CPU stack rate limit",
 	[WEFT_LOSS_TASK_STORAGE] = "task storage full",
 	[WEFT_LOSS_LOCK_TABLE] = "futex wait table full",
+	[WEFT_LOSS_PRELOAD_RING_FULL] = "preload ring full",
+	[WEFT_LOSS_PRELOAD_EDGES_FULL] = "lock-order edge table full",
+	[WEFT_LOSS_PRELOAD_REENTRY] = "shim re-entered (passed through)",
+	[WEFT_LOSS_PRELOAD_HELD_FULL] = "held-lock set full",
+	[WEFT_LOSS_PERF_SWITCH_LOST] = "context-switch records lost (perf buffer full)",
+	[WEFT_LOSS_PRELOAD_NO_RING] = "processes the shim could not record (no ring)",
 };
 
 const char *weft_event_name(unsigned type)

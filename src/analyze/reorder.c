@@ -103,6 +103,12 @@ static int compact(struct reorder *r, size_t from)
 	return 0;
 }
 
+void reorder_advance(struct reorder *r, uint64_t ts)
+{
+	if (ts > r->newest)
+		r->newest = ts;
+}
+
 void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx)
 {
 	uint64_t limit;

@@ -35,6 +35,9 @@ typedef void (*reorder_fn)(void *ctx, const struct weft_event_header *h);
 
 void reorder_init(struct reorder *r, uint64_t window_ns);
 int reorder_push(struct reorder *r, const struct weft_event_header *h);
+/* Nothing older than ts can arrive any more (a source drained up to then): lets records be
+ * released when few arrive (the preload shim records only waits). */
+void reorder_advance(struct reorder *r, uint64_t ts);
 /* Release what is old enough; all of it when `all` is set. */
 void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx);
 void reorder_free(struct reorder *r);

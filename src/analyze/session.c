@@ -162,6 +162,7 @@ static void on_stack(struct session *s, const struct weft_stack_event *e)
 static void on_fork(struct session *s, const struct weft_fork_event *e)
 {
 	struct process *p;
+	struct task *t;
 
 	if (e->child_pid != e->hdr.pid) {
 		p = proc_upsert(&s->tt, e->child_pid);
@@ -176,7 +177,14 @@ static void on_fork(struct session *s, const struct weft_fork_event *e)
 			trace_describe_process(s, p);
 		}
 	}
-	traced_task(s, e->child_pid, e->child_tid, e->child_comm);
+	/* Known already but nameless (its switches came first, e.g. from perf in preload mode):
+	 * the fork record names it. */
+	t = task_get(&s->tt, e->child_tid);
+	if (t && !t->comm[0] && e->child_comm[0])
+		t->described = false;
+	t = traced_task(s, e->child_pid, e->child_tid, e->child_comm);
+	if (t && !t->described)
+		trace_describe_thread(s, t);
 }
 
 static void on_exec(struct session *s, const struct weft_exec_event *e)
@@ -273,16 +281,16 @@ static void dispatch(void *ctx, const struct weft_event_header *h)
 				return;
 			}
 		}
-		/* weft_decode() let through only known types: reaching here is a bug. */
-		s->malformed++;
+		/* A known record no area of this build analyses (e.g. poll records from the
+		 * preload shim before the event-loop area exists): counted, not an error. */
+		s->unanalysed++;
 		break;
 	}
 }
 
 void session_clock(struct session *s, uint64_t now)
 {
-	if (now > s->ro.newest)
-		s->ro.newest = now;
+	reorder_advance(&s->ro, now);
 }
 
 int session_flush(struct session *s, bool all)
@@ -295,6 +303,12 @@ int session_flush(struct session *s, bool all)
 void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX])
 {
 	memcpy(s->losses, losses, sizeof(s->losses));
+}
+
+void session_set_capture(struct session *s, const char *mode, const char *not_seen)
+{
+	s->capture_mode = mode;
+	s->capture_not_seen = not_seen;
 }
 
 void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb)

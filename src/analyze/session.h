@@ -45,6 +45,9 @@ int session_flush(struct session *s, bool all);
 void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASON_MAX]);
 /* CPU time the collector spent while recording (reported per event in the summary) and its
  * peak memory, so both can be watched in benchmarks. */
+/* How the records were captured ("bpf" when never called) and, if some kinds of data cannot be
+ * captured that way, what is missing: both go into the summary. Strings must outlive s. */
+void session_set_capture(struct session *s, const char *mode, const char *not_seen);
 void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb);
 /* Close open intervals at end_ts, finish and close the trace. Returns the first write error. */
 int session_finish(struct session *s, uint64_t end_ts);

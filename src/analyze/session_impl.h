@@ -36,6 +36,9 @@ struct session {
 	uint64_t trace_bytes;
 	uint64_t collector_cpu_ns;
 	uint64_t collector_max_rss_kb;
+	const char *capture_mode;       /* NULL: "bpf" */
+	const char *capture_not_seen;   /* NULL: nothing missing */
+	uint64_t unanalysed;            /* known records no area of this build analyses */
 	int trace_error;
 	bool finished;
 	void *area_state[AREAS_MAX];

@@ -76,8 +76,12 @@ static uint64_t total_records(const struct session *s)
 static uint64_t total_lost(const struct session *s)
 {
 	/* Throttled stacks are a budget, not a loss of data the user asked for. */
-	return s->losses[WEFT_LOSS_RINGBUF_FULL] + s->losses[WEFT_LOSS_STACK_READ] +
-	       s->losses[WEFT_LOSS_TASK_STORAGE];
+	uint64_t n = 0;
+
+	for (int r = 0; r < WEFT_LOSS_REASON_MAX; r++)
+		if (r != WEFT_LOSS_STACK_THROTTLED && r != WEFT_LOSS_PRELOAD_REENTRY)
+			n += s->losses[r];
+	return n;
 }
 
 void session_summary_text(struct session *s, FILE *f, int max_stacks)
@@ -106,7 +110,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 			t->pid, t->tid, t->comm, on, off, rq, p50, p99, mx, t->st.voluntary,
 			t->st.involuntary);
 	}
-	if (!nt)
+	if (!nt && s->capture_not_seen)
+		fprintf(f, "  (no scheduling data in %s mode)\n", s->capture_mode);
+	else if (!nt)
 		fprintf(f, "  (no thread of the traced processes was scheduled)\n");
 	free(threads);
 
@@ -129,6 +135,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 		if (s->area_ok[i] && analyze_areas[i]->summary_text)
 			analyze_areas[i]->summary_text(s, s->area_state[i], f);
 
+	if (s->capture_not_seen)
+		fprintf(f, "\nCapture mode %s: not seen: %s.\n", s->capture_mode,
+			s->capture_not_seen);
 	fprintf(f, "\nEvents: %" PRIu64 " captured (", total_records(s));
 	for (int i = 1, first = 1; i < WEFT_EV_TYPE_MAX; i++) {
 		if (!s->records[i])
@@ -147,6 +156,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 			"raise --stack-rate)\n", s->losses[WEFT_LOSS_STACK_THROTTLED]);
 	if (s->losses[WEFT_LOSS_RINGBUF_FULL])
 		fprintf(f, "hint: increase --ringbuf-size to lose fewer events\n");
+	if (s->losses[WEFT_LOSS_PRELOAD_RING_FULL])
+		fprintf(f, "hint: increase --ringbuf-size (each process's preload ring gets a "
+			   "quarter of it, 1M to 64M)\n");
 	if (s->malformed)
 		fprintf(f, "warning: %" PRIu64 " malformed records dropped (a weft bug)\n",
 			s->malformed);
@@ -218,6 +230,14 @@ void session_summary_json(struct session *s, FILE *f)
 			fprintf(f, ",\n");
 		}
 	}
+	fprintf(f, "  \"capture\": {\"mode\": ");
+	summary_json_str(f, s->capture_mode ? s->capture_mode : "bpf");
+	fprintf(f, ", \"not_seen\": ");
+	if (s->capture_not_seen)
+		summary_json_str(f, s->capture_not_seen);
+	else
+		fprintf(f, "null");
+	fprintf(f, "},\n");
 	fprintf(f, "  \"events\": {\"captured\": %" PRIu64 ", \"by_type\": {",
 		total_records(s));
 	for (int i = 1, first = 1; i < WEFT_EV_TYPE_MAX; i++) {

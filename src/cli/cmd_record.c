@@ -114,6 +114,16 @@ int cmd_record(int argc, char **argv)
 		if (check_pid(pids[i]))
 			return 1;
 
+	if (record_mode_resolve(o.mode) == RECORD_MODE_PRELOAD ||
+	    record_mode_resolve(o.mode) == RECORD_MODE_BOTH) {
+		if (o.mode == RECORD_MODE_AUTO)
+			return cli_error(1, "run as root for BPF, or start the program under "
+					 "`weft run --mode=preload -- CMD`",
+					 "record: attaching to a running process needs BPF (root)");
+		return cli_usage_error("record: --mode=%s works only with `weft run` (the shim "
+				       "is loaded when the program starts)",
+				       record_mode_name(o.mode));
+	}
 	ret = recording_start(&r, &o);
 	if (ret)
 		return ret;

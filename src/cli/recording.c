@@ -17,6 +17,8 @@
 #include "cli/recording.h"
 #include "collect/collector.h"
 #include "collect/loops.h"
+#include "collect/perf_switch.h"
+#include "collect/preload_ring.h"
 #include "collect/procfs.h"
 
 #define DRAIN_PERIOD_NS (20 * 1000000ULL)
@@ -26,8 +28,17 @@
 #define UNTRACE_DELAY_NS (100 * 1000000ULL)
 #define MAX_PENDING_EXITS 256
 
+#define NOT_SEEN_PRELOAD                                                                      \
+	"scheduling (on/off-CPU time, run-queue delay, wakers, off-CPU stacks) and futex "    \
+	"waits outside pthreads: preload mode sees only the pthread, semaphore and poll calls " \
+	"the program makes; use --mode=bpf as root for the rest"
+#define NOT_SEEN_PRELOAD_PERF                                                                 \
+	"wakers and run-queue delay after a wakeup, off-CPU stacks, sleep vs disk wait, futex "  \
+	"waits outside pthreads (context switches come from perf_event_open; time other "      \
+	"processes ran shows as idle); use --mode=bpf as root for the rest"
+
 enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_STALL_THRESHOLD,
-       OPT_NO_LOCKS, OPT_ACTOR_BUDGET };
+       OPT_NO_LOCKS, OPT_ACTOR_BUDGET, OPT_MODE };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -42,6 +53,7 @@ const struct option record_longopts[] = {
 	{ "stall-threshold", required_argument, NULL, OPT_STALL_THRESHOLD },
 	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
 	{ "actor-budget", required_argument, NULL, OPT_ACTOR_BUDGET },
+	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -53,7 +65,9 @@ struct pending_exit {
 
 struct recording {
 	struct record_opts o;
-	struct collector *col;
+	struct collector *col;          /* NULL in preload mode */
+	struct preload_rings *rings;    /* NULL in BPF mode */
+	struct perf_switch *switches;   /* preload mode: context switches, if perf allows */
 	struct session *ses;
 	int fd;
 	uint64_t start_ts;
@@ -151,12 +165,40 @@ static int parse_number(const char *arg, double *out)
 	return end == arg || *end || errno || *out < 0 || !isfinite(*out) ? -1 : 0;
 }
 
+enum record_mode record_mode_resolve(enum record_mode m)
+{
+	if (m != RECORD_MODE_AUTO)
+		return m;
+	return geteuid() == 0 ? RECORD_MODE_BPF : RECORD_MODE_PRELOAD;
+}
+
+const char *record_mode_name(enum record_mode m)
+{
+	static const char *const names[] = { "auto", "bpf", "preload", "both" };
+
+	return m <= RECORD_MODE_BOTH ? names[m] : "?";
+}
+
 int record_parse_common(struct record_opts *o, int opt, const char *arg)
 {
 	size_t sz;
 	double v;
 
 	switch (opt) {
+	case OPT_MODE:
+		if (!strcmp(arg, "bpf"))
+			o->mode = RECORD_MODE_BPF;
+		else if (!strcmp(arg, "preload"))
+			o->mode = RECORD_MODE_PRELOAD;
+		else if (!strcmp(arg, "both"))
+			o->mode = RECORD_MODE_BOTH;
+		else if (!strcmp(arg, "auto"))
+			o->mode = RECORD_MODE_AUTO;
+		else {
+			cli_usage_error("--mode: '%s' is not one of bpf, preload, both, auto", arg);
+			return -1;
+		}
+		return 1;
 	case 'o':
 		o->output = arg;
 		return 1;
@@ -239,6 +281,9 @@ void record_options_help(void)
 	       "      --actor-budget PCT  sampled mode: attach actor/annotation probes only part\n"
 	       "                          of the time, so they cost the target about PCT%% of one\n"
 	       "                          CPU (default: always attached)\n"
+	       "      --mode MODE         bpf (probes; root), preload (LD_PRELOAD shim; no\n"
+	       "                          privileges; weft run only), both; default: bpf as root,\n"
+	       "                          else preload\n"
 	       "  -v, --verbose           more messages (-vv: libbpf's too)\n"
 	       "  -h, --help              this help\n");
 }
@@ -247,7 +292,9 @@ static void on_process_exited(void *ctx, int32_t pid, int32_t exit_code)
 {
 	struct recording *r = ctx;
 
-	if (r->nexits < MAX_PENDING_EXITS)
+	if (!r->col)
+		;
+	else if (r->nexits < MAX_PENDING_EXITS)
 		r->exits[r->nexits++] = (struct pending_exit){ pid, boottime_ns() };
 	else
 		collector_untrace_pid(r->col, pid);
@@ -266,7 +313,7 @@ static void on_process_exec(void *ctx, int32_t pid)
 			return; /* probes attached when the record arrived */
 		}
 	}
-	ret = collector_add_process(r->col, pid);
+	ret = r->col ? collector_add_process(r->col, pid) : 0;
 
 	if (ret && r->o.verbose)
 		fprintf(stderr, "weft: pid %d: attaching per-binary probes: %s\n", pid,
@@ -284,6 +331,8 @@ static void untrace_exited(struct recording *r, bool all)
 	uint64_t now = boottime_ns();
 	int kept = 0;
 
+	if (!r->col)
+		return;
 	for (int i = 0; i < r->nexits; i++) {
 		if (all || now - r->exits[i].at >= UNTRACE_DELAY_NS)
 			collector_untrace_pid(r->col, r->exits[i].pid);
@@ -333,6 +382,18 @@ int recording_start(struct recording **out, const struct record_opts *o)
 					 o->summary_json, strerror(ret));
 		}
 	}
+	r->o.mode = record_mode_resolve(o->mode);
+	if (r->o.mode == RECORD_MODE_PRELOAD || r->o.mode == RECORD_MODE_BOTH) {
+		ret = preload_rings_open(&r->rings, o->ringbuf_bytes > (64u << 20) ? (64u << 20)
+							 : o->ringbuf_bytes / 4 < (1u << 20)
+							 ? (1u << 20) : o->ringbuf_bytes / 4, &cerr);
+		if (ret) {
+			cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
+			goto fail;
+		}
+	}
+	if (r->o.mode == RECORD_MODE_PRELOAD)
+		goto session;
 	co.ringbuf_bytes = o->ringbuf_bytes;
 	co.stack_interval_ns = o->stack_rate > 0 ? (uint64_t)(1e9 / o->stack_rate) : 0;
 	co.stack_burst = 8;
@@ -343,15 +404,9 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
-		close(r->fd);
-		unlink(o->output);
-		if (r->json) {
-			fclose(r->json);
-			unlink(o->summary_json);
-		}
-		free(r);
-		return 1;
+		goto fail;
 	}
+session:
 	so.trace_fd = r->fd;
 	so.reorder_window_ns = REORDER_WINDOW_NS;
 	so.stall_threshold_ns = o->stall_threshold_ns;
@@ -364,11 +419,35 @@ int recording_start(struct recording **out, const struct record_opts *o)
 		recording_free(r);
 		return cli_error(1, NULL, "out of memory");
 	}
-	if (o->verbose && collector_notes(r->col))
+	if (r->o.mode == RECORD_MODE_PRELOAD)
+		session_set_capture(r->ses, "preload", NOT_SEEN_PRELOAD);
+	else if (r->o.mode == RECORD_MODE_BOTH)
+		session_set_capture(r->ses, "both", NULL);
+	if (o->verbose && r->col && collector_notes(r->col))
 		fprintf(stderr, "weft: %s\n", collector_notes(r->col));
 	r->start_ts = boottime_ns();
 	*out = r;
 	return 0;
+fail:
+	preload_rings_close(r->rings);
+	close(r->fd);
+	unlink(o->output);
+	if (r->json) {
+		fclose(r->json);
+		unlink(o->summary_json);
+	}
+	free(r);
+	return 1;
+}
+
+const char *recording_preload_dir(const struct recording *r)
+{
+	return r->rings ? preload_rings_dir(r->rings) : NULL;
+}
+
+size_t recording_preload_ring_size(const struct recording *r)
+{
+	return r->rings ? preload_rings_size(r->rings) : 0;
 }
 
 struct attach_ctx {
@@ -389,9 +468,18 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 	struct procfs_process p;
 	int ret;
 
-	ret = collector_trace_pid(r->col, pid);
+	ret = r->col ? collector_trace_pid(r->col, pid) : 0;
 	if (ret)
 		return ret;
+	if (r->o.mode == RECORD_MODE_PRELOAD && !r->switches) {
+		struct collector_error cerr = { 0 };
+
+		/* Context switches where the kernel lets an ordinary user have them. */
+		if (perf_switch_open(&r->switches, pid, &cerr) == 0)
+			session_set_capture(r->ses, "preload", NOT_SEEN_PRELOAD_PERF);
+		else if (r->o.verbose)
+			fprintf(stderr, "weft: %s\nhint: %s\n", cerr.what, cerr.hint);
+	}
 	ret = procfs_read_process(pid, &p);
 	if (ret)
 		return ret;
@@ -407,7 +495,7 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 
 void recording_pre_exec(struct recording *r, pid_t pid, const char *path)
 {
-	int ret = collector_pre_exec(r->col, pid, path);
+	int ret = r->col ? collector_pre_exec(r->col, pid, path) : 0;
 
 	if (ret && r->o.verbose)
 		fprintf(stderr, "weft: %s: attaching per-binary probes before exec: %s\n", path,
@@ -424,7 +512,8 @@ static int on_record(void *ctx, const void *data, size_t len)
 	 * reorder window releases records only as newer ones arrive, so a program that goes
 	 * quiet right after exec would run unprobed until it wakes up again.
 	 */
-	if (len >= sizeof(*h) && h->type == WEFT_EV_EXEC && r->nearly < MAX_EARLY_EXECS) {
+	if (r->col && len >= sizeof(*h) && h->type == WEFT_EV_EXEC &&
+	    r->nearly < MAX_EARLY_EXECS) {
 		int ret = collector_add_process(r->col, h->pid);
 
 		r->early_exec[r->nearly++] = h->pid;
@@ -436,12 +525,39 @@ static int on_record(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * The shim's records, deduplicated against BPF in --mode=both: the kernel probes already give
+ * forks, execs, exits, renames (and, with the event-loop area, poll calls), so only the records
+ * only the shim can give pass (its lock area, WEFT_EV_PRELOAD_BASE..+7).
+ */
+static int on_shim_record(void *ctx, const void *data, size_t len)
+{
+	struct recording *r = ctx;
+	const struct weft_event_header *h = data;
+
+	if (r->col && len >= sizeof(*h) &&
+	    (h->type < WEFT_EV_PRELOAD_BASE || h->type >= WEFT_EV_PRELOAD_BASE + 8))
+		return 0;
+	session_push(r->ses, data, len);
+	return 0;
+}
+
 static void drain(struct recording *r, bool all)
 {
-	uint64_t now = boottime_ns();
+	uint64_t before = boottime_ns();
 
-	collector_drain(r->col, on_record, r);
-	session_clock(r->ses, now);
+	if (r->col)
+		collector_drain(r->col, on_record, r);
+	if (r->switches)
+		perf_switch_drain(r->switches, on_record, r);
+	if (r->rings)
+		preload_rings_drain(r->rings, on_shim_record, r);
+	/*
+	 * Every source has been drained up to `before`: time moves on even without records (a
+	 * stuck process sends none). Shim records are stamped before they are published, so a
+	 * thread may still be between the two: keep a margin for them.
+	 */
+	session_clock(r->ses, r->rings ? before - 2 * DRAIN_PERIOD_NS : before);
 	session_flush(r->ses, all);
 	untrace_exited(r, false);
 }
@@ -451,7 +567,6 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t deadline = r->o.duration_s > 0 ? r->start_ts + r->o.duration_s * 1e9 : 0;
-
 	uint64_t cpu0 = cpu_time_ns();
 	struct rusage ru;
 
@@ -463,8 +578,14 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 		uint64_t next = boottime_ns() + DRAIN_PERIOD_NS, now;
 
 		/* Sleep out the period, but take records that ask to be seen at once. */
-		while (!stop_signal && (now = boottime_ns()) < next)
-			collector_wait(r->col, (next - now) / 1000000 + 1, on_record, r);
+		while (!stop_signal && (now = boottime_ns()) < next) {
+			struct timespec rest = { 0, next - now };
+
+			if (r->col)
+				collector_wait(r->col, (next - now) / 1000000 + 1, on_record, r);
+			else
+				nanosleep(&rest, NULL);
+		}
 		drain(r, false);
 		if (should_stop && should_stop(ctx, r))
 			break;
@@ -485,8 +606,18 @@ int recording_finish(struct recording *r)
 
 	/* Let the last switches of exiting tasks land, then take everything. */
 	nanosleep(&grace, NULL);
-	collector_drain(r->col, on_record, r);
-	collector_losses(r->col, losses);
+	if (r->col) {
+		collector_drain(r->col, on_record, r);
+		collector_losses(r->col, losses);
+	}
+	if (r->switches) {
+		perf_switch_drain(r->switches, on_record, r);
+		perf_switch_losses(r->switches, losses);
+	}
+	if (r->rings) {
+		preload_rings_drain(r->rings, on_shim_record, r);
+		preload_rings_losses(r->rings, losses);
+	}
 	session_set_losses(r->ses, losses);
 	ret = session_finish(r->ses, boottime_ns());
 	untrace_exited(r, true);
@@ -519,7 +650,10 @@ void recording_free(struct recording *r)
 	if (!r)
 		return;
 	session_free(r->ses);
-	collector_close(r->col);
+	if (r->col)
+		collector_close(r->col);
+	preload_rings_close(r->rings);
+	perf_switch_close(r->switches);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->json)

@@ -9,8 +9,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Where records come from. AUTO: BPF when running as root, else the preload shim. */
+enum record_mode { RECORD_MODE_AUTO = 0, RECORD_MODE_BPF, RECORD_MODE_PRELOAD, RECORD_MODE_BOTH };
+
 struct record_opts {
 	const char *output;
+	enum record_mode mode;
 	bool force;
 	const char *summary_json;
 	int verbose;
@@ -34,6 +38,10 @@ void record_options_help(void);
 
 struct recording;
 
+/* The mode AUTO stands for here. */
+enum record_mode record_mode_resolve(enum record_mode m);
+const char *record_mode_name(enum record_mode m);
+
 /* Opens the output, loads the probes. Returns 0 or an exit code (already reported). */
 int recording_start(struct recording **out, const struct record_opts *o);
 /* Traces a process that exists now (names from /proc). 0 or -errno. */
@@ -47,5 +55,8 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 /* Drain the rest, write trace and summary. Returns 0 or 1 (an error was reported). */
 int recording_finish(struct recording *r);
 void recording_free(struct recording *r);
+/* Preload and both modes: the ring directory for $WEFT_PRELOAD_DIR and the ring size, or NULL. */
+const char *recording_preload_dir(const struct recording *r);
+size_t recording_preload_ring_size(const struct recording *r);
 
 #endif

@@ -304,3 +304,4 @@ int sym_unwind_user(struct sym *s, pid_t pid, pid_t tid, const uint64_t uregs[WE
 out:
 	return n;
 }
+

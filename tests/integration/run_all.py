@@ -7,6 +7,7 @@ import test_loops  # noqa: F401
 import test_go  # noqa: F401
 import test_locks  # noqa: F401
 import test_actors  # noqa: F401
+import test_preload  # noqa: F401
 
 if __name__ == "__main__":
     harness.main()

@@ -79,9 +79,12 @@ def output_file_rules():
 def unprivileged_user_gets_a_hint():
     d = workdir()
     os.chmod(d, 0o777)
-    p = weft("run", "-o", os.path.join(d, "u.pftrace"), "--", "true", user=65534)
+    # BPF asked for explicitly (without --mode an unprivileged user gets the preload shim)
+    p = weft("run", "--mode=bpf", "-o", os.path.join(d, "u.pftrace"), "--", "true",
+             user=65534)
     one_line_error(p, "not permitted", code=1)
-    check("hint:" in p.stderr and "CAP_BPF" in p.stderr, f"no hint: {p.stderr}")
+    check("hint:" in p.stderr and "CAP_BPF" in p.stderr and "--mode=preload" in p.stderr,
+          f"no hint: {p.stderr}")
 
 
 @test

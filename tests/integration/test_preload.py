@@ -1,0 +1,297 @@
+# SPDX-License-Identifier: MIT
+"""Preload mode as an ordinary user (uid 65534, no capabilities): the LD_PRELOAD shim's lock
+waits, lock-order inversions, poll records and thread records, read back from the summary and
+with Perfetto's trace processor; refusals for static and setuid programs; a fork/exec/signal/
+thread stress run that must neither crash, hang nor lose the target's output."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+
+from harness import (BUILD, IMPORT_PROBLEMS, Failure, check, check_clean_import, query,
+                     sample_report, test)
+
+NOBODY = 65534
+_env = {}
+
+
+def staged():
+    """A world-readable copy of weft, the shim and the samples: the build tree may belong to
+    root with a private umask (CI clones as root)."""
+    if _env:
+        return _env
+    d = tempfile.mkdtemp(prefix="weft-preload-it-")
+    os.chmod(d, 0o755)
+    for f in ("weft", "libweft-preload.so"):
+        shutil.copy2(os.path.join(BUILD, f), os.path.join(d, f))
+    shutil.copytree(os.path.join(BUILD, "samples", "preload"), os.path.join(d, "samples"))
+    for root, dirs, files in os.walk(d):
+        for x in dirs + files:
+            os.chmod(os.path.join(root, x), 0o755)
+    out = os.path.join(d, "out")
+    os.mkdir(out)
+    os.chmod(out, 0o1777)
+    _env.update(dir=d, weft=os.path.join(d, "weft"), out=out)
+    return _env
+
+
+def run_as_nobody(*args, timeout=60):
+    e = staged()
+    cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+           "--inh-caps=-all", e["weft"], *args]
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/", "TMPDIR": "/tmp"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=e["out"],
+                          env=env)
+
+
+def sample_path(name):
+    return os.path.join(staged()["dir"], "samples", name)
+
+
+def preload_run(name, *args, timeout=60, mode=("--mode=preload",)):
+    out = staged()["out"]
+    trace = os.path.join(out, f"{name}.pftrace")
+    js = os.path.join(out, f"{name}.json")
+    p = run_as_nobody("run", *mode, "-f", "-o", trace, "--summary-json", js, "--",
+                      sample_path(name), *args, timeout=timeout)
+    check(p.returncode == 0, f"weft run --mode=preload {name} failed ({p.returncode}): "
+          f"{p.stderr[-3000:]}")
+    with open(js) as f:
+        summary = json.load(f)
+    return p, trace, summary
+
+
+_convoy = {}
+
+
+def convoy():
+    if not _convoy:
+        p, trace, summary = preload_run("convoy", "4", "20000", mode=())
+        _convoy.update(p=p, trace=trace, summary=summary, report=sample_report(p.stdout))
+    return _convoy
+
+
+@test
+def preload_default_for_unprivileged_and_says_what_it_cannot_see():
+    c = convoy()
+    s = c["summary"]
+    check(s["capture"]["mode"] == "preload", f"capture: {s['capture']}")
+    by = s["events"]["by_type"]
+    if by.get("switch", 0):
+        # perf_event_paranoid allowed context switches of our own threads
+        check("wakers" in s["capture"]["not_seen"], f"not seen: {s['capture']}")
+        workers = [t for t in s["threads"] if t["comm"].startswith("convoy-")]
+        check(len(workers) == 4 and all(t["on_cpu_ns"] > 0 for t in workers),
+              f"threads with context switches: {s['threads']}")
+    else:
+        check(s["capture"]["not_seen"] and "scheduling" in s["capture"]["not_seen"],
+              "summary must say preload mode sees no scheduling")
+    check("Capture mode preload: not seen" in c["p"].stderr, "text summary lacks the note")
+    check(s["events"]["lost"] == 0 and s["events"]["malformed"] == 0, f"events: {s['events']}")
+    # 4 workers: created (fork records from the shim), named, ended
+    check(by["fork"] >= 4 and by["comm"] >= 4 and by["exit"] >= 4 and by["exec"] == 1,
+          f"thread records: {by}")
+
+
+@test
+def preload_convoy_lock_ranks_first():
+    c = convoy()
+    big = next(r for r in c["report"] if r.get("lock") == "big_lock")
+    side = next(r for r in c["report"] if r.get("lock") == "side_lock")
+    locks = c["summary"]["preload_locks"]["locks"]
+    check(locks, "no lock waits recorded")
+    first = locks[0]
+    check(int(first["lock"], 16) == int(big["addr"], 16),
+          f"first lock {first['lock']} is not big_lock {big['addr']}: {locks[:3]}")
+    check(first["label"] == "big_lock", f"the lock should be named by its symbol: {first}")
+    check(first["waits"] >= 3 and first["total_wait_ns"] > 0, f"big_lock: {first}")
+    check(len(first["waiters"]) >= 2, f"big_lock waiters: {first['waiters']}")
+    check(first["holders"] and all(h["tid"] > 0 for h in first["holders"]),
+          f"holders: {first['holders']}")
+    check(first["releasers"], f"no releaser joined to a wait: {first}")
+    for other in locks[1:]:
+        if int(other["lock"], 16) == int(side["addr"], 16):
+            check(other["total_wait_ns"] <= first["total_wait_ns"], "side_lock ranked wrong")
+    check("Lock waits (preload shim)" in c["p"].stderr, "text summary lacks the lock table")
+
+
+@test
+def preload_convoy_trace_has_wait_slices_and_flows():
+    c = convoy()
+    problems, slices, flows, threads = query(
+        c["trace"], IMPORT_PROBLEMS,
+        "select count(*) as n, sum(dur) as d from slice where name like 'mutex big_lock held by convoy-%'",
+        "select count(*) as n from flow",
+        "select count(*) as n from thread where name like 'convoy-%'")
+    check_clean_import(problems)
+    check(slices[0]["n"] >= 3 and slices[0]["d"] > 0, f"wait slices: {slices}")
+    check(flows[0]["n"] >= 1, "no releaser -> waiter flows")
+    arrows, = query(c["trace"], "select so.name as src, si.name as dst, "
+                    "to1.utid as from_thread, to2.utid as to_thread from flow f "
+                    "join slice so on so.id = f.slice_out join slice si on si.id = f.slice_in "
+                    "join thread_track to1 on to1.id = so.track_id "
+                    "join thread_track to2 on to2.id = si.track_id")
+    for a in arrows:
+        check(a["src"].startswith("unlock ") and a["dst"] == "acquired" and
+              a["from_thread"] != a["to_thread"], f"an arrow that is no hand-off: {a}")
+    check(threads[0]["n"] == 4, f"named worker threads: {threads}")
+    if c["summary"]["events"]["by_type"].get("switch", 0):
+        running, = query(c["trace"], "select count(distinct utid) as n from thread_state "
+                         "join thread using(utid) where thread.name like 'convoy-%' and "
+                         "state = 'Running'")
+        check(running[0]["n"] == 4, f"workers with Running states (perf switches): {running}")
+
+
+@test
+def preload_inversion_reported_with_both_stacks():
+    p, trace, s = preload_run("inversion", "500")
+    rep = next(r for r in sample_report(p.stdout) if "inversion" in r)
+    a, b = int(rep["a"], 16), int(rep["b"], 16)
+    inv = s["preload_locks"]["inversions"]
+    check(len(inv) == 1, f"expected exactly the A/B inversion (C->D is well ordered, D->B a "
+          f"trylock): {json.dumps(inv)[:1500]}")
+    edges = inv[0]["edges"]
+    check(len(edges) == 2, f"edges: {edges}")
+    pairs = {(int(e["from"], 16), int(e["to"], 16)) for e in edges}
+    check(pairs == {(a, b), (b, a)}, f"edges {pairs} are not A->B and B->A ({a:x}, {b:x})")
+    for e in edges:
+        want = "take_a_then_b" if int(e["from"], 16) == a else "take_b_then_a"
+        check(any(want in f for f in e["stack"]), f"stack of {e['from']}->{e['to']} lacks "
+              f"{want}: {e['stack']}")
+        check(any(x in f for f in e["stack"] for x in ("forward", "backward")),
+              f"stack should reach the thread function: {e['stack']}")
+    check(edges[0]["tid"] != edges[1]["tid"], "both edges from one thread?")
+    check("Lock-order inversions" in p.stderr and "take_b_then_a" in p.stderr and
+          "lock_a -> lock_b -> lock_a" in p.stderr, f"text summary lacks the inversion: "
+          f"{p.stderr[-2000:]}")
+    check(s["preload_locks"]["lock_order_edges"] == 3, "A->B, B->A, C->D and no trylock edge")
+    live = [ln for ln in p.stderr.splitlines() if ln.startswith("weft: lock-order inversion")]
+    check(len(live) == 1 and "lock_a" in live[0] and "lock_b" in live[0],
+          f"the inversion should be told as it is found: {live}")
+
+
+@test
+def preload_poll_loop_records():
+    p, trace, s = preload_run("poll_loop", "200", "120")
+    rep = sample_report(p.stdout)[0]
+    by = s["events"]["by_type"]
+    n = int(rep["polls"])
+    check(by["poll_enter"] == n and by["poll_exit"] == n,
+          f"{n} poll calls (epoll_wait, poll, select), records: {by}")
+    check(s["events"]["lost"] == 0, f"lost: {s['events']}")
+
+
+@test
+def preload_stress_fork_exec_signals_threads():
+    for _ in range(2):
+        p, trace, s = preload_run("stress", "20", timeout=80)
+        rep = sample_report(p.stdout)
+        children = sorted(int(r["child"]) for r in rep if "child" in r)
+        check(children == list(range(20)), f"lost target output: children {children}")
+        last = [r for r in rep if "stress" in r]
+        check(last and last[0]["stress"] == "ok", f"stress sample: {p.stdout[-500:]}")
+        by = s["events"]["by_type"]
+        check(by["exec"] >= 11, f"every exec'd image should announce itself: {by}")
+        check(s["events"]["malformed"] == 0, "malformed records")
+    problems, = query(trace, IMPORT_PROBLEMS)
+    check_clean_import(problems)
+
+
+@test
+def preload_refuses_static_and_setuid():
+    e = staged()
+    src = os.path.join(e["dir"], "hello.c")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    static = os.path.join(e["dir"], "hello-static")
+    r = subprocess.run(["gcc", "-static", "-O1", src, "-o", static], capture_output=True)
+    if r.returncode == 0:
+        os.chmod(static, 0o755)
+        p = run_as_nobody("run", "--mode=preload", "-o", os.path.join(e["out"], "x.pftrace"),
+                          "--", static)
+        check(p.returncode == 1 and "statically linked" in p.stderr and "hint:" in p.stderr
+              and "bpf" in p.stderr, f"static binary: {p.returncode} {p.stderr}")
+    suid = os.path.join(e["dir"], "true-suid")
+    shutil.copy2("/bin/true", suid)
+    os.chmod(suid, 0o4755)
+    p = run_as_nobody("run", "--mode=preload", "-o", os.path.join(e["out"], "y.pftrace"),
+                      "--", suid)
+    check(p.returncode == 1 and "set-user-ID" in p.stderr and "LD_PRELOAD" in p.stderr,
+          f"setuid binary: {p.returncode} {p.stderr}")
+    p = run_as_nobody("record", "--mode=preload", "-p", "1")
+    check(p.returncode == 2 and "weft run" in p.stderr, f"record --mode=preload: {p.stderr}")
+
+
+@test
+def both_mode_bpf_and_shim_together():
+    """As root: BPF's scheduling and the shim's lock records in one trace, each once: the
+    switches come from BPF only (the perf source is a preload-only fallback)."""
+    d = tempfile.mkdtemp(prefix="weft-both-")
+    trace, js = os.path.join(d, "b.pftrace"), os.path.join(d, "b.json")
+    p = subprocess.run([os.path.join(BUILD, "weft"), "run", "--mode=both", "-o", trace,
+                        "--summary-json", js, "--", os.path.join(BUILD, "samples", "preload",
+                                                                 "inversion"), "200"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"--mode=both: {p.returncode} {p.stderr[-2000:]}")
+    with open(js) as f:
+        s = json.load(f)
+    by = s["events"]["by_type"]
+    check(s["capture"]["mode"] == "both" and s["capture"]["not_seen"] is None, s["capture"])
+    check(by["switch"] > 0 and by["waking"] > 0, f"BPF scheduling records missing: {by}")
+    check(by["lock_edge"] == 3 and len(s["preload_locks"]["inversions"]) == 1,
+          f"shim records: {by}, inversions {s['preload_locks']['inversions']}")
+    # threads, execs and names come from BPF only; the shim adds what only it sees
+    check(by["exec"] == 1, f"exec counted twice: {by}")
+    tids = [t["tid"] for t in s["threads"]]
+    check(len(tids) == len(set(tids)), f"duplicate threads: {tids}")
+
+
+@test
+def preload_cond_and_sem_waits_name_who_woke_them():
+    p, trace, s = preload_run("handoff", "50")
+    rep = sample_report(p.stdout)[0]
+    producer = int(rep["producer_tid"])
+    waits = {int(w["lock"], 16): w for w in s["preload_locks"]["waits"]}
+    for name in ("cond", "sem"):
+        w = waits.get(int(rep[name], 16))
+        check(w is not None, f"no {name} waits: {s['preload_locks']['waits']}")
+        check(w["kind"] == name and w["waits"] >= 25, f"{name}: {w}")
+        check(w["releasers"] and w["releasers"][0]["tid"] == producer,
+              f"{name} waits should be ended by the producer {producer}: {w['releasers']}")
+    check(all(int(l["lock"], 16) not in waits for l in s["preload_locks"]["locks"]),
+          "cond/sem waits must not rank among the locks")
+    check("Condition-variable and semaphore waits" in p.stderr, "text summary lacks them")
+
+
+@test
+def preload_target_unharmed_when_nobody_drains_or_weft_dies():
+    """The shim with a ring nobody reads (and the smallest ring): the ring fills, records are
+    dropped and counted, and the program runs on as if untraced. Then weft killed mid-run."""
+    e = staged()
+    rings = tempfile.mkdtemp(prefix="weft-rings-test-", dir=e["out"])
+    os.chmod(rings, 0o777)
+    env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": os.path.join(e["dir"], "libweft-preload.so"),
+           "WEFT_PRELOAD_DIR": rings, "WEFT_PRELOAD_RING_SIZE": "65536"}
+    p = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                        sample_path("stress"), "10"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    rep = sample_report(p.stdout)
+    check(p.returncode == 0 and [r for r in rep if r.get("stress") == "ok"] and
+          len([r for r in rep if "child" in r]) == 10 and not p.stderr,
+          f"stress under an undrained shim: {p.returncode} {p.stdout[-500:]} {p.stderr[-500:]}")
+    full = [f for f in os.listdir(rings) if f.endswith(".ring")]
+    check(len(full) >= 11, f"every process should have made its ring: {full}")
+    # weft SIGKILLed while its command runs: the command finishes its work all the same
+    trace = os.path.join(e["out"], "killed.pftrace")
+    w = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                          e["weft"], "run", "--mode=preload", "-f", "-o", trace, "--",
+                          sample_path("convoy"), "4", "100000"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.3)
+    w.kill()
+    out, _ = w.communicate(timeout=60)  # the orphaned convoy holds the pipe until it is done
+    big = [r for r in sample_report(out) if r.get("lock") == "big_lock"]
+    check(big and big[0]["counter"] == "400000", f"convoy after weft died: {out!r}")
