@@ -182,6 +182,12 @@ def preload_poll_loop_records():
     check(by["poll_enter"] == n and by["poll_exit"] == n,
           f"{n} poll calls (epoll_wait, poll, select), records: {by}")
     check(s["events"]["lost"] == 0, f"lost: {s['events']}")
+    # The event-loop analysis reads the shim's poll records as it reads BPF's: the seeded
+    # 120 ms stall is found, within 20%, and nothing else is a stall.
+    loops = s["loops"]["threads"]
+    stalls = [st for lt in loops for st in lt["stalls"]]
+    check(len(stalls) == 1 and 96e6 <= stalls[0]["dur_ns"] <= 144e6,
+          f"expected one ~120 ms stall from the shim's poll records: {stalls}")
 
 
 @test
