@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "session_fixture.h"
+
 #include "analyze/session.h"
 
 #define US 1000ULL
@@ -61,20 +63,12 @@ static void push_name(struct fixture *f, uint64_t us, uint32_t kind, uint64_t ac
 
 static int setup(void **state)
 {
-	char path[] = "/tmp/weft-test-actors-XXXXXX";
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct session_opts o = { 0 };
 
 	if (!f)
 		return -1;
-	f->fd = mkstemp(path);
-	if (f->fd < 0)
-		return -1;
-	unlink(path);
-	o.trace_fd = f->fd;
-	o.reorder_window_ns = 1000000000;
-	f->s = session_new(&o);
-	if (!f->s)
+	if (test_session_open(&o, &f->s, &f->fd))
 		return -1;
 	*state = f;
 	return 0;
@@ -84,20 +78,14 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	session_free(f->s);
-	close(f->fd);
-	free(f->json);
+	test_session_close(f->s, f->fd, f->json);
 	free(f);
 	return 0;
 }
 
 static void summarize(struct fixture *f)
 {
-	FILE *m = open_memstream(&f->json, &f->json_len);
-
-	assert_non_null(m);
-	session_summary_json(f->s, m);
-	assert_int_equal(fclose(m), 0);
+	test_session_json(f->s, &f->json, &f->json_len);
 }
 
 /* The number after the first `"key": ` following `after` in the JSON. */

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "session_fixture.h"
+
 #include "analyze/session.h"
 #include "symbolize/symbolize.h"
 
@@ -49,22 +51,14 @@ static void on_notice(void *ctx, const char *text)
 
 static int setup(void **state)
 {
-	char path[] = "/tmp/weft-test-locks-XXXXXX";
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct session_opts o = { 0 };
 
 	if (!f)
 		return -1;
-	f->fd = mkstemp(path);
-	if (f->fd < 0)
-		return -1;
-	unlink(path);
-	o.trace_fd = f->fd;
-	o.reorder_window_ns = 1000000000;
 	o.hooks.notice = on_notice;
 	o.hooks.ctx = f;
-	f->s = session_new(&o);
-	if (!f->s)
+	if (test_session_open(&o, &f->s, &f->fd))
 		return -1;
 	session_add_process(f->s, PID, 1, "bank", "bank");
 	session_add_thread(f->s, PID, PID, "bank");
@@ -79,9 +73,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	session_free(f->s);
-	close(f->fd);
-	free(f->json);
+	test_session_close(f->s, f->fd, f->json);
 	free(f);
 	return 0;
 }
@@ -89,12 +81,7 @@ static int teardown(void **state)
 static void hdr(struct weft_event_header *h, unsigned type, size_t size, uint64_t ts,
 		uint32_t tid)
 {
-	h->type = type;
-	h->size = size;
-	h->cpu = 0;
-	h->ts = ts;
-	h->pid = PID;
-	h->tid = tid;
+	*h = (struct weft_event_header){ type, size, 0, ts, PID, tid };
 }
 
 static void push(struct fixture *f, const void *rec)
@@ -168,13 +155,8 @@ static void blocked(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr
 
 static void finish(struct fixture *f, uint64_t us)
 {
-	FILE *m;
-
 	assert_int_equal(session_finish(f->s, AT(us)), 0);
-	m = open_memstream(&f->json, &f->json_len);
-	assert_non_null(m);
-	session_summary_json(f->s, m);
-	assert_int_equal(fclose(m), 0);
+	test_session_json(f->s, &f->json, &f->json_len);
 }
 
 /* The number after "key": in the object starting at `from`. */

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "session_fixture.h"
+
 #include "analyze/loops.h"
 #include "analyze/session.h"
 
@@ -84,31 +86,21 @@ struct fixture {
 
 static int setup(void **state)
 {
-	char path[] = "/tmp/weft-test-loops-XXXXXX";
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct session_opts o = { 0 };
 
 	if (!f)
 		return -1;
-	f->fd = mkstemp(path);
-	if (f->fd < 0)
-		return -1;
-	unlink(path);
-	o.trace_fd = f->fd;
-	o.reorder_window_ns = 1000000000;
 	o.stall_threshold_ns = 50 * MS;
-	f->s = session_new(&o);
 	*state = f;
-	return f->s ? 0 : -1;
+	return test_session_open(&o, &f->s, &f->fd);
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	session_free(f->s);
-	close(f->fd);
-	free(f->json);
+	test_session_close(f->s, f->fd, f->json);
 	free(f);
 	return 0;
 }
@@ -116,12 +108,7 @@ static int teardown(void **state)
 static void hdr(struct weft_event_header *h, unsigned type, size_t size, uint64_t ts,
 		uint32_t tid)
 {
-	h->type = type;
-	h->size = size;
-	h->cpu = 0;
-	h->ts = ts;
-	h->pid = PID;
-	h->tid = tid;
+	*h = (struct weft_event_header){ type, size, 0, ts, PID, tid };
 }
 
 static void poll_pair(struct fixture *f, uint32_t tid, uint64_t enter, uint64_t exit)
@@ -142,12 +129,9 @@ static void poll_pair(struct fixture *f, uint32_t tid, uint64_t enter, uint64_t 
 
 static const char *finish(struct fixture *f, uint64_t end)
 {
-	FILE *m;
 
 	assert_int_equal(session_finish(f->s, end), 0);
-	m = open_memstream(&f->json, &f->len);
-	session_summary_json(f->s, m);
-	fclose(m);
+	test_session_json(f->s, &f->json, &f->len);
 	return f->json;
 }
 

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "session_fixture.h"
+
 #include "analyze/session.h"
 
 #define US 1000ULL
@@ -209,22 +211,14 @@ static void on_exited(void *ctx, int32_t pid, int32_t exit_code)
 
 static int setup(void **state)
 {
-	char path[] = "/tmp/weft-test-session-XXXXXX";
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct session_opts o = { 0 };
 
 	if (!f)
 		return -1;
-	f->fd = mkstemp(path);
-	if (f->fd < 0)
-		return -1;
-	unlink(path);
-	o.trace_fd = f->fd;
-	o.reorder_window_ns = 1000000000; /* 1 s: nothing is released before the final flush */
 	o.hooks.process_exited = on_exited;
 	o.hooks.ctx = f;
-	f->s = session_new(&o);
-	if (!f->s)
+	if (test_session_open(&o, &f->s, &f->fd))
 		return -1;
 	*state = f;
 	return 0;
@@ -234,9 +228,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	session_free(f->s);
-	close(f->fd);
-	free(f->json);
+	test_session_close(f->s, f->fd, f->json);
 	free(f);
 	return 0;
 }
@@ -272,11 +264,7 @@ static bool push_recording(struct fixture *f)
 
 static void summarize(struct fixture *f)
 {
-	FILE *m = open_memstream(&f->json, &f->json_len);
-
-	assert_non_null(m);
-	session_summary_json(f->s, m);
-	assert_int_equal(fclose(m), 0);
+	test_session_json(f->s, &f->json, &f->json_len);
 	assert_non_null(f->json);
 }
 
