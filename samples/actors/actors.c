@@ -154,6 +154,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < wait_ms && !(WEFT_ENABLED(actor_name) && WEFT_ENABLED(actor_send) &&
 					 WEFT_ENABLED(actor_recv) && WEFT_ENABLED(actor_done)); i++)
 		sleep_us(1000);
+	/* A semaphore goes up when a probe is registered, its BPF program a moment later. */
+	if (wait_ms)
+		sleep_us(100 * 1000);
 	rounds_left = n;
 	actor_start(&slow, "slow", slow_handle);
 	actor_start(&ping, "ping", pingpong_handle);

@@ -160,6 +160,9 @@ int main(int argc, char **argv)
 					 WEFT_ENABLED(task_poll_end) && WEFT_ENABLED(chan_recv) &&
 					 WEFT_ENABLED(loop_end)); i++)
 		sleep_ns(1000000);
+	/* A semaphore goes up when a probe is registered, its BPF program a moment later. */
+	if (wait_ms)
+		sleep_ns(100 * 1000000);
 	WEFT_ACTOR_NAME(&jobs, "jobs");
 	WEFT_ACTOR_NAME(&executor_id, "executor");
 	for (int i = 0; i < 3; i++)
