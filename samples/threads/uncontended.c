@@ -15,7 +15,11 @@
 #include <time.h>
 
 static long iters = 20000000;
-static pthread_mutex_t locks[64];
+/* One cache line per lock: two threads' mutexes sharing a line would make the benchmark
+ * measure cache-line ping-pong (which varies with where the scheduler puts them), not locking. */
+static struct padded_lock {
+	pthread_mutex_t m;
+} __attribute__((aligned(64))) locks[64];
 static volatile long sink[64 * 8];
 
 static void *run(void *arg)
@@ -23,9 +27,9 @@ static void *run(void *arg)
 	long id = (long)arg;
 
 	for (long i = 0; i < iters; i++) {
-		pthread_mutex_lock(&locks[id]);
+		pthread_mutex_lock(&locks[id].m);
 		sink[id * 8]++;
-		pthread_mutex_unlock(&locks[id]);
+		pthread_mutex_unlock(&locks[id].m);
 	}
 	return NULL;
 }
@@ -53,7 +57,7 @@ int main(int argc, char **argv)
 	t0 = ns(CLOCK_MONOTONIC);
 	c0 = ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (long i = 0; i < nthreads; i++) {
-		pthread_mutex_init(&locks[i], NULL);
+		pthread_mutex_init(&locks[i].m, NULL);
 		pthread_create(&th[i], NULL, run, (void *)i);
 	}
 	for (long i = 0; i < nthreads; i++)
