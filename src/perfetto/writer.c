@@ -568,6 +568,12 @@ static int sched_flush_cpu(struct pf_writer *w, uint32_t cpu)
 	return err;
 }
 
+/* A bundle that reached its size goes out now: memory stays bounded between flushes. */
+static int sched_appended(struct pf_writer *w, uint32_t cpu, struct pf_csched *c)
+{
+	return pf_csched_count(c) >= PF_SCHED_BUNDLE_MAX ? sched_flush_cpu(w, cpu) : 0;
+}
+
 int pf_sched_switch(struct pf_writer *w, uint32_t cpu, uint64_t ts, int64_t prev_state,
 		    int32_t next_pid, int32_t next_prio, const char *next_comm)
 {
@@ -580,11 +586,7 @@ int pf_sched_switch(struct pf_writer *w, uint32_t cpu, uint64_t ts, int64_t prev
 	if (err)
 		return err;
 	err = pf_csched_switch(c, ts, prev_state, next_pid, next_prio, next_comm);
-	if (err)
-		return err;
-	if (pf_csched_count(c) >= PF_SCHED_BUNDLE_MAX)
-		err = sched_flush_cpu(w, cpu);
-	return err;
+	return err ? err : sched_appended(w, cpu, c);
 }
 
 int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid, int32_t target_cpu,
@@ -599,11 +601,7 @@ int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid,
 	if (err)
 		return err;
 	err = pf_csched_waking(c, ts, pid, target_cpu, prio, comm);
-	if (err)
-		return err;
-	if (pf_csched_count(c) >= PF_SCHED_BUNDLE_MAX)
-		err = sched_flush_cpu(w, cpu);
-	return err;
+	return err ? err : sched_appended(w, cpu, c);
 }
 
 /*
