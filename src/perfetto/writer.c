@@ -517,11 +517,14 @@ int pf_thread(struct pf_writer *w, int32_t tid, int32_t pid, const char *name)
 
 /* --- scheduling ------------------------------------------------------------------------------- */
 
+/* The pending bundle of `cpu` (made on first use); fails with the writer's sticky error. */
 static int cpu_sched(struct pf_writer *w, uint32_t cpu, struct pf_csched **out)
 {
 	struct pf_csched **cpus;
 	size_t n;
 
+	if (w->err)
+		return w->err;
 	if (cpu >= PF_MAX_CPUS)
 		return -EINVAL;
 	if (cpu >= w->ncpus) {
@@ -580,8 +583,6 @@ int pf_sched_switch(struct pf_writer *w, uint32_t cpu, uint64_t ts, int64_t prev
 	struct pf_csched *c;
 	int err;
 
-	if (w->err)
-		return w->err;
 	err = cpu_sched(w, cpu, &c);
 	if (err)
 		return err;
@@ -595,8 +596,6 @@ int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid,
 	struct pf_csched *c;
 	int err;
 
-	if (w->err)
-		return w->err;
 	err = cpu_sched(w, cpu, &c);
 	if (err)
 		return err;
