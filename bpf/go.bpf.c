@@ -50,9 +50,8 @@ static __always_inline __u64 read_u64(__u64 addr)
 static __always_inline struct go_proc_info *proc_info(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u8 *t = bpf_map_lookup_elem(&traced, &tgid);
 
-	if (!t || !*t)
+	if (!tgid_traced(tgid))
 		return NULL;
 	return bpf_map_lookup_elem(&go_procs, &tgid);
 }

@@ -133,7 +133,6 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid, ts, uaddr;
 	__u32 tgid, tid, cmd;
-	__u8 *traced_v;
 
 	/* Every syscall of the system comes here: the id first, it is the cheapest test. */
 	if (id != NR_FUTEX)
@@ -141,8 +140,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
 	tid = (__u32)pid_tgid;
-	traced_v = bpf_map_lookup_elem(&traced, &tgid);
-	if (!traced_v || !*traced_v)
+	if (!tgid_traced(tgid))
 		return 0;
 	cmd = regs->si & FUTEX_CMD_MASK;
 	uaddr = regs->di;

@@ -33,7 +33,7 @@ struct {
 
 static __always_inline __u64 stack_submit_flags(struct task_struct *t)
 {
-	__u32 tgid = BPF_CORE_READ(t, tgid);
+	__u32 tgid = t->tgid;
 	__u8 one = 1;
 
 	if (bpf_map_lookup_elem(&stacked, &tgid))
@@ -91,22 +91,22 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	if (!e)
 		return 0;
 	e->prev_state = prev_state;
-	e->prev_exit_state = BPF_CORE_READ(prev, exit_state);
-	e->next_pid = BPF_CORE_READ(next, tgid);
-	e->next_tid = BPF_CORE_READ(next, pid);
-	e->prev_prio = BPF_CORE_READ(prev, prio);
-	e->next_prio = BPF_CORE_READ(next, prio);
+	e->prev_exit_state = prev->exit_state;
+	e->next_pid = next->tgid;
+	e->next_tid = next->pid;
+	e->prev_prio = prev->prio;
+	e->next_prio = next->prio;
 	e->preempt = preempt;
 	e->prev_traced = prev_traced;
 	e->next_traced = next_traced;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	BPF_CORE_READ_STR_INTO(&e->prev_comm, prev, comm);
-	BPF_CORE_READ_STR_INTO(&e->next_comm, next, comm);
+	read_comm(e->prev_comm, prev);
+	read_comm(e->next_comm, next);
 	submit(e);
 
 	/* Voluntary switch-out: the thread is going to wait; remember where. */
 	if (prev_traced && !preempt && prev_state != 0 && !(prev_state & TASK_DEAD) &&
-	    !BPF_CORE_READ(prev, exit_state) && stack_allowed(prev, ts))
+	    !prev->exit_state && stack_allowed(prev, ts))
 		emit_stack(ctx, prev, ts);
 	return 0;
 }
@@ -121,13 +121,13 @@ static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 	e = reserve(sizeof(*e), WEFT_EV_WAKING, cur, bpf_ktime_get_boot_ns());
 	if (!e)
 		return;
-	e->pid = BPF_CORE_READ(p, tgid);
-	e->tid = BPF_CORE_READ(p, pid);
-	e->prio = BPF_CORE_READ(p, prio);
-	e->target_cpu = BPF_CORE_READ(p, thread_info.cpu);
+	e->pid = p->tgid;
+	e->tid = p->pid;
+	e->prio = p->prio;
+	e->target_cpu = p->thread_info.cpu;
 	e->new_task = new_task;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	read_comm(e->comm, p);
 	submit(e);
 }
 
@@ -150,20 +150,19 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct weft_fork_event *e;
 	__u32 child_tgid;
-	__u8 one = 1;
 
 	if (!is_traced(parent))
 		return 0;
-	child_tgid = BPF_CORE_READ(child, tgid);
+	child_tgid = child->tgid;
 	/* Follow new processes in the kernel, before the child can run. */
-	if (child_tgid != BPF_CORE_READ(parent, tgid))
-		bpf_map_update_elem(&traced, &child_tgid, &one, BPF_ANY);
+	if (child_tgid != parent->tgid)
+		trace_tgid(child_tgid);
 	e = reserve(sizeof(*e), WEFT_EV_FORK, parent, bpf_ktime_get_boot_ns());
 	if (!e)
 		return 0;
 	e->child_pid = child_tgid;
-	e->child_tid = BPF_CORE_READ(child, pid);
-	BPF_CORE_READ_STR_INTO(&e->child_comm, child, comm);
+	e->child_tid = child->pid;
+	read_comm(e->child_comm, child);
 	submit(e);
 	return 0;
 }
@@ -174,7 +173,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct weft_exec_event *e;
 	const char *filename;
 
-	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 tgid = p->tgid;
 
 	if (!is_traced(p))
 		return 0;
@@ -184,8 +183,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	e->old_tid = old_pid;
 	e->pad = 0;
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-	filename = BPF_CORE_READ(bprm, filename);
+	read_comm(e->comm, p);
+	filename = bprm->filename;
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), filename);
 	submit(e);
 	return 0;
@@ -201,11 +200,11 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e = reserve(sizeof(*e), WEFT_EV_EXIT, p, bpf_ktime_get_boot_ns());
 	if (!e)
 		return 0;
-	e->exit_code = BPF_CORE_READ(p, exit_code);
+	e->exit_code = p->exit_code;
 	/* do_exit() decremented signal->live before this tracepoint: 0 means last thread. */
-	e->group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	e->group_dead = p->signal->live.counter == 0;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	read_comm(e->comm, p);
 	submit(e);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #define WEFT_KSTACK_MAX 32        /* kernel frames kept per off-CPU stack */
 #define WEFT_USTACK_BYTES 4096    /* user stack bytes copied from sp for DWARF unwinding */
 #define WEFT_UREGS 8              /* see enum weft_ureg */
+#define WEFT_TGID_LIMIT (1 << 22) /* the kernel's PID_MAX_LIMIT on 64-bit: every pid is below */
 
 /*
  * Record types, by area. Each area keeps its records in its own header (included at the end)

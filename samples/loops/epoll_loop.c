@@ -4,7 +4,7 @@
  *   epoll_loop stalls   ~2.2 s, with three seeded stalls (see stall.h): stall_busy_150ms,
  *                       stall_busy_300ms (CPU) and stall_sleep_200ms (a blocking nanosleep)
  *   epoll_loop calm     ~1 s, no stall
- *   epoll_loop hang     0.5 s of loop, then stall_forever() holds it for 10 s (a handler that
+ *   epoll_loop hang     1.5 s of loop, then stall_forever() holds it for 10 s (a handler that
  *                       does not return while a recording ends)
  *   epoll_loop fast N [STEPS]  N short iterations as fast as an eventfd drives them, each
  *                       doing STEPS multiply-adds (default 10000, ~25 us): the overhead
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	} else {
 		struct itimerspec its = { { 0, 1000000 }, { 0, 1000000 } };
 		int stalls = !strcmp(mode, "stalls"), hang = !strcmp(mode, "hang");
-		uint64_t run_ms = stalls ? 2200 : 1000;
+		uint64_t run_ms = stalls ? 2200 : hang ? 3000 : 1000;
 
 		fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
 		timerfd_settime(fd, 0, &its, NULL);
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 			if (read(fd, &v, sizeof(v)) < 0)
 				continue;
 			iters++;
-			if (hang && boot_ns() - t0 >= 500 * 1000000ULL) {
+			if (hang && boot_ns() - t0 >= 1500 * 1000000ULL) {
 				stall_forever();
 				break;
 			}

@@ -57,21 +57,63 @@ int reorder_push(struct reorder *r, const struct weft_event_header *h)
 	return 0;
 }
 
-/* Stable: an entry moves back only past strictly later timestamps, so equal timestamps
- * keep arrival order (a switch and the stack recorded with it share one). */
-static void sort_new(struct reorder *r)
+/* Stable merge of the sorted runs a[0..mid) and a[mid..n), through tmp. */
+static void merge(struct reorder_entry *a, size_t mid, size_t n, struct reorder_entry *tmp)
 {
-	for (size_t i = r->sorted ? r->sorted : 1; i < r->len; i++) {
-		struct reorder_entry e = r->ents[i];
-		size_t j = i;
+	size_t i = 0, j = mid, k = 0;
 
-		while (j > 0 && r->ents[j - 1].ts > e.ts) {
-			r->ents[j] = r->ents[j - 1];
-			j--;
-		}
-		r->ents[j] = e;
+	if (!mid || mid == n || a[mid - 1].ts <= a[mid].ts)
+		return;
+	while (i < mid && j < n)
+		tmp[k++] = a[j].ts < a[i].ts ? a[j++] : a[i++];
+	while (i < mid)
+		tmp[k++] = a[i++];
+	memcpy(a, tmp, k * sizeof(*a)); /* a[j..n) is already in place */
+}
+
+/*
+ * Records come one CPU ring after another, each in time order (bar the odd interrupt between
+ * taking a timestamp and reserving), so the new records are a few long sorted runs: merge
+ * neighbouring runs until one is left (a natural merge sort), then merge it with what was
+ * sorted before. Stable: on equal timestamps the earlier arrival stays first (a switch and
+ * the stack recorded with it share one).
+ */
+static int sort_new(struct reorder *r)
+{
+	size_t n = r->len;
+	struct reorder_entry *a = r->ents;
+
+	if (r->sorted == n)
+		return 0;
+	if (r->tmp_cap < n) {
+		void *p = realloc(r->tmp, r->cap * sizeof(*r->tmp));
+
+		if (!p)
+			return -ENOMEM;
+		r->tmp = p;
+		r->tmp_cap = r->cap;
 	}
-	r->sorted = r->len;
+	for (;;) {
+		size_t start = r->sorted, runs = 0;
+
+		while (start < n) {
+			size_t mid = start + 1, end;
+
+			while (mid < n && a[mid - 1].ts <= a[mid].ts)
+				mid++;
+			end = mid < n ? mid + 1 : n;
+			while (end < n && a[end - 1].ts <= a[end].ts)
+				end++;
+			merge(a + start, mid - start, end - start, r->tmp);
+			start = end;
+			runs++;
+		}
+		if (runs <= 1)
+			break;
+	}
+	merge(a, r->sorted, n, r->tmp);
+	r->sorted = n;
+	return 0;
 }
 
 /* Move the records still pending to the front of a fresh arena. */
@@ -116,7 +158,8 @@ void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx)
 
 	if (!r->len)
 		return;
-	sort_new(r);
+	if (sort_new(r))
+		all = 1; /* no memory to sort: release in arrival order rather than lose records */
 	if (!all && r->newest < r->window_ns)
 		return;
 	limit = all ? UINT64_MAX : r->newest - r->window_ns;
@@ -134,5 +177,6 @@ void reorder_free(struct reorder *r)
 	free(r->arena);
 	free(r->spare);
 	free(r->ents);
+	free(r->tmp);
 	memset(r, 0, sizeof(*r));
 }

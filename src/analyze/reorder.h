@@ -10,9 +10,10 @@
 
 /*
  * A record's timestamp is taken just before it is reserved in the ring, so records from
- * different CPUs can arrive a little out of order. Records are copied into an arena, kept
- * sorted by (ts, arrival) with an insertion sort (they arrive almost sorted, so that is
- * linear), and released once they are older than the newest seen minus `window_ns`.
+ * different CPUs arrive out of order (each CPU has its own ring, drained one after another).
+ * Records are copied into an arena, kept sorted by (ts, arrival) with a merge of the sorted
+ * runs they arrive in, and released once they are older than the newest seen minus
+ * `window_ns`.
  */
 struct reorder_entry {
 	uint64_t ts;
@@ -22,8 +23,8 @@ struct reorder_entry {
 struct reorder {
 	char *arena, *spare;
 	size_t arena_len, arena_cap, spare_cap;
-	struct reorder_entry *ents;
-	size_t len, cap;
+	struct reorder_entry *ents, *tmp; /* tmp: merge scratch, tmp_cap entries */
+	size_t len, cap, tmp_cap;
 	size_t sorted;     /* ents[0..sorted) are in order */
 	uint64_t newest;
 	uint64_t window_ns;

@@ -2,11 +2,14 @@
 /* The only owner of the scheduler skeleton: everything libbpf happens here. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <bpf/bpf.h>
@@ -23,7 +26,9 @@ struct collector {
 	void *area_state[AREAS_MAX];
 	bool area_open[AREAS_MAX];
 	char notes[1024];
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;  /* all the per-CPU rings */
+	int *ring_fds;           /* one per possible CPU */
+	_Atomic uint64_t *traced; /* the BPF "traced" bitmap, mapped: one bit per tgid */
 	collector_event_fn fn;
 	void *ctx;
 	int ncpus;
@@ -92,6 +97,60 @@ static int probe_features(struct collector_error *err)
 	return 0;
 }
 
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct collector *c = ctx;
+
+	return c->fn ? c->fn(c->ctx, data, len) : 0;
+}
+
+/* --ringbuf-size is the total: each CPU gets its share, a power of two of at least 64K. */
+static size_t ring_bytes_per_cpu(size_t total, int ncpus)
+{
+	size_t per = 64 << 10;
+
+	while (per * 2 * ncpus <= total)
+		per *= 2;
+	return per;
+}
+
+/* One ring per possible CPU, created before the programs load (the first is the template). */
+static int rings_create(struct collector *c, size_t bytes)
+{
+	c->ring_fds = malloc(c->ncpus * sizeof(*c->ring_fds));
+	if (!c->ring_fds)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		c->ring_fds[cpu] = -1;
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		c->ring_fds[cpu] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "weft_cpu_ring", 0, 0, bytes,
+						  NULL);
+		if (c->ring_fds[cpu] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Puts each ring in the "events" table the programs reserve from, and under one consumer. */
+static int rings_attach(struct collector *c)
+{
+	int table = bpf_map__fd(c->skel->maps.events);
+
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		int fd = c->ring_fds[cpu];
+
+		if (bpf_map_update_elem(table, &cpu, &fd, BPF_ANY))
+			return -errno;
+		if (!c->rb)
+			c->rb = ring_buffer__new(fd, on_record, c, NULL);
+		else if (ring_buffer__add(c->rb, fd, on_record, c))
+			return -errno;
+		if (!c->rb)
+			return -errno;
+	}
+	return 0;
+}
+
 int collector_open(struct collector **out, const struct collector_opts *opts,
 		   struct collector_error *err)
 {
@@ -120,16 +179,37 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 		c->skel->rodata->stack_interval_ns = opts->stack_interval_ns;
 		c->skel->rodata->stack_burst = opts->stack_burst ? opts->stack_burst : 1;
 	}
-	ret = bpf_map__set_max_entries(c->skel->maps.events, opts->ringbuf_bytes);
+	ret = rings_create(c, ring_bytes_per_cpu(opts->ringbuf_bytes, c->ncpus));
 	if (ret) {
 		set_error(err, "--ringbuf-size takes a power of two of at least 64K",
-			  "ring buffer size %zu: %s", opts->ringbuf_bytes, strerror(-ret));
+			  "creating the per-CPU ring buffers: %s", strerror(-ret));
+		goto out;
+	}
+	/* The first ring is the table's template: older kernels accept only inner rings of the
+	 * template's size. */
+	ret = bpf_map__set_max_entries(c->skel->maps.events, c->ncpus);
+	ret = ret ?: bpf_map__set_inner_map_fd(c->skel->maps.events, c->ring_fds[0]);
+	if (ret) {
+		set_error(err, NULL, "setting up the per-CPU ring buffers: %s", strerror(-ret));
 		goto out;
 	}
 	ret = sched_bpf__load(c->skel);
 	if (ret) {
 		set_error(err, "run with -vv to see the verifier log",
 			  "loading BPF programs: %s", strerror(-ret));
+		goto out;
+	}
+	ret = rings_attach(c);
+	if (ret) {
+		set_error(err, NULL, "filling the per-CPU ring buffer table: %s", strerror(-ret));
+		goto out;
+	}
+	c->traced = mmap(NULL, WEFT_TGID_LIMIT / 8, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(c->skel->maps.traced), 0);
+	if (c->traced == MAP_FAILED) {
+		c->traced = NULL;
+		ret = -errno;
+		set_error(err, NULL, "mapping the process filter: %s", strerror(-ret));
 		goto out;
 	}
 	ret = sched_bpf__attach(c->skel);
@@ -233,52 +313,42 @@ void collector_close(struct collector *c)
 		c->injected = next;
 	}
 	ring_buffer__free(c->rb);
+	for (int cpu = 0; c->ring_fds && cpu < c->ncpus; cpu++)
+		if (c->ring_fds[cpu] >= 0)
+			close(c->ring_fds[cpu]);
+	free(c->ring_fds);
+	if (c->traced)
+		munmap((void *)c->traced, WEFT_TGID_LIMIT / 8);
 	sched_bpf__destroy(c->skel);
 	free(c);
 }
 
+/* Atomic read-modify-writes: the kernel sets bits in the same words when traced processes fork. */
 int collector_trace_pid(struct collector *c, pid_t tgid)
 {
-	__u32 key = tgid;
-	__u8 one = 1;
-
-	return bpf_map__update_elem(c->skel->maps.traced, &key, sizeof(key), &one, sizeof(one),
-				    BPF_ANY);
+	if (tgid <= 0 || tgid >= WEFT_TGID_LIMIT)
+		return -EINVAL;
+	atomic_fetch_or(&c->traced[tgid / 64], 1ULL << (tgid % 64));
+	return 0;
 }
 
 int collector_untrace_pid(struct collector *c, pid_t tgid)
 {
-	__u32 key = tgid;
-	int ret = bpf_map__delete_elem(c->skel->maps.traced, &key, sizeof(key), 0);
-
-	return ret == -ENOENT ? 0 : ret;
+	if (tgid <= 0 || tgid >= WEFT_TGID_LIMIT)
+		return -EINVAL;
+	atomic_fetch_and(&c->traced[tgid / 64], ~(1ULL << (tgid % 64)));
+	return 0;
 }
 
-static int on_record(void *ctx, void *data, size_t len)
+static void ring_setup(struct collector *c, collector_event_fn fn, void *ctx)
 {
-	struct collector *c = ctx;
-
-	return c->fn(c->ctx, data, len);
-}
-
-static int ring_setup(struct collector *c, collector_event_fn fn, void *ctx)
-{
-	if (!c->rb) {
-		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
-		if (!c->rb)
-			return -errno;
-	}
 	c->fn = fn;
 	c->ctx = ctx;
-	return 0;
 }
 
 int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 {
-	int ret = ring_setup(c, fn, ctx);
-
-	if (ret)
-		return ret;
+	ring_setup(c, fn, ctx);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
 		if (c->area_open[i] && collector_areas[i]->poll)
 			collector_areas[i]->poll(c, c->area_state[i]);
@@ -295,10 +365,9 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 
 int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx)
 {
-	int ret = ring_setup(c, fn, ctx);
+	int ret;
 
-	if (ret)
-		return ret;
+	ring_setup(c, fn, ctx);
 	ret = ring_buffer__poll(c->rb, timeout_ms);
 	return ret == -EINTR ? 0 : ret;
 }

@@ -6,164 +6,156 @@
 
 #include "perfetto/compact_sched.h"
 
-/* The UI reads common_flags only to tell a waking from task context (1) from an interrupt. */
-#define PF_WAKING_FLAGS 1
+/* FtraceEventBundle fields, and CompactSched's (perfetto_trace.proto). */
+#define BUNDLE_CPU 1
+#define BUNDLE_COMPACT_SCHED 4
+#define CS_INTERN_TABLE 5
+static const uint8_t cs_field_number[PF_CS_FIELDS] = {
+	[PF_CS_SW_TS] = 1,	   [PF_CS_SW_PREV_STATE] = 2, [PF_CS_SW_NEXT_PID] = 3,
+	[PF_CS_SW_NEXT_PRIO] = 4,  [PF_CS_SW_NEXT_COMM] = 6,  [PF_CS_WK_TS] = 7,
+	[PF_CS_WK_PID] = 8,	   [PF_CS_WK_TARGET_CPU] = 9, [PF_CS_WK_PRIO] = 10,
+	[PF_CS_WK_COMM] = 11,	   [PF_CS_WK_FLAGS] = 12,
+};
 
-static int grow(void **p, size_t ncap, size_t elem)
+/* Room for one varint in each of the fields [from, to). */
+static int reserve_fields(struct pf_csched *c, int from, int to)
 {
-	void *np = realloc(*p, ncap * elem);
-
-	if (!np)
-		return -ENOMEM;
-	*p = np;
+	for (int f = from; f < to; f++)
+		if (pf_bytes_reserve(&c->field[f], PF_VARINT_MAX))
+			return -ENOMEM;
 	return 0;
 }
 
-static int switch_grow(struct pf_csched *c)
+/*
+ * Index of pid's comm in this bundle's intern_table (0-based, unlike interned ids). A switch or
+ * wakeup names a handful of tasks over and over: a per-pid cache saves hashing the name.
+ */
+static int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32_t *idx)
 {
-	size_t ncap = c->sw_cap ? c->sw_cap * 2 : 256;
-	int err = 0;
-
-	err = err ?: grow((void **)&c->sw_ts, ncap, sizeof(*c->sw_ts));
-	err = err ?: grow((void **)&c->sw_prev_state, ncap, sizeof(*c->sw_prev_state));
-	err = err ?: grow((void **)&c->sw_next_pid, ncap, sizeof(*c->sw_next_pid));
-	err = err ?: grow((void **)&c->sw_next_prio, ncap, sizeof(*c->sw_next_prio));
-	err = err ?: grow((void **)&c->sw_comm, ncap, sizeof(*c->sw_comm));
-	/* arrays that grew keep their contents; the capacity only counts once all did */
-	if (!err)
-		c->sw_cap = ncap;
-	return err;
-}
-
-static int waking_grow(struct pf_csched *c)
-{
-	size_t ncap = c->wk_cap ? c->wk_cap * 2 : 256;
-	int err = 0;
-
-	err = err ?: grow((void **)&c->wk_ts, ncap, sizeof(*c->wk_ts));
-	err = err ?: grow((void **)&c->wk_pid, ncap, sizeof(*c->wk_pid));
-	err = err ?: grow((void **)&c->wk_target_cpu, ncap, sizeof(*c->wk_target_cpu));
-	err = err ?: grow((void **)&c->wk_prio, ncap, sizeof(*c->wk_prio));
-	err = err ?: grow((void **)&c->wk_comm, ncap, sizeof(*c->wk_comm));
-	err = err ?: grow((void **)&c->wk_flags, ncap, sizeof(*c->wk_flags));
-	if (!err)
-		c->wk_cap = ncap;
-	return err;
-}
-
-/* Index of comm in this bundle's intern_table (0-based, unlike interned ids). */
-static int comm_index(struct pf_csched *c, const char *comm, uint32_t *idx)
-{
+	struct pf_csched_comm *k = &c->comm_cache[(uint32_t)pid % PF_CSCHED_COMM_CACHE];
+	size_t len;
 	uint64_t id;
 	int err;
 
 	if (!comm)
 		comm = "";
-	err = pf_intern_get(&c->comms, comm, strlen(comm), &id);
+	/* tags are bundle + 1: a zeroed entry matches nothing */
+	if (k->bundle == c->bundle + 1 && k->pid == pid && !strncmp(k->comm, comm, sizeof(k->comm))) {
+		*idx = k->idx;
+		return 0;
+	}
+	len = strlen(comm);
+	err = pf_intern_get(&c->comms, comm, len, &id);
 	if (err < 0)
 		return err;
 	*idx = (uint32_t)(id - 1);
+	if (len < sizeof(k->comm)) {
+		k->bundle = c->bundle + 1;
+		k->pid = pid;
+		k->idx = *idx;
+		memcpy(k->comm, comm, len + 1);
+	}
 	return 0;
+}
+
+/* int32 and int64 fields encode negative values sign-extended to 64 bits. */
+static inline void put_signed(struct pf_bytes *b, int64_t v)
+{
+	pf_bytes_varint(b, (uint64_t)v);
 }
 
 int pf_csched_switch(struct pf_csched *c, uint64_t ts, int64_t prev_state, int32_t next_pid,
 		     int32_t next_prio, const char *next_comm)
 {
 	uint32_t idx;
-	size_t i;
 	int err;
 
-	if (c->sw_len == c->sw_cap) {
-		err = switch_grow(c);
-		if (err)
-			return err;
-	}
-	err = comm_index(c, next_comm, &idx);
+	err = reserve_fields(c, PF_CS_SW_TS, PF_CS_SW_NEXT_COMM + 1);
+	err = err ?: comm_index(c, next_pid, next_comm, &idx);
 	if (err)
 		return err;
-	i = c->sw_len++;
-	c->sw_ts[i] = ts - (i ? c->sw_last : 0);
+	pf_bytes_varint(&c->field[PF_CS_SW_TS], ts - (c->sw_len ? c->sw_last : 0));
 	c->sw_last = ts;
-	c->sw_prev_state[i] = prev_state;
-	c->sw_next_pid[i] = next_pid;
-	c->sw_next_prio[i] = next_prio;
-	c->sw_comm[i] = idx;
+	put_signed(&c->field[PF_CS_SW_PREV_STATE], prev_state);
+	put_signed(&c->field[PF_CS_SW_NEXT_PID], next_pid);
+	put_signed(&c->field[PF_CS_SW_NEXT_PRIO], next_prio);
+	pf_bytes_varint(&c->field[PF_CS_SW_NEXT_COMM], idx);
+	c->sw_len++;
 	return 0;
 }
 
 int pf_csched_waking(struct pf_csched *c, uint64_t ts, int32_t pid, int32_t target_cpu,
-		     int32_t prio, const char *comm)
+		     int32_t prio, const char *comm, uint32_t common_flags)
 {
 	uint32_t idx;
-	size_t i;
 	int err;
 
-	if (c->wk_len == c->wk_cap) {
-		err = waking_grow(c);
-		if (err)
-			return err;
-	}
-	err = comm_index(c, comm, &idx);
+	err = reserve_fields(c, PF_CS_WK_TS, PF_CS_WK_FLAGS + 1);
+	err = err ?: comm_index(c, pid, comm, &idx);
 	if (err)
 		return err;
-	i = c->wk_len++;
-	c->wk_ts[i] = ts - (i ? c->wk_last : 0);
+	pf_bytes_varint(&c->field[PF_CS_WK_TS], ts - (c->wk_len ? c->wk_last : 0));
 	c->wk_last = ts;
-	c->wk_pid[i] = pid;
-	c->wk_target_cpu[i] = target_cpu;
-	c->wk_prio[i] = prio;
-	c->wk_comm[i] = idx;
-	c->wk_flags[i] = PF_WAKING_FLAGS;
+	put_signed(&c->field[PF_CS_WK_PID], pid);
+	put_signed(&c->field[PF_CS_WK_TARGET_CPU], target_cpu);
+	put_signed(&c->field[PF_CS_WK_PRIO], prio);
+	pf_bytes_varint(&c->field[PF_CS_WK_COMM], idx);
+	pf_bytes_varint(&c->field[PF_CS_WK_FLAGS], common_flags);
+	c->wk_len++;
 	return 0;
 }
 
-int pf_csched_fill(struct pf_csched *c, Perfetto__Protos__FtraceEventBundle__CompactSched *msg)
+/* Bytes of a length-delimited field with a one-byte key. */
+static size_t delimited_len(size_t len)
 {
-	size_t n = pf_intern_count(&c->comms), i;
-	char **table;
+	return 1 + pf_varint_len(len) + len;
+}
 
-	if (n > c->table_cap) {
-		table = realloc(c->table, n * sizeof(*table));
-		if (!table)
-			return -ENOMEM;
-		c->table = table;
-		c->table_cap = n;
-	}
-	/* the arena no longer moves: every comm of the bundle is in */
-	for (i = 0; i < n; i++)
-		c->table[i] = (char *)pf_intern_key(&c->comms, i + 1);
-	msg->n_intern_table = n;
-	msg->intern_table = c->table;
+static size_t compact_sched_len(const struct pf_csched *c)
+{
+	size_t n = 0;
 
-	msg->n_switch_timestamp = c->sw_len;
-	msg->switch_timestamp = c->sw_ts;
-	msg->n_switch_prev_state = c->sw_len;
-	msg->switch_prev_state = c->sw_prev_state;
-	msg->n_switch_next_pid = c->sw_len;
-	msg->switch_next_pid = c->sw_next_pid;
-	msg->n_switch_next_prio = c->sw_len;
-	msg->switch_next_prio = c->sw_next_prio;
-	msg->n_switch_next_comm_index = c->sw_len;
-	msg->switch_next_comm_index = c->sw_comm;
+	for (size_t i = 0; i < pf_intern_count(&c->comms); i++)
+		n += delimited_len(c->comms.ents[i].len);
+	for (int f = 0; f < PF_CS_FIELDS; f++)
+		if (c->field[f].len)
+			n += delimited_len(c->field[f].len);
+	return n;
+}
 
-	msg->n_waking_timestamp = c->wk_len;
-	msg->waking_timestamp = c->wk_ts;
-	msg->n_waking_pid = c->wk_len;
-	msg->waking_pid = c->wk_pid;
-	msg->n_waking_target_cpu = c->wk_len;
-	msg->waking_target_cpu = c->wk_target_cpu;
-	msg->n_waking_prio = c->wk_len;
-	msg->waking_prio = c->wk_prio;
-	msg->n_waking_comm_index = c->wk_len;
-	msg->waking_comm_index = c->wk_comm;
-	msg->n_waking_common_flags = c->wk_len;
-	msg->waking_common_flags = c->wk_flags;
+static void put_delimited(struct pf_bytes *out, uint8_t field, const void *data, size_t len)
+{
+	out->p[out->len++] = PF_TAG_BYTES(field);
+	pf_bytes_varint(out, len);
+	memcpy(out->p + out->len, data, len);
+	out->len += len;
+}
+
+int pf_csched_encode(const struct pf_csched *c, uint32_t cpu, struct pf_bytes *out)
+{
+	size_t cs_len = compact_sched_len(c);
+
+	if (pf_bytes_reserve(out, 1 + PF_VARINT_MAX + 1 + PF_VARINT_MAX + cs_len))
+		return -ENOMEM;
+	out->p[out->len++] = PF_TAG_VARINT(BUNDLE_CPU);
+	pf_bytes_varint(out, cpu);
+	out->p[out->len++] = PF_TAG_BYTES(BUNDLE_COMPACT_SCHED);
+	pf_bytes_varint(out, cs_len);
+	for (size_t i = 0; i < pf_intern_count(&c->comms); i++)
+		put_delimited(out, CS_INTERN_TABLE, pf_intern_key(&c->comms, i + 1),
+			      c->comms.ents[i].len);
+	for (int f = 0; f < PF_CS_FIELDS; f++)
+		if (c->field[f].len)
+			put_delimited(out, cs_field_number[f], c->field[f].p, c->field[f].len);
 	return 0;
 }
 
 void pf_csched_reset(struct pf_csched *c)
 {
 	pf_intern_clear(&c->comms);
+	c->bundle++;
+	for (int f = 0; f < PF_CS_FIELDS; f++)
+		c->field[f].len = 0;
 	c->sw_len = 0;
 	c->wk_len = 0;
 	c->sw_last = 0;
@@ -173,17 +165,7 @@ void pf_csched_reset(struct pf_csched *c)
 void pf_csched_free(struct pf_csched *c)
 {
 	pf_intern_free(&c->comms);
-	free(c->table);
-	free(c->sw_ts);
-	free(c->sw_prev_state);
-	free(c->sw_next_pid);
-	free(c->sw_next_prio);
-	free(c->sw_comm);
-	free(c->wk_ts);
-	free(c->wk_pid);
-	free(c->wk_target_cpu);
-	free(c->wk_prio);
-	free(c->wk_comm);
-	free(c->wk_flags);
+	for (int f = 0; f < PF_CS_FIELDS; f++)
+		pf_bytes_free(&c->field[f]);
 	memset(c, 0, sizeof(*c));
 }

@@ -9,6 +9,7 @@
 
 #include "perfetto/compact_sched.h"
 #include "perfetto/intern.h"
+#include "perfetto/wire.h"
 #include "perfetto/writer.h"
 #include "perfetto_trace.pb-c.h"
 
@@ -21,6 +22,11 @@
 #define PF_SCRATCH_CHUNK    (16 * 1024)
 /* One writer is one packet sequence; any non-zero id will do, it only has to be stable. */
 #define PF_SEQ_ID 1
+/* Field numbers for the packets written by hand (perfetto_trace.proto). */
+#define TRACE_PACKET 1
+#define PACKET_FTRACE_EVENTS 1
+#define PACKET_SEQUENCE_ID 10
+#define PACKET_SEQUENCE_FLAGS 13
 
 #define SEQ_CLEARED PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_INCREMENTAL_STATE_CLEARED
 #define SEQ_NEEDS   PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE
@@ -63,6 +69,7 @@ struct pf_writer {
 
 	struct pf_csched **cpus;
 	size_t ncpus;
+	struct pf_bytes bundle; /* one CPU's bundle, being written */
 
 	/* tracks are not incremental state: their uuids stay valid for the whole trace */
 	uint64_t next_uuid;
@@ -176,28 +183,44 @@ static bool interned_empty(const InternedData *d)
  * The packet is streamed through the buffer, so its size is not limited by the buffer's.
  * needs_state: the packet refers to interned data (or a reader must see the state as valid).
  */
+/* The packet's sequence_flags (0: none): the first packet after a clear announces it. */
+static uint32_t sequence_flags(struct pf_writer *w, bool needs_state)
+{
+	if (w->clear_pending) {
+		w->clear_pending = false;
+		return SEQ_CLEARED | SEQ_NEEDS;
+	}
+	return needs_state ? SEQ_NEEDS : 0;
+}
+
+/* The Trace.packet key and length in front of a packet of len bytes. */
+static void frame_put(struct pf_writer *w, size_t len)
+{
+	uint8_t hdr[1 + PF_VARINT_MAX];
+
+	hdr[0] = PF_TAG_BYTES(TRACE_PACKET);
+	buf_put(w, hdr, 1 + pf_varint_put(hdr + 1, len));
+}
+
 static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 {
-	uint8_t hdr[11];
-	size_t len, packed, n = 0;
+	uint32_t flags;
+	size_t len;
 
 	if (w->err)
 		return w->err;
 	pkt->optional_trusted_packet_sequence_id_case =
 		PERFETTO__PROTOS__TRACE_PACKET__OPTIONAL_TRUSTED_PACKET_SEQUENCE_ID_TRUSTED_PACKET_SEQUENCE_ID;
 	pkt->trusted_packet_sequence_id = PF_SEQ_ID;
-	if (w->clear_pending) {
+	flags = sequence_flags(w, needs_state);
+	if (flags) {
 		pkt->has_sequence_flags = 1;
-		pkt->sequence_flags = SEQ_CLEARED | SEQ_NEEDS;
-		w->clear_pending = false;
-	} else if (needs_state) {
-		pkt->has_sequence_flags = 1;
-		pkt->sequence_flags = SEQ_NEEDS;
+		pkt->sequence_flags = flags;
 	}
 	if (pkt->interned_data && interned_empty(pkt->interned_data))
 		pkt->interned_data = NULL;
 
-	len = packed = protobuf_c_message_get_packed_size(&pkt->base);
+	len = protobuf_c_message_get_packed_size(&pkt->base);
 	/* Packing into one buffer and copying once is several times faster than protobuf-c's
 	 * streaming packer, which calls back for every element of the packed arrays. */
 	if (len > w->pack_cap) {
@@ -213,13 +236,30 @@ static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 		w->pack_cap = cap;
 	}
 	protobuf_c_message_pack(&pkt->base, w->pack);
-	hdr[n++] = 0x0a;
-	do {
-		hdr[n++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
-		len >>= 7;
-	} while (len);
-	buf_put(w, hdr, n);
-	buf_put(w, w->pack, packed);
+	frame_put(w, len);
+	buf_put(w, w->pack, len);
+	return w->err;
+}
+
+/* A TracePacket holding an already encoded FtraceEventBundle, written without protobuf-c. */
+static int emit_ftrace_bundle(struct pf_writer *w, const struct pf_bytes *bundle)
+{
+	uint8_t head[1 + PF_VARINT_MAX], tail[2 * (1 + PF_VARINT_MAX)];
+	uint32_t flags = sequence_flags(w, false);
+	size_t nhead = 0, ntail = 0;
+
+	head[nhead++] = PF_TAG_BYTES(PACKET_FTRACE_EVENTS);
+	nhead += pf_varint_put(head + nhead, bundle->len);
+	tail[ntail++] = PF_TAG_VARINT(PACKET_SEQUENCE_ID);
+	ntail += pf_varint_put(tail + ntail, PF_SEQ_ID);
+	if (flags) {
+		tail[ntail++] = PF_TAG_VARINT(PACKET_SEQUENCE_FLAGS);
+		ntail += pf_varint_put(tail + ntail, flags);
+	}
+	frame_put(w, nhead + bundle->len + ntail);
+	buf_put(w, head, nhead);
+	buf_put(w, bundle->p, bundle->len);
+	buf_put(w, tail, ntail);
 	return w->err;
 }
 
@@ -412,6 +452,7 @@ int pf_writer_close(struct pf_writer *w)
 		free(w->cpus[i]);
 	}
 	free(w->cpus);
+	pf_bytes_free(&w->bundle);
 	for (i = 0; i < pf_intern_count(&w->track_keys); i++)
 		free(w->tracks[i].name);
 	free(w->tracks);
@@ -547,10 +588,6 @@ static int cpu_sched(struct pf_writer *w, uint32_t cpu, struct pf_csched **out)
 
 static int sched_flush_cpu(struct pf_writer *w, uint32_t cpu)
 {
-	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
-	Perfetto__Protos__FtraceEventBundle bundle = PERFETTO__PROTOS__FTRACE_EVENT_BUNDLE__INIT;
-	Perfetto__Protos__FtraceEventBundle__CompactSched cs =
-		PERFETTO__PROTOS__FTRACE_EVENT_BUNDLE__COMPACT_SCHED__INIT;
 	struct pf_csched *c = cpu < w->ncpus ? w->cpus[cpu] : NULL;
 	int err;
 
@@ -558,17 +595,10 @@ static int sched_flush_cpu(struct pf_writer *w, uint32_t cpu)
 		return w->err;
 	if (!c || !pf_csched_count(c))
 		return 0;
-	err = pf_csched_fill(c, &cs);
-	if (err)
-		return err;
-	bundle.has_cpu = 1;
-	bundle.cpu = cpu;
-	bundle.compact_sched = &cs;
-	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_FTRACE_EVENTS;
-	pkt.ftrace_events = &bundle;
-	err = emit(w, &pkt, false);
+	w->bundle.len = 0;
+	err = pf_csched_encode(c, cpu, &w->bundle);
 	pf_csched_reset(c);
-	return err;
+	return err ? (w->err = err) : emit_ftrace_bundle(w, &w->bundle);
 }
 
 /* A bundle that reached its size goes out now: memory stays bounded between flushes. */
@@ -590,6 +620,11 @@ int pf_sched_switch(struct pf_writer *w, uint32_t cpu, uint64_t ts, int64_t prev
 	return err ? err : sched_appended(w, cpu, c);
 }
 
+/* ftrace's common_flags: the UI reads them only to tell wakeups from interrupt context. BPF
+ * cannot tell here (the preempt count is a per-CPU variable, found only with KALLSYMS_ALL), so
+ * every waking says "interrupts off, task context", as most are. */
+#define FTRACE_FLAG_IRQS_OFF 0x01
+
 int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid, int32_t target_cpu,
 		    int32_t prio, const char *comm)
 {
@@ -599,7 +634,7 @@ int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid,
 	err = cpu_sched(w, cpu, &c);
 	if (err)
 		return err;
-	err = pf_csched_waking(c, ts, pid, target_cpu, prio, comm);
+	err = pf_csched_waking(c, ts, pid, target_cpu, prio, comm, FTRACE_FLAG_IRQS_OFF);
 	return err ? err : sched_appended(w, cpu, c);
 }
 

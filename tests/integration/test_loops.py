@@ -130,8 +130,10 @@ def loop_stuck_at_the_end_is_an_ongoing_stall():
     target = subprocess.Popen([sample("loops/epoll_loop"), "hang"], stdout=subprocess.PIPE,
                               text=True)
     try:
+        # The loop runs 1.5 s before it hangs: weft attaches well within that (start-up
+        # takes about 0.5 s), and records 1.5 s of the hang.
         time.sleep(0.1)
-        p = weft("record", "-p", str(target.pid), "-d", "2", "-o", trace, "--summary-json", js)
+        p = weft("record", "-p", str(target.pid), "-d", "3", "-o", trace, "--summary-json", js)
         check(p.returncode == 0, f"weft record failed ({p.returncode}): {p.stderr[-2000:]}")
     finally:
         target.kill()

@@ -140,7 +140,7 @@ def record_attaches_and_follows_children():
     d = workdir()
     trace = os.path.join(d, "rec.pftrace")
     # sh starts pingpong as a child process after weft has attached to sh.
-    target = subprocess.Popen(["sh", "-c", f"sleep 0.7; {PINGPONG} 3000 20; true"],
+    target = subprocess.Popen(["sh", "-c", f"sleep 1.5; {PINGPONG} 3000 20; true"],
                               stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(0.2)
