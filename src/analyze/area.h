@@ -33,4 +33,8 @@ struct analyze_area {
 /* NULL-terminated, in src/analyze/areas.c. */
 extern const struct analyze_area *const analyze_areas[];
 
+/* Area a's state in session s, or NULL if it did not start: for an area that hands records to
+ * another (the preload shim's lock waits go to the lock area in --mode=both). */
+void *analyze_area_state(struct session *s, const struct analyze_area *a);
+
 #endif

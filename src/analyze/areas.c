@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* The analysis areas a session runs besides scheduling, in summary order. */
+/* The analysis areas a session runs besides scheduling, in summary order, and their states. */
 #include <stddef.h>
 
 #include "analyze/area.h"
 #include "analyze/loops.h"
+#include "analyze/session_impl.h"
 
 extern const struct analyze_area analyze_area_go;
 
@@ -21,3 +22,11 @@ const struct analyze_area *const analyze_areas[] = {
 	&preload_area,
 	NULL,
 };
+
+void *analyze_area_state(struct session *s, const struct analyze_area *a)
+{
+	for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++)
+		if (analyze_areas[i] == a)
+			return s->area_ok[i] ? s->area_state[i] : NULL;
+	return NULL;
+}

@@ -8,6 +8,7 @@
 
 #include "analyze/area.h"
 #include "analyze/hist.h"
+#include "analyze/locks.h"
 #include "analyze/offcpu.h"
 #include "analyze/session_impl.h"
 #include "perfetto/writer.h"
@@ -23,6 +24,8 @@
 #define NAME_LEN 128
 #define CHAIN_LEN 512
 #define SUMMARY_LOCKS 10                /* locks shown in the text summary */
+#define LOCK_OBJECT_MAX 64              /* bytes of a pthread lock object, at most (rwlock: 56) */
+#define PARK_HORIZON_NS 1000000000ULL   /* see struct parked_waits */
 
 /* LK_JOIN: a futex wait that is not a lock (thread joins, idle runtime threads): not ranked. */
 enum lock_kind { LK_FUTEX = 0, LK_MUTEX, LK_RWLOCK, LK_CONDVAR, LK_SEMAPHORE, LK_JOIN };
@@ -49,7 +52,7 @@ struct lock {
 	int32_t pid;
 	uint64_t uaddr;
 	enum lock_kind kind;
-	bool kind_from_stack;
+	bool kind_known;                  /* from the libc function waited in, or the shim's call */
 	char name[NAME_LEN];
 	struct offcpu_stack *first_stack; /* where it was first seen contended */
 	uint64_t waits, timeouts, total_ns, max_ns, holder_known, releaser_known;
@@ -58,8 +61,8 @@ struct lock {
 	char chain[CHAIN_LEN];            /* the longest wait whose holder was itself waiting */
 	uint64_t chain_ns;
 	struct hist h;
-	struct tally waiters[TALLY_MAX], holders[TALLY_MAX];
-	size_t nwaiters, nholders;
+	struct tally waiters[TALLY_MAX], holders[TALLY_MAX], releasers[TALLY_MAX];
+	size_t nwaiters, nholders, nreleasers;
 	struct stack_tally wstacks[STACKS_MAX], hstacks[STACKS_MAX];
 	size_t nwstacks, nhstacks;
 	uint32_t nwaiting;                /* threads waiting now: a counter in the trace */
@@ -81,6 +84,29 @@ struct pending {
 	bool counted;                    /* in its lock's count of waiting threads */
 	uint64_t confirmed_ts;           /* when it was seen in /proc */
 	uint32_t source;
+	/* A wait the shim saw (--mode=both): how often it slept in the kernel, a condvar's mutex */
+	bool from_shim;
+	uint32_t futex_waits;
+	uint64_t mutex;
+};
+
+/*
+ * --mode=both: a futex wait of a thread is usually the kernel part of a wait the shim saw, but
+ * the shim's record comes only when its call returns, after the futex wait ended. So a futex
+ * wait that ended is held back per thread until the thread's next shim wait claims it (it lay
+ * within) or shows it is none of its (it began earlier). A futex wait nothing claims within
+ * PARK_HORIZON_NS of its end (the shim records within microseconds of the futex return, unless
+ * the thread is held off a CPU that long) or by the end of the recording counts on its own.
+ */
+struct parked_wait {
+	struct pending p;
+	uint64_t end;
+	struct weft_lock_end_event e;
+};
+
+struct parked_waits {
+	struct parked_wait *w;  /* oldest first */
+	size_t n, cap;
 };
 
 struct last_stack {
@@ -107,6 +133,8 @@ struct locks_state {
 	struct u64map aliases;  /* lock_key(pid, futex address) -> struct lock (not owned) */
 	struct u64map pending;  /* tid -> struct pending */
 	struct u64map stacks;   /* tid -> struct last_stack */
+	struct u64map parked;   /* tid -> struct parked_waits (--mode=both) */
+	uint64_t last_sweep;    /* when parked waits were last looked at for the horizon */
 	struct offcpu_table interned;
 	struct deadlock deadlocks[DEADLOCKS_MAX];
 	size_t ndeadlocks;
@@ -177,13 +205,13 @@ static void classify(struct session *s, struct lock *l, uint32_t cmd, uint32_t v
 {
 	enum lock_kind k;
 
-	if (l->kind_from_stack)
+	if (l->kind_known)
 		return;
 	if (st) {
 		k = kind_from_stack(st);
 		if (k != LK_FUTEX) {
 			l->kind = k;
-			l->kind_from_stack = true;
+			l->kind_known = true;
 			return;
 		}
 	}
@@ -521,7 +549,7 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 {
 	struct task *t = task_get(&s->tt, p->tid);
 	char name[NAME_LEN + 64], holder[64], releaser[64], child[NAME_LEN + 64];
-	struct pf_arg args[10];
+	struct pf_arg args[12];
 	uint64_t track, rtrack, flow, child_ts;
 	size_t n = 0;
 
@@ -556,6 +584,11 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 		args[n++] = (struct pf_arg){ .name = "releaser_tid", .type = PF_ARG_INT,
 					     .i = e->releaser_tid };
 	}
+	if (p->from_shim)
+		args[n++] = (struct pf_arg){ .name = "futex_waits", .type = PF_ARG_INT,
+					     .i = p->futex_waits };
+	if (p->mutex)
+		args[n++] = (struct pf_arg){ .name = "mutex", .type = PF_ARG_POINTER, .u = p->mutex };
 	if (!e)
 		args[n++] = (struct pf_arg){ .name = "result", .type = PF_ARG_STRING,
 					     .s = "still waiting at the end" };
@@ -582,18 +615,14 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 	pf_slice_end(s->pf, track, end);
 }
 
-/* A wait is over (or the recording is): count it against its lock and draw it. */
-static void complete(struct session *s, struct locks_state *st, struct pending *p, uint64_t end,
-		     const struct weft_lock_end_event *e)
+/* Count a wait against its lock and draw it. */
+static void count_wait(struct session *s, struct locks_state *st, const struct pending *p,
+		       uint64_t end, const struct weft_lock_end_event *e)
 {
 	struct lock *l = p->lock;
 	uint64_t ns = end > p->start ? end - p->start : 0;
 	struct tally *tl;
 
-	if (l->kind == LK_JOIN) {
-		st->joins++;
-		return;
-	}
 	l->waits++;
 	if (e && e->ret == -ETIMEDOUT)
 		l->timeouts++;
@@ -625,9 +654,92 @@ static void complete(struct session *s, struct locks_state *st, struct pending *
 		l->chain_ns = ns;
 		memcpy(l->chain, p->chain, sizeof(l->chain));
 	}
-	if (e && e->releaser_tid)
+	if (e && e->releaser_tid) {
 		l->releaser_known++;
+		tl = tally_get(l->releasers, &l->nreleasers, e->releaser_tid);
+		if (tl) {
+			tl->n++;
+			tl->ns += ns;
+		}
+	}
 	trace_wait(s, st, p, end, e);
+}
+
+static void parked_drop(struct parked_waits *pw, size_t n)
+{
+	memmove(pw->w, pw->w + n, (pw->n - n) * sizeof(pw->w[0]));
+	pw->n -= n;
+}
+
+/* Parked waits [0, n) of a thread count on their own. */
+static void parked_release(struct session *s, struct locks_state *st, struct parked_waits *pw,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		count_wait(s, st, &pw->w[i].p, pw->w[i].end, &pw->w[i].e);
+	parked_drop(pw, n);
+}
+
+/* A futex wait ended: hold it back for the shim's record (see struct parked_waits). */
+static void park(struct session *s, struct locks_state *st, const struct pending *p, uint64_t end,
+		 const struct weft_lock_end_event *e)
+{
+	struct parked_waits *pw = u64map_get(&st->parked, (uint64_t)p->tid);
+
+	if (!pw) {
+		pw = calloc(1, sizeof(*pw));
+		if (!pw || u64map_put(&st->parked, (uint64_t)p->tid, pw)) {
+			free(pw);
+			count_wait(s, st, p, end, e);
+			return;
+		}
+	}
+	if (pw->n == pw->cap) {
+		size_t cap = pw->cap ? 2 * pw->cap : 4;
+		struct parked_wait *w = realloc(pw->w, cap * sizeof(*w));
+
+		if (!w) {
+			count_wait(s, st, p, end, e);
+			return;
+		}
+		pw->w = w;
+		pw->cap = cap;
+	}
+	pw->w[pw->n++] = (struct parked_wait){ .p = *p, .end = end, .e = *e };
+}
+
+/* Parked waits older than the horizon count on their own (looked at once per horizon). */
+static void parked_sweep(struct session *s, struct locks_state *st, uint64_t now)
+{
+	uint64_t k;
+	void *v;
+
+	if (now < st->last_sweep + PARK_HORIZON_NS)
+		return;
+	st->last_sweep = now;
+	for (size_t i = 0; u64map_next(&st->parked, &i, &k, &v);) {
+		struct parked_waits *pw = v;
+		size_t n = 0;
+
+		while (n < pw->n && pw->w[n].end + PARK_HORIZON_NS <= now)
+			n++;
+		parked_release(s, st, pw, n);
+	}
+}
+
+/* A wait is over (or the recording is): count it against its lock and draw it, or, while
+ * the shim's record may still claim it, hold it back. */
+static void complete(struct session *s, struct locks_state *st, struct pending *p, uint64_t end,
+		     const struct weft_lock_end_event *e)
+{
+	if (p->lock->kind == LK_JOIN) {
+		st->joins++;
+		return;
+	}
+	if (e && locks_take_shim_waits(s))
+		park(s, st, p, end, e);
+	else
+		count_wait(s, st, p, end, e);
 }
 
 static void on_end(struct session *s, struct locks_state *st, const struct weft_lock_end_event *e)
@@ -795,6 +907,7 @@ static void locks_event(struct session *s, void *state, const struct weft_event_
 		on_blocked(s, st, (const void *)h);
 		break;
 	}
+	parked_sweep(s, st, h->ts);
 }
 
 static void locks_finish(struct session *s, void *state, uint64_t end_ts)
@@ -815,6 +928,9 @@ static void locks_finish(struct session *s, void *state, uint64_t end_ts)
 			continue;
 		complete(s, st, p, end_ts, NULL);
 	}
+	/* No shim record can claim a futex wait any more. */
+	for (size_t i = 0; u64map_next(&st->parked, &i, &k, &v);)
+		parked_release(s, st, v, ((struct parked_waits *)v)->n);
 }
 
 static int by_total(const void *a, const void *b)
@@ -857,6 +973,7 @@ static struct lock **ranked(struct locks_state *st, size_t *n)
 			continue;
 		qsort(l->waiters, l->nwaiters, sizeof(l->waiters[0]), tally_by_ns);
 		qsort(l->holders, l->nholders, sizeof(l->holders[0]), tally_by_ns);
+		qsort(l->releasers, l->nreleasers, sizeof(l->releasers[0]), tally_by_ns);
 		qsort(l->wstacks, l->nwstacks, sizeof(l->wstacks[0]), stack_by_ns);
 		qsort(l->hstacks, l->nhstacks, sizeof(l->hstacks[0]), stack_by_ns);
 		arr[(*n)++] = l;
@@ -935,6 +1052,8 @@ static void locks_summary_text(struct session *s, void *state, FILE *f)
 		text_tally(s, f, "waiters", l->waiters, l->nwaiters);
 		if (l->nholders)
 			text_tally(s, f, "holders", l->holders, l->nholders);
+		else if (l->nreleasers) /* condvars, semaphores: who signals or posts */
+			text_tally(s, f, "woken by", l->releasers, l->nreleasers);
 		for (int k = HS_RUNNING; k < HS_MAX; k++)
 			hs += l->holder_states[k];
 		if (hs) {
@@ -1022,6 +1141,8 @@ static void locks_summary_json(struct session *s, void *state, FILE *f)
 		json_tally(s, f, l->waiters, l->nwaiters);
 		fprintf(f, ", \"holders\": ");
 		json_tally(s, f, l->holders, l->nholders);
+		fprintf(f, ", \"releasers\": ");
+		json_tally(s, f, l->releasers, l->nreleasers);
 		fprintf(f, ", \"first_stack\": ");
 		json_frames(f, l->first_stack);
 		fprintf(f, ", \"waiter_stacks\": ");
@@ -1068,10 +1189,15 @@ static void locks_free(void *state)
 		free(v);
 	for (size_t i = 0; u64map_next(&st->stacks, &i, &k, &v);)
 		free(v);
+	for (size_t i = 0; u64map_next(&st->parked, &i, &k, &v);) {
+		free(((struct parked_waits *)v)->w);
+		free(v);
+	}
 	u64map_free(&st->locks);
 	u64map_free(&st->aliases);
 	u64map_free(&st->pending);
 	u64map_free(&st->stacks);
+	u64map_free(&st->parked);
 	offcpu_free(&st->interned);
 	free(st);
 }
@@ -1087,3 +1213,113 @@ const struct analyze_area analyze_area_locks = {
 	.summary_json = locks_summary_json,
 	.free = locks_free,
 };
+
+bool locks_take_shim_waits(const struct session *s)
+{
+	return s->capture_mode && !strcmp(s->capture_mode, "both");
+}
+
+static enum lock_kind kind_of_shim_lock(uint32_t kind)
+{
+	switch (kind) {
+	case WEFT_LOCK_MUTEX:
+		return LK_MUTEX;
+	case WEFT_LOCK_RWLOCK_READ:
+	case WEFT_LOCK_RWLOCK_WRITE:
+		return LK_RWLOCK;
+	case WEFT_LOCK_SEM:
+		return LK_SEMAPHORE;
+	case WEFT_LOCK_COND:
+		return LK_CONDVAR;
+	}
+	return LK_FUTEX;
+}
+
+/*
+ * One wait: the shim's (its span, lock, kind, and the holder it read as the wait began) with
+ * what the kernel saw in the futex waits kw[0, n) that lie within it: the holder and its state
+ * and chain as the waiter went to sleep, the waiter's stack, and the thread whose futex wake
+ * let it in. A condvar wait sleeps on the condvar, then maybe on its mutex: futex words inside
+ * the shim's lock object speak for the wait first.
+ */
+static void merge_shim_wait(struct session *s, struct locks_state *st,
+			    const struct weft_lock_wait_event *e, const struct parked_wait *kw,
+			    size_t n, int32_t releaser, uint64_t release_ts)
+{
+	struct lock *l = lock_get(s, st, e->hdr.pid, e->lock);
+	const struct parked_wait *first = NULL, *last = NULL;
+	struct weft_lock_end_event end;
+	struct pending m;
+
+	if (!l)
+		return;
+	l->kind = kind_of_shim_lock(e->kind);
+	l->kind_known = true;
+	for (size_t i = 0; i < n; i++) {
+		if (kw[i].e.uaddr - e->lock >= LOCK_OBJECT_MAX)
+			continue;
+		first = first ? first : &kw[i];
+		last = &kw[i];
+	}
+	if (!first && n) {
+		first = &kw[0];
+		last = &kw[n - 1];
+	}
+	m = first ? first->p : (struct pending){ 0 };
+	m.tid = e->hdr.tid;
+	m.pid = e->hdr.pid;
+	m.lock = l;
+	m.start = e->wait_start;
+	m.counted = false;
+	m.from_shim = true;
+	m.futex_waits = n;
+	m.mutex = e->aux;
+	if (!m.holder && e->holder_tid && e->holder_tid != e->hdr.tid) {
+		m.holder = e->holder_tid;
+		m.hstate = HS_UNKNOWN; /* the kernel did not see this waiter asleep */
+		m.holder_stack = NULL;
+		m.chain[0] = '\0';
+	}
+	for (size_t i = 0; i < n && !m.stack; i++)
+		m.stack = kw[i].p.stack;
+	if (!l->first_stack)
+		l->first_stack = m.stack;
+	end = (struct weft_lock_end_event){ .hdr = e->hdr, .uaddr = e->lock,
+					    .start_ts = e->wait_start, .ret = -e->ret };
+	if (last && last->e.releaser_tid) {
+		end.releaser_pid = last->e.releaser_pid;
+		end.releaser_tid = last->e.releaser_tid;
+		end.wake_ts = last->e.wake_ts;
+		end.wake_uaddr = last->e.wake_uaddr;
+		end.wake_cmd = last->e.wake_cmd;
+	} else if (releaser) {
+		end.releaser_pid = e->hdr.pid;
+		end.releaser_tid = releaser;
+		end.wake_ts = release_ts;
+	}
+	count_wait(s, st, &m, e->hdr.ts, &end);
+}
+
+void locks_shim_wait(struct session *s, const struct weft_lock_wait_event *e, int32_t releaser,
+		     uint64_t release_ts)
+{
+	struct locks_state *st = analyze_area_state(s, &analyze_area_locks);
+	struct parked_waits *pw;
+	size_t n = 0;
+
+	if (!st)
+		return;
+	pw = u64map_get(&st->parked, (uint64_t)e->hdr.tid);
+	if (pw) {
+		/* Futex waits of this thread that began before this wait are none of its. */
+		while (n < pw->n && pw->w[n].p.start < e->wait_start)
+			n++;
+		parked_release(s, st, pw, n);
+		for (n = 0; n < pw->n && pw->w[n].end <= e->hdr.ts; n++)
+			;
+	}
+	merge_shim_wait(s, st, e, pw ? pw->w : NULL, n, releaser, release_ts);
+	if (n)
+		parked_drop(pw, n);
+	parked_sweep(s, st, e->hdr.ts);
+}

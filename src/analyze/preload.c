@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Analysis of the preload shim's records: lock waits with holder and releaser, the lock table,
- * lock-order inversions with both stacks. Thread, exec and poll records go elsewhere. */
+ * lock-order inversions with both stacks. Thread, exec and poll records go elsewhere, and so do
+ * lock waits in --mode=both (to the lock area, which joins them to the futex waits inside). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "analyze/area.h"
 #include "analyze/lockorder.h"
+#include "analyze/locks.h"
 #include "analyze/locktable.h"
 #include "analyze/session_impl.h"
 #include "perfetto/writer.h"
@@ -126,17 +128,21 @@ static void on_wait(struct session *s, struct preload_state *st,
 		return;
 	if (!l->site[0])
 		label_pc(s, e->hdr.pid, e->caller, true, l->site, sizeof(l->site));
-	/* The release that let this waiter in: the last one of this lock since the wait began.
-	 * Only now is its slice written (most releases with "waiters" in the lock word hand
-	 * nothing to anyone we saw wait), with the arrow's start. */
+	/* The release that let this waiter in: the last one of this lock since the wait began. */
 	if (l->last_release_ts && l->last_release_ts >= e->wait_start &&
-	    l->last_release_ts <= e->hdr.ts && l->last_release_tid != (int32_t)e->hdr.tid) {
+	    l->last_release_ts <= e->hdr.ts && l->last_release_tid != (int32_t)e->hdr.tid)
 		releaser = l->last_release_tid;
-		if (l->last_release_flow) {
-			term = FLOW_BASE + ++st->next_flow;
-			release_slice(s, l, e->hdr.pid, term);
-			l->last_release_flow = 0; /* one arrow per release */
-		}
+	if (locks_take_shim_waits(s)) {
+		/* --mode=both: counted and drawn there, once, with the futex waits inside it. */
+		locks_shim_wait(s, e, releaser, releaser ? l->last_release_ts : 0);
+		return;
+	}
+	/* Only now is the release's slice written (most releases with "waiters" in the lock
+	 * word hand nothing to anyone we saw wait), with the arrow's start. */
+	if (releaser && l->last_release_flow) {
+		term = FLOW_BASE + ++st->next_flow;
+		release_slice(s, l, e->hdr.pid, term);
+		l->last_release_flow = 0; /* one arrow per release */
 	}
 	lock_entry_add_wait(l, e->hdr.tid, e->holder_tid, releaser, dur, e->ret != 0);
 	track = pf_track_thread(s->pf, e->hdr.pid, e->hdr.tid, NULL);
@@ -394,12 +400,17 @@ static void area_summary_json(struct session *s, void *state, FILE *f)
 {
 	struct preload_state *st = state;
 
-	/* locks: mutexes and rwlocks (contention); waits: condition variables and semaphores */
-	fprintf(f, "\"preload_locks\": {\"locks\": [");
-	wait_table_json(st, true, f);
-	fprintf(f, "\n  ], \"waits\": [");
-	wait_table_json(st, false, f);
-	fprintf(f, "\n  ], \"lock_order_edges\": %" PRIu64 ", \"inversions\": [", st->edges);
+	/* locks: mutexes and rwlocks (contention); waits: condition variables and semaphores.
+	 * In --mode=both the waits are in the lock area's "locks", with their kernel part. */
+	fprintf(f, "\"preload_locks\": {");
+	if (!locks_take_shim_waits(s)) {
+		fprintf(f, "\"locks\": [");
+		wait_table_json(st, true, f);
+		fprintf(f, "\n  ], \"waits\": [");
+		wait_table_json(st, false, f);
+		fprintf(f, "\n  ], ");
+	}
+	fprintf(f, "\"lock_order_edges\": %" PRIu64 ", \"inversions\": [", st->edges);
 	for (size_t i = 0; i < st->lo.ncycles; i++) {
 		const struct lo_cycle *c = st->lo.cycles[i];
 

@@ -321,6 +321,17 @@ static void on_process_exec(void *ctx, int32_t pid)
 			strerror(-ret));
 }
 
+/* The probe areas' messages, printed like weft's own; the details only at -v. */
+static void on_collector_message(void *ctx, enum collector_msg_level level, const char *what,
+				 const char *hint)
+{
+	struct recording *r = ctx;
+
+	if (level == COLLECTOR_MSG_VERBOSE && !r->o.verbose)
+		return;
+	cli_error(0, hint, "%s", what);
+}
+
 static void on_notice(void *ctx, const char *text)
 {
 	fprintf(stderr, "weft: %s\n", text);
@@ -402,6 +413,8 @@ int recording_start(struct recording **out, const struct record_opts *o)
 	co.stall_threshold_ns = o->stall_threshold_ns;
 	co.no_locks = o->no_locks;
 	co.actor_budget = o->actor_budget;
+	co.message = on_collector_message;
+	co.message_ctx = r;
 	ret = collector_open(&r->col, &co, &cerr);
 	if (ret) {
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
@@ -424,8 +437,6 @@ session:
 		session_set_capture(r->ses, "preload", NOT_SEEN_PRELOAD);
 	else if (r->o.mode == RECORD_MODE_BOTH)
 		session_set_capture(r->ses, "both", NULL);
-	if (o->verbose && r->col && collector_notes(r->col))
-		fprintf(stderr, "weft: %s\n", collector_notes(r->col));
 	r->start_ts = boottime_ns();
 	*out = r;
 	return 0;

@@ -51,7 +51,7 @@ struct actors {
 	double on_ns, total_ns;    /* time attached / time sampled */
 	struct attached *done;
 	size_t ndone, capdone;
-	int verbose;
+	struct collector *c;       /* where its messages go */
 };
 
 static int site_attach(struct site *st)
@@ -322,16 +322,15 @@ static int attach_usdt_file(struct actors *a, pid_t pid, const char *path, Elf *
 			continue; /* a newer weft.h than this weft: skip what we do not know */
 		ret = add_site(a, p, pid, path, names[i], true, false, 0);
 		if (ret) {
-			if (a->verbose)
-				fprintf(stderr, "weft: actors: %s: weft:%s: %s\n", path, names[i],
-					strerror(-ret));
+			collector_message(a->c, COLLECTOR_MSG_VERBOSE, NULL, "actors: %s: weft:%s: %s",
+					  path, names[i], strerror(-ret));
 			continue;
 		}
 		attached++;
 	}
-	if (attached && a->verbose)
-		fprintf(stderr, "weft: actors: pid %d: %d annotation probes in %s\n", pid, attached,
-			path);
+	if (attached)
+		collector_message(a->c, COLLECTOR_MSG_VERBOSE, NULL,
+				  "actors: pid %d: %d annotation probes in %s", pid, attached, path);
 	return attached;
 }
 
@@ -461,9 +460,8 @@ static int attach_runtime(struct actors *a, pid_t pid, const char *path, Elf *el
 			continue;
 		ret = off ? add_site(a, prog, pid, path, p->func, false, p->retprobe, off) : -ENOENT;
 		if (ret) {
-			if (a->verbose)
-				fprintf(stderr, "weft: actors: %s: %s: %s\n", path, p->func,
-					strerror(-ret));
+			collector_message(a->c, COLLECTOR_MSG_VERBOSE, NULL, "actors: %s: %s: %s", path,
+					  p->func, strerror(-ret));
 			continue;
 		}
 		n++;
@@ -479,13 +477,13 @@ static void runtime_attach(struct actors *a, pid_t pid, const char *path, Elf *e
 	base = base ? base + 1 : path;
 	if (!strncmp(base, "beam", 4) && dynsym_offset(elf, "erts_send_message")) {
 		n = attach_runtime(a, pid, path, elf, beam_probes);
-		if (a->verbose)
-			fprintf(stderr, "weft: actors: pid %d: BEAM: %d probes in %s\n", pid, n, path);
+		collector_message(a->c, COLLECTOR_MSG_VERBOSE, NULL,
+				  "actors: pid %d: BEAM: %d probes in %s", pid, n, path);
 	} else if (!strncmp(base, "libcaf_core.so.0.17", 19)) {
 		/* the layouts read in bpf/actors.bpf.c are those of CAF 0.17 */
 		n = attach_runtime(a, pid, path, elf, caf_probes);
-		if (a->verbose)
-			fprintf(stderr, "weft: actors: pid %d: CAF: %d probes in %s\n", pid, n, path);
+		collector_message(a->c, COLLECTOR_MSG_VERBOSE, NULL,
+				  "actors: pid %d: CAF: %d probes in %s", pid, n, path);
 	}
 }
 
@@ -563,9 +561,10 @@ static void actors_close(void *state)
 		pthread_join(a->sampler, NULL);
 		/* The user asked for sampling: say how much of the time was seen. */
 		if (a->total_ns > 0)
-			fprintf(stderr, "weft: actors: sampled mode: probes attached %.0f%% of the "
-				"time (budget %.1f%% of one CPU)\n", 100 * a->on_ns / a->total_ns,
-				100 * a->budget);
+			collector_message(a->c, COLLECTOR_MSG_NOTICE, NULL,
+					  "actors: sampled mode: probes attached %.0f%% of the time "
+					  "(budget %.1f%% of one CPU)", 100 * a->on_ns / a->total_ns,
+					  100 * a->budget);
 	}
 	for (size_t i = 0; i < a->nsites; i++) {
 		site_detach(&a->sites[i]);
@@ -588,7 +587,7 @@ static int actors_open(struct collector *c, void **state, const struct collector
 		return -ENOMEM;
 	elf_version(EV_CURRENT);
 	pthread_mutex_init(&a->mu, NULL);
-	a->verbose = o->verbose;
+	a->c = c;
 	a->budget = o->actor_budget;
 	a->skel = actors_bpf__open();
 	if (!a->skel) {

@@ -17,7 +17,8 @@ struct bpf_object;
 struct collector_area {
 	const char *name;
 	/* Load and attach. 0 on success; -EOPNOTSUPP when the area does not apply here or is
-	 * turned off (with err->what saying why, shown at -v); any other error fails the run. */
+	 * turned off (with err->what saying why, a COLLECTOR_MSG_VERBOSE message); any other
+	 * error fails the run. */
 	int (*open)(struct collector *c, void **state, const struct collector_opts *o,
 		    struct collector_error *err);
 	/* A traced process appeared or exec'd: attach per-binary probes (uprobes, USDT). */
@@ -35,6 +36,10 @@ extern const struct collector_area *const collector_areas[];
 
 /* Make obj's maps named "events", "traced" and "losses" the scheduler object's. */
 int collector_reuse_maps(struct collector *c, struct bpf_object *obj);
+
+/* A message for the user (see collector_msg_fn). */
+void collector_message(struct collector *c, enum collector_msg_level level, const char *hint,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Queue a record made in user space (e.g. from /proc) for delivery at the next drain, before

@@ -25,7 +25,8 @@ struct collector {
 	struct sched_bpf *skel;
 	void *area_state[AREAS_MAX];
 	bool area_open[AREAS_MAX];
-	char notes[1024];
+	collector_msg_fn message;
+	void *message_ctx;
 	struct ring_buffer *rb;  /* all the per-CPU rings */
 	int *ring_fds;           /* one per possible CPU */
 	_Atomic uint64_t *traced; /* the BPF "traced" bitmap, mapped: one bit per tgid */
@@ -62,6 +63,20 @@ static void set_error(struct collector_error *err, const char *hint, const char 
 	vsnprintf(err->what, sizeof(err->what), fmt, ap);
 	va_end(ap);
 	snprintf(err->hint, sizeof(err->hint), "%s", hint ? hint : "");
+}
+
+void collector_message(struct collector *c, enum collector_msg_level level, const char *hint,
+		       const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	if (!c->message)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	c->message(c->message_ctx, level, what, hint && *hint ? hint : NULL);
 }
 
 /* CAP_BPF (39) and CAP_PERFMON (38) are enough for tracing programs on kernels >= 5.8. */
@@ -168,6 +183,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 	if (!c)
 		return -ENOMEM;
 	c->ncpus = libbpf_num_possible_cpus();
+	c->message = opts->message;
+	c->message_ctx = opts->message_ctx;
 	c->skel = sched_bpf__open();
 	if (!c->skel) {
 		ret = -errno;
@@ -221,12 +238,11 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++) {
 		const struct collector_area *a = collector_areas[i];
 		struct collector_error aerr = { 0 };
-		size_t len = strlen(c->notes);
 
 		ret = a->open(c, &c->area_state[i], opts, &aerr);
 		if (ret == -EOPNOTSUPP) {
-			snprintf(c->notes + len, sizeof(c->notes) - len, "%s%s: %s",
-				 len ? "\n" : "", a->name, aerr.what);
+			collector_message(c, COLLECTOR_MSG_VERBOSE, aerr.hint, "%s: %s", a->name,
+					  aerr.what);
 			continue;
 		}
 		if (ret) {
@@ -240,11 +256,6 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 out:
 	collector_close(c);
 	return ret;
-}
-
-const char *collector_notes(struct collector *c)
-{
-	return c->notes[0] ? c->notes : NULL;
 }
 
 int collector_add_process(struct collector *c, pid_t pid)

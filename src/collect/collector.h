@@ -10,6 +10,17 @@
 
 #include "weft/events.h"
 
+/* Who sees a probe area's message: everyone, or only at -v. */
+enum collector_msg_level {
+	COLLECTOR_MSG_NOTICE,   /* the user must know: something is not traced, how much was seen */
+	COLLECTOR_MSG_VERBOSE,  /* what was attached where, what was skipped and why */
+};
+
+/* A message for the user, "what" and a hint to act on (or NULL), printed by the CLI the way it
+ * prints its own. Probe areas print nothing themselves. */
+typedef void (*collector_msg_fn)(void *ctx, enum collector_msg_level level, const char *what,
+				 const char *hint);
+
 struct collector_opts {
 	size_t ringbuf_bytes;        /* power of two, >= 64 KiB */
 	uint64_t stack_interval_ns;  /* off-CPU stack budget per thread; 0: no stacks */
@@ -21,6 +32,8 @@ struct collector_opts {
 	double actor_budget;         /* actor/annotation uprobes: CPU share of the target they may
 				      * cost (0.05 = 5% of one CPU), by attaching them only part of
 				      * the time; 0: always attached */
+	collector_msg_fn message;    /* NULL: messages are dropped */
+	void *message_ctx;
 };
 
 /* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */
@@ -37,8 +50,6 @@ struct collector;
 int collector_open(struct collector **out, const struct collector_opts *opts,
 		   struct collector_error *err);
 void collector_close(struct collector *c);
-/* Messages from probe areas that were skipped (for -v), NULL-separated, or NULL. */
-const char *collector_notes(struct collector *c);
 /* A new traced process, or one that exec'd: lets areas attach per-binary probes. */
 int collector_add_process(struct collector *c, pid_t pid);
 /* Traced process pid is about to exec path (weft run): lets areas attach before it runs. */

@@ -33,7 +33,6 @@ struct go_state {
 	int nbins;
 	struct bpf_link *links[GO_LINKS_MAX];
 	int nlinks;
-	int verbose;
 };
 
 static int go_open(struct collector *c, void **state, const struct collector_opts *o,
@@ -44,7 +43,6 @@ static int go_open(struct collector *c, void **state, const struct collector_opt
 
 	if (!st)
 		return -ENOMEM;
-	st->verbose = o->verbose;
 	st->skel = go_bpf__open();
 	if (!st->skel) {
 		ret = -errno;
@@ -91,20 +89,19 @@ static int attach_one(struct go_state *st, struct bpf_program *prog, const char 
 	return 0;
 }
 
-/*
- * The collector prints nothing itself, but a Go program that cannot be followed must not look
- * like one with no goroutine activity: say so on stderr, once per binary.
- */
-static void degraded(pid_t pid, const char *exe, const char *why, const char *hint)
+/* A Go program that cannot be followed must not look like one with no goroutine activity:
+ * the user is told, once per binary. */
+static void degraded(struct collector *c, pid_t pid, const char *exe, const char *why,
+		     const char *hint)
 {
-	fprintf(stderr, "weft: %s (pid %d): goroutines not traced: %s\n", exe, pid, why);
-	if (hint)
-		fprintf(stderr, "weft: hint: %s\n", hint);
+	collector_message(c, COLLECTOR_MSG_NOTICE, hint, "%s (pid %d): goroutines not traced: %s",
+			  exe, pid, why);
 }
 
 /* The binary at path (running, or about to run, as pid): inspect it once, attach once, and
  * give pid its offsets. Binaries that cannot be traced are reported once. */
-static int probe_binary(struct go_state *st, pid_t pid, const char *path, const char *exe)
+static int probe_binary(struct collector *c, struct go_state *st, pid_t pid, const char *path,
+			const char *exe)
 {
 	static const char *const hint_strip =
 		"build without -ldflags='-s -w' and do not strip the binary; the scheduler "
@@ -137,7 +134,7 @@ static int probe_binary(struct go_state *st, pid_t pid, const char *path, const 
 		ret = go_info_read(path, &gi, why, sizeof(why));
 		if (ret <= 0) {
 			if (ret < 0 && why[0])
-				degraded(pid, exe, why, hint_strip);
+				degraded(c, pid, exe, why, hint_strip);
 			return ret == 0 || ret == -ENOENT || ret == -ENOTSUP ? 0 : ret;
 		}
 		bin->is_go = true;
@@ -161,7 +158,7 @@ static int probe_binary(struct go_state *st, pid_t pid, const char *path, const 
 
 				snprintf(msg, sizeof(msg), "uprobe on %s: %s", go_fn_names[f],
 					 strerror(-ret));
-				degraded(pid, exe, msg, NULL);
+				degraded(c, pid, exe, msg, NULL);
 				bin->is_go = false;
 				return 0;
 			}
@@ -171,10 +168,9 @@ static int probe_binary(struct go_state *st, pid_t pid, const char *path, const 
 		for (int i = 0; i < gi.nmakechan_rets; i++)
 			attach_one(st, st->skel->progs.go_makechan_ret, path,
 				   gi.makechan_ret_off[i]);
-		if (st->verbose)
-			fprintf(stderr, "weft: %s: Go %s, offsets from %s: goroutines traced\n",
-				exe, gi.version[0] ? gi.version : "(unknown version)",
-				gi.off_source);
+		collector_message(c, COLLECTOR_MSG_VERBOSE, NULL,
+				  "%s: Go %s, offsets from %s: goroutines traced", exe,
+				  gi.version[0] ? gi.version : "(unknown version)", gi.off_source);
 	}
 	if (!bin->is_go)
 		return 0;
@@ -191,12 +187,12 @@ static int go_add_process(struct collector *c, void *state, pid_t pid)
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0)
 		exe[n] = 0;
-	return probe_binary(state, pid, path, exe);
+	return probe_binary(c, state, pid, path, exe);
 }
 
 static int go_pre_exec(struct collector *c, void *state, pid_t pid, const char *path)
 {
-	return probe_binary(state, pid, path, path);
+	return probe_binary(c, state, pid, path, path);
 }
 
 static void go_close(void *state)

@@ -119,6 +119,7 @@ def go_text_summary_lists_channels_and_hits():
     check("uprobe hits:" in p.stderr and "estimated cost" in p.stderr,
           "summary must print the uprobe hit count and its estimated cost")
     check("main.produce" in p.stderr, "the blocked site (main.produce) is not named")
+    check("goroutines traced" not in p.stderr, "the probes' details are for -v only")
 
 
 @test
@@ -217,7 +218,11 @@ def go_stripped_binary_degrades_clearly():
         p = weft("run", "-o", trace, "--summary-json", js, "--",
                  go_sample("producer_consumer-stripped"), "20", "1000")
         check(p.returncode == 0, f"run {i + 1}: exit {p.returncode}: {p.stderr[-1500:]}")
-        check("goroutines not traced" in p.stderr and "stripped" in p.stderr,
+        lines = p.stderr.splitlines()
+        said = [k for k, ln in enumerate(lines) if "goroutines not traced" in ln]
+        # one message, in weft's own format: "weft: <what>", then "hint: <what to do>"
+        check(len(said) == 1 and lines[said[0]].startswith("weft: ") and
+              "stripped" in lines[said[0]] and lines[said[0] + 1].startswith("hint: build "),
               f"no clear message for a stripped binary: {p.stderr[:1500]}")
         with open(js) as f:
             s = json.load(f)

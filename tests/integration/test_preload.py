@@ -231,19 +231,24 @@ def preload_refuses_static_and_setuid():
     check(p.returncode == 2 and "weft run" in p.stderr, f"record --mode=preload: {p.stderr}")
 
 
+def both_run(name, *args):
+    """`weft run --mode=both` as root on a preload sample: the process, its trace, its summary."""
+    d = tempfile.mkdtemp(prefix="weft-both-")
+    trace, js = os.path.join(d, f"{name}.pftrace"), os.path.join(d, f"{name}.json")
+    p = subprocess.run([os.path.join(BUILD, "weft"), "run", "--mode=both", "-o", trace,
+                        "--summary-json", js, "--",
+                        os.path.join(BUILD, "samples", "preload", name), *args],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"--mode=both {name}: {p.returncode} {p.stderr[-2000:]}")
+    with open(js) as f:
+        return p, trace, json.load(f)
+
+
 @test
 def both_mode_bpf_and_shim_together():
     """As root: BPF's scheduling and the shim's lock records in one trace, each once: the
     switches come from BPF only (the perf source is a preload-only fallback)."""
-    d = tempfile.mkdtemp(prefix="weft-both-")
-    trace, js = os.path.join(d, "b.pftrace"), os.path.join(d, "b.json")
-    p = subprocess.run([os.path.join(BUILD, "weft"), "run", "--mode=both", "-o", trace,
-                        "--summary-json", js, "--", os.path.join(BUILD, "samples", "preload",
-                                                                 "inversion"), "200"],
-                       capture_output=True, text=True, timeout=60)
-    check(p.returncode == 0, f"--mode=both: {p.returncode} {p.stderr[-2000:]}")
-    with open(js) as f:
-        s = json.load(f)
+    p, trace, s = both_run("inversion", "200")
     by = s["events"]["by_type"]
     check(s["capture"]["mode"] == "both" and s["capture"]["not_seen"] is None, s["capture"])
     check(by["switch"] > 0 and by["waking"] > 0, f"BPF scheduling records missing: {by}")
@@ -253,6 +258,88 @@ def both_mode_bpf_and_shim_together():
     check(by["exec"] == 1, f"exec counted twice: {by}")
     tids = [t["tid"] for t in s["threads"]]
     check(len(tids) == len(set(tids)), f"duplicate threads: {tids}")
+
+
+def check_one_lock_table(p, s):
+    """--mode=both: one lock table in the text and the JSON, each lock in it once."""
+    check(p.stderr.count("Locks, most waited-on first") == 1 and "(preload shim)" not in p.stderr,
+          f"expected one lock table: {p.stderr[-3000:]}")
+    check("locks" not in s["preload_locks"] and "waits" not in s["preload_locks"],
+          f"the shim's waits written twice: {json.dumps(s['preload_locks'])[:500]}")
+    keys = [(lk["pid"], lk["address"]) for lk in s["locks"]]
+    check(len(keys) == len(set(keys)), f"a lock listed twice: {[lk['name'] for lk in s['locks']]}")
+
+
+def lock_at(s, addr):
+    found = [lk for lk in s["locks"] if lk["address"] == int(addr, 16)]
+    check(len(found) == 1, f"lock {addr}: {[(x['name'], hex(x['address'])) for x in s['locks']]}")
+    return found[0]
+
+
+def check_one_slice_per_wait(trace, lk):
+    """Each wait of lk is one slice on its thread's track: no slice from the shim beside the
+    kernel's, none nested in another."""
+    problems, waits, overlaps, shim_style = query(
+        trace, IMPORT_PROBLEMS,
+        f"select count(*) as n from slice where name like 'lock wait: {lk['name']}%'",
+        "select count(*) as n from slice a join slice b on a.track_id = b.track_id and "
+        "a.id < b.id and a.ts < b.ts + b.dur and b.ts < a.ts + a.dur "
+        "where a.name like 'lock wait:%' and b.name like 'lock wait:%'",
+        "select count(*) as n from slice where name like 'mutex %' or name like 'unlock %' or "
+        "name = 'acquired'")
+    check_clean_import(problems)
+    check(waits[0]["n"] == lk["waits"],
+          f"{lk['name']}: {waits[0]['n']} wait slices for {lk['waits']} waits")
+    check(overlaps[0]["n"] == 0, f"{overlaps[0]['n']} lock-wait slices overlap another")
+    check(shim_style[0]["n"] == 0, f"{shim_style[0]['n']} slices drawn by the shim's analysis too")
+
+
+@test
+def both_mode_convoy_one_lock_one_slice_per_wait():
+    p, trace, s = both_run("convoy", "4", "20000")
+    check_one_lock_table(p, s)
+    rep = sample_report(p.stdout)
+    big = lock_at(s, next(r for r in rep if r.get("lock") == "big_lock")["addr"])
+    check(big["name"] == "big_lock" and big["kind"] == "mutex" and s["locks"][0] is big,
+          f"big_lock should rank first: {[(x['name'], x['kind']) for x in s['locks'][:3]]}")
+    check(big["waits"] >= 3 and big["holder_known"] >= 0.9 * big["waits"] and
+          big["releaser_known"] >= 0.9 * big["waits"], f"big_lock: {big['waits']} waits, holder "
+          f"known {big['holder_known']}, releaser known {big['releaser_known']}")
+    check_one_slice_per_wait(trace, big)
+    slept, arrows = query(
+        trace, "select count(*) as n from slice where name like 'lock wait: big_lock%' and "
+        "extract_arg(arg_set_id, 'debug.futex_waits') > 0",
+        "select so.name as src, si.name as dst, to1.utid as from_thread, to2.utid as to_thread "
+        "from flow f join slice so on so.id = f.slice_out join slice si on si.id = f.slice_in "
+        "join thread_track to1 on to1.id = so.track_id "
+        "join thread_track to2 on to2.id = si.track_id")
+    check(slept[0]["n"] >= 1, "no wait carries the futex waits the kernel saw inside it")
+    check(arrows, "no releaser -> waiter flows")
+    for a in arrows:
+        check(a["src"] == "release big_lock" and a["dst"].startswith("woken by convoy-") and
+              a["from_thread"] != a["to_thread"], f"an arrow that is no hand-off: {a}")
+
+
+@test
+def both_mode_keeps_futex_waits_the_shim_cannot_see():
+    """A hand-made futex lock beside a pthread mutex: the mutex's waits are the shim's, each
+    with the futex wait inside it; the futex lock's waits are the kernel's, as in bpf mode."""
+    rounds = 5
+    p, trace, s = both_run("futex_lock", str(rounds))
+    check_one_lock_table(p, s)
+    rep = sample_report(p.stdout)[0]
+    mutex, raw = lock_at(s, rep["shim_lock"]), lock_at(s, rep["raw_lock"])
+    check(mutex["name"] == "shim_lock" and mutex["kind"] == "mutex" and
+          mutex["waits"] == rounds and mutex["total_wait_ns"] >= rounds * 10e6 and
+          [h["tid"] for h in mutex["holders"]] == [mutex["pid"]],  # main held it
+          f"shim_lock: {json.dumps(mutex)[:800]}")
+    check(raw["name"] == "raw_lock" and raw["kind"] == "futex" and 1 <= raw["waits"] <= rounds and
+          raw["releaser_known"] == raw["waits"], f"raw_lock: {json.dumps(raw)[:800]}")
+    for lk in (mutex, raw):
+        check_one_slice_per_wait(trace, lk)
+    slept, = query(trace, "select count(*) as n from slice where name like 'lock wait: shim_lock%' "
+                   "and extract_arg(arg_set_id, 'debug.futex_waits') >= 1")
+    check(slept[0]["n"] == rounds, f"shim_lock waits with their futex wait: {slept}")
 
 
 @test

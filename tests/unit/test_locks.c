@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Lock analysis on hand-built futex records: holders, releasers, ranking, wait-for cycles. */
+/* Lock analysis on hand-built futex records: holders, releasers, ranking, wait-for cycles, and
+ * in --mode=both the futex waits folded into the preload shim's waits that hold them. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -66,6 +67,15 @@ static int setup(void **state)
 	session_add_thread(f->s, PID, T2, "teller-2");
 	session_add_thread(f->s, PID, T3, "teller-3");
 	*state = f;
+	return 0;
+}
+
+/* A session recording with the kernel probes and the preload shim together (--mode=both). */
+static int setup_both(void **state)
+{
+	if (setup(state))
+		return -1;
+	session_set_capture(((struct fixture *)*state)->s, "both", NULL);
 	return 0;
 }
 
@@ -151,6 +161,29 @@ static void blocked_since(struct fixture *f, uint64_t us, uint32_t tid, uint64_t
 static void blocked(struct fixture *f, uint64_t us, uint32_t tid, uint64_t uaddr, uint32_t owner)
 {
 	blocked_since(f, us, tid, uaddr, owner, 50, WEFT_LOCK_BLOCKED_ATTACH);
+}
+
+/* A whole futex wait (BEGIN and END) of a glibc mutex, ended by `releaser`'s wake. */
+static void futex_wait(struct fixture *f, uint64_t from_us, uint64_t to_us, uint32_t tid,
+		       uint64_t uaddr, uint32_t owner, uint32_t releaser, uint64_t wake_us)
+{
+	begin(f, from_us, tid, uaddr, owner);
+	end(f, to_us, tid, uaddr, from_us, 0, releaser, wake_us);
+}
+
+/* A wait the preload shim saw: the call began to wait at from_us and returned at to_us. */
+static void shim_wait(struct fixture *f, uint64_t from_us, uint64_t to_us, uint32_t tid,
+		      uint32_t kind, uint64_t lock, uint64_t mutex, uint32_t holder)
+{
+	struct weft_lock_wait_event e = { 0 };
+
+	hdr(&e.hdr, WEFT_EV_LOCK_WAIT, sizeof(e), AT(to_us), tid);
+	e.lock = lock;
+	e.aux = mutex;
+	e.wait_start = AT(from_us);
+	e.kind = kind;
+	e.holder_tid = holder;
+	push(f, &e);
 }
 
 static void finish(struct fixture *f, uint64_t us)
@@ -330,6 +363,98 @@ static void test_join_and_condvar(void **state)
 	assert_int_equal(field(lock_obj(f->json, "lock@0x5000328"), "releaser_known"), 1);
 }
 
+static size_t occurrences(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/*
+ * --mode=both: T2's pthread_mutex_lock slept twice in the kernel (woken by T3 at 290 but beaten
+ * to the lock, then let in by T3 at 470): one wait, the shim's span, with the kernel's holder
+ * and releaser. T3's wait never reached the kernel (the lock came free as it spun): the shim's
+ * holder, no releaser.
+ */
+static void test_both_futex_waits_in_a_shim_wait_are_one_wait(void **state)
+{
+	struct fixture *f = *state;
+	const char *a;
+
+	futex_wait(f, 120, 300, T2, LOCK_A, T1, T3, 290);
+	futex_wait(f, 310, 480, T2, LOCK_A, T3, T3, 470);
+	shim_wait(f, 100, 500, T2, WEFT_LOCK_MUTEX, LOCK_A, 0, T1);
+	shim_wait(f, 600, 610, T3, WEFT_LOCK_MUTEX, LOCK_A, 0, T1);
+	finish(f, 1000);
+	assert_int_equal(occurrences(f->json, "{\"name\": \"lock@0x5000100\""), 1);
+	a = lock_obj(f->json, "lock@0x5000100");
+	assert_non_null(strstr(a, "\"kind\": \"mutex\""));
+	assert_int_equal(field(a, "waits"), 2);
+	assert_int_equal(field(a, "total_wait_ns"), 410 * US);
+	assert_int_equal(field(a, "holder_known"), 2);
+	assert_int_equal(field(a, "releaser_known"), 1);
+	assert_non_null(strstr(a, "\"holders\": [{\"tid\": 4194001, \"comm\": \"teller-1\", "
+				  "\"waits\": 2, \"wait_ns\": 410000}]"));
+	assert_non_null(strstr(a, "\"releasers\": [{\"tid\": 4194003, \"comm\": \"teller-3\", "
+				  "\"waits\": 1, \"wait_ns\": 400000}]"));
+	/* The shim's own table is not written a second time. */
+	assert_non_null(strstr(f->json, "\"preload_locks\": {\"lock_order_edges\": 0"));
+}
+
+/* Futex waits no shim wait holds (a lock the shim does not intercept) count as in bpf mode:
+ * T1's began before its next shim wait, T3's is claimed by nothing until the end. */
+static void test_both_futex_waits_outside_shim_waits_stay(void **state)
+{
+	struct fixture *f = *state;
+
+	futex_wait(f, 100, 200, T1, LOCK_B, T2, T2, 190);
+	futex_wait(f, 100, 150, T3, LOCK_B, T2, T2, 140);
+	futex_wait(f, 310, 390, T1, LOCK_A, T2, T2, 380);
+	shim_wait(f, 300, 400, T1, WEFT_LOCK_MUTEX, LOCK_A, 0, T2);
+	finish(f, 1000);
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000200"), "waits"), 2);
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000200"), "total_wait_ns"), 150 * US);
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000100"), "waits"), 1);
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000100"), "total_wait_ns"), 100 * US);
+}
+
+/* A condvar wait sleeps on a word of the condvar (signalled by T1), then on its mutex (let in
+ * by T3): one condvar wait, woken by the signaller; the mutex has no wait of its own. */
+static void test_both_condvar_wait_is_woken_by_its_signaller(void **state)
+{
+	struct fixture *f = *state;
+	const char *c;
+
+	futex_wait(f, 110, 600, T2, COND + 4, 0, T1, 590);
+	futex_wait(f, 610, 880, T2, LOCK_A, T3, T3, 870);
+	shim_wait(f, 100, 900, T2, WEFT_LOCK_COND, COND, LOCK_A, 0);
+	finish(f, 1000);
+	c = lock_obj(f->json, "lock@0x5000328");
+	assert_non_null(strstr(c, "\"kind\": \"condvar\""));
+	assert_int_equal(field(c, "waits"), 1);
+	assert_int_equal(field(c, "total_wait_ns"), 800 * US);
+	assert_int_equal(field(c, "holder_known"), 0);
+	assert_non_null(strstr(c, "\"releasers\": [{\"tid\": 4194001"));
+	assert_null(strstr(f->json, "lock@0x500032c"));
+	assert_null(strstr(f->json, "lock@0x5000100"));
+}
+
+/* A futex wait no shim record claims within the horizon (a second) counts on its own: held
+ * back memory stays bounded whatever the shim does. */
+static void test_both_unclaimed_futex_wait_counts_after_the_horizon(void **state)
+{
+	struct fixture *f = *state;
+
+	futex_wait(f, 100, 200, T1, LOCK_B, T2, T2, 190);
+	futex_wait(f, 1500000, 1500100, T2, LOCK_A, T3, T3, 1500090);
+	shim_wait(f, 50, 1500200, T1, WEFT_LOCK_MUTEX, LOCK_B, 0, T2);
+	finish(f, 1600000);
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000200"), "waits"), 2);
+	assert_int_equal(field(lock_obj(f->json, "lock@0x5000100"), "waits"), 1);
+}
+
 /* Locks are named by their global: data symbols of this (PIE, .symtab) test binary. */
 pthread_mutex_t g_named_lock = PTHREAD_MUTEX_INITIALIZER; /* .bss */
 struct {
@@ -376,6 +501,14 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stale_edge_is_not_a_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_and_condvar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_both_futex_waits_in_a_shim_wait_are_one_wait,
+						setup_both, teardown),
+		cmocka_unit_test_setup_teardown(test_both_futex_waits_outside_shim_waits_stay,
+						setup_both, teardown),
+		cmocka_unit_test_setup_teardown(test_both_condvar_wait_is_woken_by_its_signaller,
+						setup_both, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_both_unclaimed_futex_wait_counts_after_the_horizon, setup_both, teardown),
 		cmocka_unit_test(test_data_symbols),
 		cmocka_unit_test(test_record_sizes),
 	};
