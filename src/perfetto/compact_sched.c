@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* One CPU's pending compact_sched bundle: switches and wakings as delta-encoded arrays. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,18 @@ static int reserve_fields(struct pf_csched *c, int from, int to)
 	return 0;
 }
 
+/* strcmp for names of a few bytes, inlined: the library's vector version costs more here. */
+static inline bool same_comm(const char *a, const char *b)
+{
+	for (size_t i = 0; i < 16; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			return true;
+	}
+	return true;
+}
+
 /*
  * Index of pid's comm in this bundle's intern_table (0-based, unlike interned ids). A switch or
  * wakeup names a handful of tasks over and over: a per-pid cache saves hashing the name.
@@ -40,7 +53,7 @@ static int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32
 	if (!comm)
 		comm = "";
 	/* tags are bundle + 1: a zeroed entry matches nothing */
-	if (k->bundle == c->bundle + 1 && k->pid == pid && !strncmp(k->comm, comm, sizeof(k->comm))) {
+	if (k->bundle == c->bundle + 1 && k->pid == pid && same_comm(k->comm, comm)) {
 		*idx = k->idx;
 		return 0;
 	}

@@ -97,11 +97,18 @@ struct sym_proc {
 struct kallsyms;
 
 #define SYM_HASH_BUCKETS 1024
+#define SYM_KCACHE 512 /* kernel pcs remembered: off-CPU stacks repeat the same few paths */
+
+struct sym_kcache {
+	uint64_t pc; /* 0: empty (no kernel text there) */
+	struct sym_loc loc;
+};
 
 struct sym {
 	struct sym_elf *elves[SYM_HASH_BUCKETS];
 	struct sym_proc *procs[SYM_HASH_BUCKETS];
 	struct kallsyms *ksyms;
+	struct sym_kcache kcache[SYM_KCACHE];
 	int ksyms_err;	      /* sticky error from loading /proc/kallsyms */
 	char *debug_dir;      /* root of .build-id debug files, NULL: do not look */
 	struct sym_elf *vdso; /* our own vDSO image, the same for every 64-bit process */

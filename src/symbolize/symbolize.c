@@ -238,12 +238,25 @@ int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *lo
 
 int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc)
 {
+	/* pcs are at least 2-byte apart calls: drop the low bit, mix in higher ones */
+	struct sym_kcache *k = &s->kcache[((pc >> 1) ^ (pc >> 11)) % SYM_KCACHE];
+	int err;
+
 	memset(loc, 0, sizeof(*loc));
+	if (pc && k->pc == pc) {
+		*loc = k->loc;
+		return 0;
+	}
 	if (!s->ksyms && !s->ksyms_err)
 		s->ksyms_err = kallsyms_load(&s->ksyms);
 	if (s->ksyms_err)
 		return s->ksyms_err;
-	return kallsyms_lookup(s->ksyms, pc, loc);
+	err = kallsyms_lookup(s->ksyms, pc, loc);
+	if (!err) {
+		k->pc = pc;
+		k->loc = *loc;
+	}
+	return err;
 }
 
 int sym_unwind_user_fp(const uint64_t uregs[WEFT_UREGS], const void *stack, size_t stack_len,
