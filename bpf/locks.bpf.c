@@ -94,8 +94,8 @@ static __always_inline bool lock_stack_allowed(struct task_struct *t, __u32 tgid
 	return budget_take(b, now, lock_stack_interval_ns, lock_stack_burst);
 }
 
-static __always_inline void emit_begin(struct task_struct *t, struct pt_regs *regs, __u32 tgid,
-				       __u64 uaddr, __u32 cmd, __u32 val, __u64 ts)
+static __always_inline void emit_begin(struct task_struct *t, __u32 tgid, __u64 uaddr, __u32 cmd,
+				       __u32 val, __u64 ts)
 {
 	struct weft_lock_begin_event *e;
 	struct weft_stack_event *st;
@@ -128,22 +128,14 @@ static __always_inline void emit_begin(struct task_struct *t, struct pt_regs *re
 	submit(st);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+/* A futex call of the current task begins: op and its arguments as the syscall got them. */
+static __always_inline void futex_enter(__u64 uaddr, __u32 op, __u32 val)
 {
-	__u64 pid_tgid, ts, uaddr;
-	__u32 tgid, tid, cmd;
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ts;
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid, cmd = op & FUTEX_CMD_MASK;
 
-	/* Every syscall of the system comes here: the id first, it is the cheapest test. */
-	if (id != NR_FUTEX)
-		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	tgid = pid_tgid >> 32;
-	tid = (__u32)pid_tgid;
 	if (!tgid_traced(tgid))
-		return 0;
-	cmd = regs->si & FUTEX_CMD_MASK;
-	uaddr = regs->di;
+		return;
 	ts = bpf_ktime_get_boot_ns();
 	if (is_wait_cmd(cmd)) {
 		struct pending_wait w = {
@@ -152,32 +144,28 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 
 		if (bpf_map_update_elem(&waits, &tid, &w, BPF_ANY)) {
 			count_loss(WEFT_LOSS_LOCK_TABLE);
-			return 0;
+			return;
 		}
-		emit_begin(bpf_get_current_task_btf(), regs, tgid, uaddr, cmd, (__u32)regs->dx, ts);
+		emit_begin(bpf_get_current_task_btf(), tgid, uaddr, cmd, val, ts);
 	} else if (is_wake_cmd(cmd)) {
 		struct pending_wake k = { .ts = ts, .uaddr = uaddr, .cmd = cmd };
 
 		if (bpf_map_update_elem(&wakes, &tid, &k, BPF_ANY))
 			count_loss(WEFT_LOSS_LOCK_TABLE);
 	}
-	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+/* ... and returns ret. */
+static __always_inline void futex_exit(long ret)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct weft_lock_end_event *e;
 	struct pending_wait *w;
-	__u32 tid;
 
-	if (regs->orig_ax != NR_FUTEX)
-		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
 	w = bpf_map_lookup_elem(&waits, &tid);
 	if (!w) {
 		bpf_map_delete_elem(&wakes, &tid);
-		return 0;
+		return;
 	}
 	/* The word changed before the thread could sleep: no wait happened. The BEGIN was
 	 * sent; user space drops it when the END says so. */
@@ -197,6 +185,41 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		submit(e);
 	}
 	bpf_map_delete_elem(&waits, &tid);
+}
+
+/*
+ * Two ways in; the loader keeps one. The futex syscall's own tracepoints cost the other
+ * syscalls almost nothing (the kernel tests a bitmap), so they are the choice wherever tracefs
+ * can be found; without it, the generic sys_enter/sys_exit, which run for every syscall.
+ */
+SEC("tracepoint/syscalls/sys_enter_futex")
+int on_futex_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	futex_enter(ctx->args[0], ctx->args[1], ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_futex")
+int on_futex_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	futex_exit(ctx->ret);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	/* Every syscall of the system comes here: the id first, it is the cheapest test. */
+	if (id == NR_FUTEX)
+		futex_enter(regs->di, regs->si, regs->dx);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (regs->orig_ax == NR_FUTEX)
+		futex_exit(ret);
 	return 0;
 }
 
@@ -205,8 +228,11 @@ int BPF_PROG(on_lock_waking, struct task_struct *p)
 {
 	struct pending_wake *k;
 	struct pending_wait *w;
-	__u32 wakee = BPF_CORE_READ(p, pid), waker;
+	__u32 wakee = p->pid, waker;
 
+	/* Every wakeup of the system comes here: the bitmap first, it is the cheapest test. */
+	if (!is_traced(p))
+		return 0;
 	w = bpf_map_lookup_elem(&waits, &wakee);
 	if (!w || w->releaser_tid)
 		return 0;

@@ -15,6 +15,7 @@
 
 #include "bpf/locks.h"
 #include "collect/area.h"
+#include "collect/tracefs.h"
 #include "locks.skel.h"
 
 #define NR_FUTEX 202
@@ -34,6 +35,7 @@ struct reported {
 
 struct locks_state {
 	struct locks_bpf *skel;
+	bool syscall_tracepoints; /* futex's own tracepoints, not every syscall's */
 	uint64_t last_poll;
 	struct reported reported[REPORTED_MAX];
 	int nreported;
@@ -141,6 +143,12 @@ static int locks_open(struct collector *c, void **state, const struct collector_
 		goto out;
 	}
 	st->skel->rodata->want_lock_stacks = o->stack_interval_ns != 0;
+	st->syscall_tracepoints = tracefs_has_event("syscalls", "sys_enter_futex") &&
+				  tracefs_has_event("syscalls", "sys_exit_futex");
+	bpf_program__set_autoload(st->skel->progs.on_futex_enter, st->syscall_tracepoints);
+	bpf_program__set_autoload(st->skel->progs.on_futex_exit, st->syscall_tracepoints);
+	bpf_program__set_autoload(st->skel->progs.on_sys_enter, !st->syscall_tracepoints);
+	bpf_program__set_autoload(st->skel->progs.on_sys_exit, !st->syscall_tracepoints);
 	ret = collector_reuse_maps(c, st->skel->obj);
 	if (ret) {
 		snprintf(err->what, sizeof(err->what), "locks: sharing maps: %s", strerror(-ret));
@@ -158,8 +166,10 @@ static int locks_open(struct collector *c, void **state, const struct collector_
 	ret = locks_bpf__attach(st->skel);
 	if (ret) {
 		/* No syscall tracepoints here: run without lock contention, say why at -v. */
-		snprintf(err->what, sizeof(err->what),
-			 "lock contention off: attaching to sys_enter/sys_exit: %s", strerror(-ret));
+		snprintf(err->what, sizeof(err->what), "lock contention off: attaching to %s: %s",
+			 st->syscall_tracepoints ? "syscalls:sys_{enter,exit}_futex"
+						 : "sys_enter/sys_exit",
+			 strerror(-ret));
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
