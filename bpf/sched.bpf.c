@@ -42,18 +42,48 @@ static __always_inline __u64 stack_submit_flags(struct task_struct *t)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
+/*
+ * Threads refused a stack, and when their budget earns the next one: until then they are
+ * refused again without the task-storage lookup, a helper call on most voluntary switches.
+ * Exact: credit only grows with time, so nothing the bucket would allow is refused.
+ */
+#define REFUSALS 16
+
+struct stack_refusal {
+	__u32 tid;
+	__u32 pad;
+	__u64 until;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, REFUSALS);
+	__type(key, __u32);
+	__type(value, struct stack_refusal);
+} refusals SEC(".maps");
+
 static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 {
+	__u32 tid = t->pid, slot = tid % REFUSALS;
+	struct stack_refusal *r = bpf_map_lookup_elem(&refusals, &slot);
 	struct stack_budget *b;
 
 	if (!want_stacks)
 		return false;
+	if (r && r->tid == tid && now < r->until) {
+		count_loss(WEFT_LOSS_STACK_THROTTLED);
+		return false;
+	}
 	b = bpf_task_storage_get(&budgets, t, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!b) {
 		count_loss(WEFT_LOSS_TASK_STORAGE);
 		return false;
 	}
 	if (!budget_take(b, now, stack_interval_ns, stack_burst)) {
+		if (r) {
+			r->tid = tid;
+			r->until = now + (stack_interval_ns - b->credit_ns);
+		}
 		count_loss(WEFT_LOSS_STACK_THROTTLED);
 		return false;
 	}

@@ -162,6 +162,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 	if (s->malformed)
 		fprintf(f, "warning: %" PRIu64 " malformed records dropped (a weft bug)\n",
 			s->malformed);
+	if (s->ro.late)
+		fprintf(f, "warning: %" PRIu64 " records arrived after later ones were analysed "
+			"(a weft bug)\n", s->ro.late);
 }
 
 void summary_json_str(FILE *f, const char *str)
@@ -256,11 +259,12 @@ void session_summary_json(struct session *s, FILE *f)
 		fprintf(f, ": %" PRIu64, s->losses[r]);
 		first = 0;
 	}
-	fprintf(f, "}, \"malformed\": %" PRIu64 ", \"stacks_unwound\": %" PRIu64
+	fprintf(f, "}, \"malformed\": %" PRIu64 ", \"out_of_order\": %" PRIu64
+		", \"stacks_unwound\": %" PRIu64
 		", \"trace_bytes\": %" PRIu64 ", \"switches_in_trace\": %" PRIu64
 		", \"collector_cpu_ns\": %" PRIu64 ", \"collector_ns_per_event\": %.1f"
 		", \"collector_max_rss_kb\": %" PRIu64 "}\n}\n",
-		s->malformed, s->stacks_unwound, session_trace_bytes(s), s->switches,
+		s->malformed, s->ro.late, s->stacks_unwound, session_trace_bytes(s), s->switches,
 		s->collector_cpu_ns,
 		total_records(s) ? (double)s->collector_cpu_ns / total_records(s) : 0.0,
 		s->collector_max_rss_kb);

@@ -72,6 +72,10 @@ def run_writes_clean_named_trace():
         check(st.get(tid, {}).get("Running", 0) >= 50 and st[tid].get("S", 0) >= 40,
               f"{name}: thread states {st.get(tid)}")
     check("weft summary" in r["stderr"], "no summary printed")
+    # One ring per CPU, merged by time: nothing may reach the analysis after later records.
+    ev = r["summary"]["events"]
+    check(ev["out_of_order"] == 0 and ev["lost"] == 0 and ev["malformed"] == 0,
+          f"records out of order, lost or malformed: {ev}")
 
 
 @test
