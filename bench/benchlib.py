@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Helpers for weft's benchmarks: interleaved traced/untraced runs, medians, ratios.
 Numbers are only compared within one run of one benchmark: the machines are shared."""
+import json
 import os
 import statistics
 import subprocess
@@ -59,3 +60,43 @@ def compare(name, cmd, runs=5, extra=()):
           f"{ratio:.3f}x ({how}, median of {runs} interleaved runs)")
     sys.stdout.flush()
     return ratio
+
+
+def bpf_program_costs(cmd, extra=(), settle=1.0):
+    """Runs cmd under `weft run` with the kernel's BPF run-time statistics on, and returns
+    {program name: (runs, mean ns per run)} for the programs this weft loaded, read while cmd
+    still runs. The statistics add two clock reads per run, so the means are a little high."""
+    def progs():
+        out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                             check=True).stdout
+        return json.loads(out)
+
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        was = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    try:
+        newest = max([p["id"] for p in progs()] + [0])
+        p = subprocess.Popen(traced_cmd(cmd, extra), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(settle)
+        costs = {}
+        for prog in progs():
+            if prog["id"] > newest and prog.get("run_cnt", 0) > 0:
+                name = prog.get("name", "?")
+                n, t = costs.get(name, (0, 0))
+                costs[name] = (n + prog["run_cnt"], t + prog["run_time_ns"])
+        p.wait()
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(was)
+    return {name: (n, t / n) for name, (n, t) in costs.items()}
+
+
+def print_program_costs(costs, min_runs=1000):
+    busy = sorted(((n, mean, name) for name, (n, mean) in costs.items() if n >= min_runs),
+                  key=lambda x: -x[0] * x[1])
+    print("BPF programs, mean cost per run (kernel bpf_stats, taken in the same run; every run "
+          "counts, the traced processes' or not):")
+    for n, mean, name in busy:
+        print(f"  {name:<20} {n:>9} runs  {mean:6.0f} ns")
