@@ -17,6 +17,10 @@ def main():
     compare("context-switch heavy (pingpong 100000 rounds)", [PINGPONG, "100000", "50"], runs=9)
     compare("context-switch heavy, no off-CPU stacks", [PINGPONG, "100000", "50"], runs=9,
             extra=("--stack-rate", "0"))
+    # Both threads on one CPU: every hand-off is a switch on that CPU, no idle CPU to wake, so
+    # this is the pure per-switch cost (and the worst case: a hand-off takes ~5 us).
+    compare("context-switch heavy, both threads on one CPU",
+            ["taskset", "-c", "1", PINGPONG, "100000", "50"], runs=9)
     print_program_costs(bpf_program_costs([PINGPONG, "100000", "50"]))
     # 20 us of work per hand-off: ~40k switches/s, a busy but realistic service.
     compare("busy service (pingpong, 20 us work per hand-off)", [PINGPONG, "30000", "50", "20"])

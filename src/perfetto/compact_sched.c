@@ -15,7 +15,7 @@ static const uint8_t cs_field_number[PF_CS_FIELDS] = {
 	[PF_CS_SW_TS] = 1,	   [PF_CS_SW_PREV_STATE] = 2, [PF_CS_SW_NEXT_PID] = 3,
 	[PF_CS_SW_NEXT_PRIO] = 4,  [PF_CS_SW_NEXT_COMM] = 6,  [PF_CS_WK_TS] = 7,
 	[PF_CS_WK_PID] = 8,	   [PF_CS_WK_TARGET_CPU] = 9, [PF_CS_WK_PRIO] = 10,
-	[PF_CS_WK_COMM] = 11,	   [PF_CS_WK_FLAGS] = 12,
+	[PF_CS_WK_COMM] = 11,
 };
 
 /* Room for one varint in each of the fields [from, to). */
@@ -98,12 +98,12 @@ int pf_csched_switch(struct pf_csched *c, uint64_t ts, int64_t prev_state, int32
 }
 
 int pf_csched_waking(struct pf_csched *c, uint64_t ts, int32_t pid, int32_t target_cpu,
-		     int32_t prio, const char *comm, uint32_t common_flags)
+		     int32_t prio, const char *comm)
 {
 	uint32_t idx;
 	int err;
 
-	err = reserve_fields(c, PF_CS_WK_TS, PF_CS_WK_FLAGS + 1);
+	err = reserve_fields(c, PF_CS_WK_TS, PF_CS_WK_COMM + 1);
 	err = err ?: comm_index(c, pid, comm, &idx);
 	if (err)
 		return err;
@@ -113,7 +113,6 @@ int pf_csched_waking(struct pf_csched *c, uint64_t ts, int32_t pid, int32_t targ
 	put_signed(&c->field[PF_CS_WK_TARGET_CPU], target_cpu);
 	put_signed(&c->field[PF_CS_WK_PRIO], prio);
 	pf_bytes_varint(&c->field[PF_CS_WK_COMM], idx);
-	pf_bytes_varint(&c->field[PF_CS_WK_FLAGS], common_flags);
 	c->wk_len++;
 	return 0;
 }

@@ -15,12 +15,15 @@
  *   switch_timestamp  [t0, t1-t0, t2-t1, ...]   first absolute, then deltas
  *   switch_prev_state / next_pid / next_prio / next_comm_index (into intern_table)
  *   waking_timestamp  [w0, w1-w0, ...]          its own delta stream
- *   waking_pid / target_cpu / prio / comm_index / common_flags
+ *   waking_pid / target_cpu / prio / comm_index
  *   intern_table      ["comm0", "comm1", ...]    this bundle's comm strings
  *
  * Each array is kept as the varint bytes of its packed field, appended to as events come, so
  * flushing a bundle is a few copies: at a few hundred thousand events a second, building
  * protobuf-c arrays and packing them cost the collector a fifth of its time.
+ * waking_common_flags is left out: the trace processor reads it only to tell wakeups from
+ * interrupt context, which BPF cannot tell here (the preempt count is a per-CPU variable,
+ * reachable only with KALLSYMS_ALL), and without it says "unknown" rather than a guess.
  * A timestamp going backwards is stored as the two's complement of the negative delta, which
  * the trace processor adds back as int64.
  */
@@ -35,7 +38,6 @@ enum pf_csched_field {
 	PF_CS_WK_TARGET_CPU,
 	PF_CS_WK_PRIO,
 	PF_CS_WK_COMM,
-	PF_CS_WK_FLAGS,
 	PF_CS_FIELDS,
 };
 
@@ -61,7 +63,7 @@ struct pf_csched {
 int pf_csched_switch(struct pf_csched *c, uint64_t ts, int64_t prev_state, int32_t next_pid,
 		     int32_t next_prio, const char *next_comm);
 int pf_csched_waking(struct pf_csched *c, uint64_t ts, int32_t pid, int32_t target_cpu,
-		     int32_t prio, const char *comm, uint32_t common_flags);
+		     int32_t prio, const char *comm);
 static inline size_t pf_csched_count(const struct pf_csched *c)
 {
 	return c->sw_len + c->wk_len;

@@ -620,11 +620,6 @@ int pf_sched_switch(struct pf_writer *w, uint32_t cpu, uint64_t ts, int64_t prev
 	return err ? err : sched_appended(w, cpu, c);
 }
 
-/* ftrace's common_flags: the UI reads them only to tell wakeups from interrupt context. BPF
- * cannot tell here (the preempt count is a per-CPU variable, found only with KALLSYMS_ALL), so
- * every waking says "interrupts off, task context", as most are. */
-#define FTRACE_FLAG_IRQS_OFF 0x01
-
 int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid, int32_t target_cpu,
 		    int32_t prio, const char *comm)
 {
@@ -634,7 +629,7 @@ int pf_sched_waking(struct pf_writer *w, uint32_t cpu, uint64_t ts, int32_t pid,
 	err = cpu_sched(w, cpu, &c);
 	if (err)
 		return err;
-	err = pf_csched_waking(c, ts, pid, target_cpu, prio, comm, FTRACE_FLAG_IRQS_OFF);
+	err = pf_csched_waking(c, ts, pid, target_cpu, prio, comm);
 	return err ? err : sched_appended(w, cpu, c);
 }
 
