@@ -1,18 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* Event loops: iterations between poll calls, stalls, culprit samples, blocking calls. */
 #include "common.bpf.h"
+#include "loops.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* x86-64 syscall numbers of the calls a loop waits in. */
-#define NR_POLL 7
-#define NR_SELECT 23
-#define NR_EPOLL_WAIT 232
-#define NR_PSELECT6 270
-#define NR_PPOLL 271
-#define NR_EPOLL_PWAIT 281
-#define NR_IO_URING_ENTER 426
-#define NR_EPOLL_PWAIT2 441
 #define IORING_ENTER_GETEVENTS 1
 
 /* Tunables, set between open and load (64-bit: see sched.bpf.c). */
@@ -25,25 +17,31 @@ const volatile __u64 min_polls = 2;            /* poll calls before a thread cou
 /* What a histogram is reset from (an inlined memset of 2 KiB is refused by clang). */
 const volatile __u32 hist_zeros[WEFT_LOOP_HIST_BUCKETS];
 
+/* Threads with loop state, and those of them waiting inside an iteration now (off_ts set).
+ * The switch hook runs at every context switch of the system: these let it skip task-storage
+ * lookups that cannot find anything. */
+__u64 loop_threads, waits_pending;
+
 /*
  * Per-thread loop state, created at a traced thread's first poll call. Task storage: found
  * from any program by the task pointer and freed by the kernel when the thread exits.
  *
- * Only syscall *entry* is hooked: every syscall of the system pays for each syscall hook
- * (~0.2-0.4 us here, retpolines), so the return from a poll call is not watched. An iteration
- * starts when the thread comes back from its poll call: at the switch-in that ends its wait
- * there, or, if the call returned without sleeping, at the call's entry (the iteration then
- * includes the non-blocking call itself, microseconds). Whether a thread is inside a poll call
- * right now is read from its saved registers (orig_ax: the syscall in progress).
+ * An iteration runs from a poll call's return to the next poll call's entry, both watched
+ * (the poll calls' own syscall tracepoints, or the generic ones where tracefs is missing). No
+ * iteration bound depends on seeing a context switch: the switch hook only times blocking
+ * calls, and a wait whose switch-in it did not see is closed at the thread's next switch-out
+ * or poll call (on our VMs about one switch-in in 1 500 never reaches sched_switch programs,
+ * though the kernel's own counts show it happened).
  */
 struct loop_state {
-	__u64 iter_start;   /* start of the current iteration; 0 before the first poll call */
+	__u64 iter_start;   /* start of the current iteration (a poll call's return); 0: none */
 	__u64 poll_enter;
 	__u64 period_start;
 	__u64 iterations, busy_ns, poll_ns, max_ns;
 	__u64 polls;        /* poll calls made */
+	__u64 switches;     /* the thread's context switches (the kernel's count) at poll entry */
 	__u64 off_ts;       /* voluntary switch-out inside the current iteration, outside poll */
-	__u32 poll_blocked; /* switched out inside a poll call: the switch-in starts the iteration */
+	__u32 in_poll;      /* between a poll call's entry and its return */
 	__u32 kind;
 	__u32 off_nr;       /* the syscall it blocked in (orig_ax), -1: none (a page fault) */
 	__u32 pad;
@@ -177,27 +175,13 @@ static __always_inline __u32 hist_bucket(__u64 v)
 	return b & (WEFT_LOOP_HIST_BUCKETS - 1);
 }
 
-static __always_inline int poll_kind(long id, struct pt_regs *regs)
+/* The kind of poll call syscall id is, 0 if none. */
+static __always_inline int poll_kind(long id)
 {
 	switch (id) {
-	case NR_EPOLL_WAIT:
-	case NR_EPOLL_PWAIT:
-	case NR_EPOLL_PWAIT2:
-		return WEFT_POLL_EPOLL_WAIT;
-	case NR_POLL:
-	case NR_PPOLL:
-		return WEFT_POLL_POLL;
-	case NR_SELECT:
-	case NR_PSELECT6:
-		return WEFT_POLL_SELECT;
-	case NR_IO_URING_ENTER:
-		/* Only a call that waits for completions: io_uring_enter(fd, to_submit,
-		 * min_complete, flags, ...) with GETEVENTS and min_complete > 0. */
-		if (!regs)
-			return WEFT_POLL_IO_URING;
-		if ((regs->r10 & IORING_ENTER_GETEVENTS) && regs->dx)
-			return WEFT_POLL_IO_URING;
-		return 0;
+#define POLL_CASE(nr, name, kind) case nr: return kind;
+	LOOPS_POLL_SYSCALLS(POLL_CASE)
+#undef POLL_CASE
 	}
 	return 0;
 }
@@ -224,35 +208,74 @@ static __always_inline void emit_stats(struct task_struct *t, struct loop_state 
 	bpf_probe_read_kernel(st->hist, sizeof(st->hist), (const void *)hist_zeros);
 }
 
-/* tp_btf rather than raw_tp: regs can be read directly, without a helper call per syscall. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+static __always_inline void emit_block(struct task_struct *t, struct loop_state *st, __u64 now)
 {
-	struct task_struct *t;
+	struct weft_loop_block_event *e;
+
+	e = reserve(sizeof(*e), WEFT_EV_LOOP_BLOCK, t, now);
+	if (!e)
+		return;
+	/* The stack was kept at the switch-out; keep the header reserve() wrote. */
+	bpf_probe_read_kernel(&e->stack.kstack_len,
+			      sizeof(e->stack) - sizeof(e->stack.hdr), &st->snap.kstack_len);
+	e->iter_start = st->iter_start;
+	e->off_ts = st->off_ts;
+	e->off_ns = now - st->off_ts;
+	e->syscall = st->off_nr;
+	e->pad = 0;
+	bpf_probe_read_kernel(&e->py, sizeof(e->py), &st->snap_py);
+	submit(e);
+}
+
+/*
+ * The wait that began at st->off_ts is over by now: reported if it was long enough. Called at
+ * the switch-in that ends it, or, if that switch-in was not seen, at the thread's next
+ * switch-out, poll call or exit: the wait then ends there at the latest.
+ */
+static __always_inline void end_wait(struct task_struct *t, struct loop_state *st, __u64 now)
+{
+	if (now - st->off_ts >= block_ns)
+		emit_block(t, st, now);
+	st->off_ts = 0;
+	__sync_fetch_and_add(&waits_pending, -1);
+}
+
+/* io_uring_enter(fd, to_submit, min_complete, flags, ...) of t, current, waits for completions
+ * only with GETEVENTS and min_complete > 0. (From the registers: the syscall tracepoints'
+ * records hold as many arguments as the syscall has, fewer for poll than for this.) */
+static __always_inline bool io_uring_waits(struct task_struct *t)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+
+	return regs && (regs->r10 & IORING_ENTER_GETEVENTS) && regs->dx;
+}
+
+/* A poll call of kind begins: the iteration since the last one returned is over. */
+static __always_inline void poll_enter(int kind)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct loop_state *st;
 	__u64 now, it;
-	int kind;
 
-	/* Every syscall of the system passes here: the id first, it is the cheapest test. */
-	kind = poll_kind(id, NULL);
-	if (!kind)
-		return 0;
-	if (id == NR_IO_URING_ENTER && !poll_kind(id, regs))
-		return 0;
-	t = bpf_get_current_task_btf();
+	if (kind == WEFT_POLL_IO_URING && !io_uring_waits(t))
+		return;
 	st = bpf_task_storage_get(&loop_states, t, NULL, 0);
 	if (!st) {
 		if (!is_traced(t))
-			return 0;
+			return;
 		st = bpf_task_storage_get(&loop_states, t, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!st) {
 			count_loss(WEFT_LOSS_TASK_STORAGE);
-			return 0;
+			return;
 		}
+		__sync_fetch_and_add(&loop_threads, 1);
 		st->period_start = bpf_ktime_get_boot_ns();
 	}
 	now = bpf_ktime_get_boot_ns();
-	if (st->iter_start) {
+	if (st->off_ts)
+		end_wait(t, st, now);
+	/* in_poll still set: the last call's return was not seen, nor when this iteration began. */
+	if (st->iter_start && !st->in_poll) {
 		it = now - st->iter_start;
 		st->iterations++;
 		st->busy_ns += it;
@@ -274,14 +297,72 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	st->polls++;
 	st->kind = kind;
 	st->poll_enter = now;
-	st->iter_start = now; /* moved to the switch-in if the call sleeps */
-	st->off_ts = 0;
+	st->switches = t->nvcsw + t->nivcsw;
+	st->in_poll = 1;
 	if (now - st->period_start >= period_ns) {
 		if (st->iterations && st->polls > min_polls)
 			emit_stats(t, st, now);
 		else
 			st->period_start = now;
 	}
+}
+
+/* A poll call returns: an iteration begins. */
+static __always_inline void poll_exit(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct loop_state *st = bpf_task_storage_get(&loop_states, t, NULL, 0);
+
+	if (!st || !st->in_poll)
+		return;
+	/* A call that never left the CPU (the kernel's own count of the thread's switches says
+	 * so) returns a few microseconds after its entry: the iteration starts there, without
+	 * the clock read (~70 ns here) that a call that waited needs. */
+	if (t->nvcsw + t->nivcsw == st->switches)
+		st->iter_start = st->poll_enter;
+	else
+		st->iter_start = bpf_ktime_get_boot_ns();
+	st->poll_ns += st->iter_start - st->poll_enter;
+	st->in_poll = 0;
+}
+
+/*
+ * Two ways in; the loader keeps one. The poll calls' own syscall tracepoints cost the other
+ * syscalls almost nothing (the kernel tests a bitmap); the loader attaches these two programs
+ * to the sys_enter_* and sys_exit_* event of each poll call in bpf/loops.h. Without tracefs,
+ * the generic sys_enter/sys_exit, which run for every syscall.
+ */
+SEC("tracepoint")
+int on_poll_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	/* The syscall events' records have an int nr where this struct has a long id. */
+	poll_enter(poll_kind((int)ctx->id));
+	return 0;
+}
+
+SEC("tracepoint")
+int on_poll_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	poll_exit();
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	/* Every syscall of the system comes here: the id first, it is the cheapest test. */
+	int kind = poll_kind(id);
+
+	if (kind)
+		poll_enter(kind);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (poll_kind(regs->orig_ax))
+		poll_exit();
 	return 0;
 }
 
@@ -290,9 +371,15 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_loop_exit, struct task_struct *p)
 {
 	struct loop_state *st = bpf_task_storage_get(&loop_states, p, NULL, 0);
+	__u64 now = bpf_ktime_get_boot_ns();
 
-	if (st && st->iterations && st->polls > min_polls)
-		emit_stats(p, st, bpf_ktime_get_boot_ns());
+	if (!st)
+		return 0;
+	if (st->off_ts)
+		end_wait(p, st, now);
+	if (st->iterations && st->polls > min_polls)
+		emit_stats(p, st, now);
+	__sync_fetch_and_add(&loop_threads, -1);
 	return 0;
 }
 
@@ -304,63 +391,39 @@ static __always_inline long current_syscall(struct task_struct *t)
 	return regs ? BPF_CORE_READ(regs, orig_ax) : -1;
 }
 
-static __always_inline void emit_block(struct task_struct *t, struct loop_state *st, __u64 now)
-{
-	struct weft_loop_block_event *e;
-
-	e = reserve(sizeof(*e), WEFT_EV_LOOP_BLOCK, t, now);
-	if (!e)
-		return;
-	/* The stack was kept at the switch-out; keep the header reserve() wrote. */
-	bpf_probe_read_kernel(&e->stack.kstack_len,
-			      sizeof(e->stack) - sizeof(e->stack.hdr), &st->snap.kstack_len);
-	e->iter_start = st->iter_start;
-	e->off_ts = st->off_ts;
-	e->off_ns = now - st->off_ts;
-	e->syscall = st->off_nr;
-	e->pad = 0;
-	bpf_probe_read_kernel(&e->py, sizeof(e->py), &st->snap_py);
-	submit(e);
-}
-
+/* Blocking calls: a loop thread that waits inside an iteration, outside its poll call. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_loop_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	struct loop_state *st;
 	__u64 now;
-	long nr;
 	long n;
 
-	st = bpf_task_storage_get(&loop_states, prev, NULL, 0);
-	if (st && st->iter_start && !preempt && prev_state != 0) {
-		nr = current_syscall(prev);
-		if (poll_kind(nr, NULL)) {
-			st->poll_blocked = 1;
-		} else if (st->polls >= min_polls) {
-			/* Waiting inside an iteration: keep where, in case it lasts (prev is current,
-			 * its user stack is readable now and not at the switch-in). */
-			st->off_ts = bpf_ktime_get_boot_ns();
-			st->off_nr = nr;
+	/* Going to wait (not preempted), with user memory to copy the stack from (an exiting
+	 * thread has none left). */
+	if (loop_threads && !preempt && prev_state != 0 && prev->mm) {
+		st = bpf_task_storage_get(&loop_states, prev, NULL, 0);
+		if (st && st->iter_start && !st->in_poll && st->polls >= min_polls) {
+			now = bpf_ktime_get_boot_ns();
+			if (st->off_ts)
+				end_wait(prev, st, now);
+			/* Keep where, in case it lasts: prev is current, its user stack is
+			 * readable now and not at the switch-in. */
+			st->off_ts = now;
+			__sync_fetch_and_add(&waits_pending, 1);
+			st->off_nr = current_syscall(prev);
 			n = bpf_get_stack(ctx, st->snap.kstack, sizeof(st->snap.kstack), 0);
 			st->snap.kstack_len = n > 0 ? n / sizeof(__u64) : 0;
 			fill_user_stack(&st->snap, prev);
 			fill_py_frames(&st->snap_py, prev);
 		}
 	}
-	st = bpf_task_storage_get(&loop_states, next, NULL, 0);
-	if (!st)
+	if (!waits_pending)
 		return 0;
-	now = bpf_ktime_get_boot_ns();
-	if (st->poll_blocked) {
-		st->poll_blocked = 0;
-		st->poll_ns += now - st->poll_enter;
-		st->iter_start = now;
-	} else if (st->off_ts) {
-		if (now - st->off_ts >= block_ns)
-			emit_block(next, st, now);
-		st->off_ts = 0;
-	}
+	st = bpf_task_storage_get(&loop_states, next, NULL, 0);
+	if (st && st->off_ts)
+		end_wait(next, st, bpf_ktime_get_boot_ns());
 	return 0;
 }
 
@@ -371,18 +434,11 @@ int on_loop_sample(struct bpf_perf_event_data *ctx)
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct weft_loop_sample_event *e;
 	struct loop_state *st;
-	bool user;
 	__u64 now;
 	long n;
 
 	st = bpf_task_storage_get(&loop_states, t, NULL, 0);
-	if (!st || !st->iter_start || st->polls < min_polls)
-		return 0;
-	/* User mode interrupted (a user address: the top bit is clear)? Then it runs its own
-	 * code; in the kernel, it is away from its poll call unless that is the syscall it is
-	 * in. (Not cs: context reads must be 8 bytes wide.) */
-	user = (__s64)ctx->regs.ip >= 0;
-	if (!user && poll_kind(current_syscall(t), NULL))
+	if (!st || !st->iter_start || st->in_poll || st->polls < min_polls)
 		return 0;
 	now = bpf_ktime_get_boot_ns();
 	if (now - st->iter_start < sample_after_ns)
@@ -392,8 +448,9 @@ int on_loop_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	e->iter_start = st->iter_start;
 	fill_py_frames(&e->py, t);
-	if (user) {
-		/* The interrupted registers are the user ones. */
+	/* User mode interrupted (a user address: the top bit is clear)? Then the interrupted
+	 * registers are the user ones. (Not cs: context reads must be 8 bytes wide.) */
+	if ((__s64)ctx->regs.ip >= 0) {
 		e->stack.kstack_len = 0;
 		e->stack.uregs[WEFT_UREG_IP] = ctx->regs.ip;
 		e->stack.uregs[WEFT_UREG_SP] = ctx->regs.sp;

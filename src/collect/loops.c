@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Loader of the event-loop probes: poll-call syscall tracepoints, a switch hook, and cpu-clock
- * sampling on every CPU for culprit stacks. */
+/* Loader of the event-loop probes: the poll calls' syscall tracepoints, a switch hook, and
+ * cpu-clock sampling on every CPU for culprit stacks. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +12,27 @@
 
 #include <bpf/libbpf.h>
 
+#include "bpf/loops.h"
 #include "collect/area.h"
 #include "collect/loops.h"
 #include "collect/pyruntime.h"
+#include "collect/tracefs.h"
 #include "loops.skel.h"
+
+static const char *const poll_calls[] = {
+#define POLL_NAME(nr, name, kind) #name,
+	LOOPS_POLL_SYSCALLS(POLL_NAME)
+#undef POLL_NAME
+};
+#define NPOLL_CALLS (sizeof(poll_calls) / sizeof(poll_calls[0]))
 
 struct loops_state {
 	struct loops_bpf *skel;
-	struct bpf_link **links;
+	struct bpf_link **links; /* the sampler's, one per CPU */
 	int *fds;
 	int ncpus;
+	bool syscall_tracepoints; /* the poll calls' own tracepoints, not every syscall's */
+	struct bpf_link *poll_links[2 * NPOLL_CALLS];
 };
 
 static void loops_close(void *state)
@@ -34,6 +46,8 @@ static void loops_close(void *state)
 		if (ls->fds[i] >= 0)
 			close(ls->fds[i]);
 	}
+	for (size_t i = 0; i < 2 * NPOLL_CALLS; i++)
+		bpf_link__destroy(ls->poll_links[i]);
 	free(ls->links);
 	free(ls->fds);
 	loops_bpf__destroy(ls->skel);
@@ -74,11 +88,50 @@ static int attach_sampler(struct loops_state *ls, unsigned hz)
 	return attached ? 0 : err;
 }
 
+/* Whether each poll call has both its syscall tracepoints (the kernel may lack one: no io_uring,
+ * an old kernel without epoll_pwait2). */
+static bool have_poll_tracepoints(bool have[NPOLL_CALLS])
+{
+	char enter[64], exit[64];
+	bool any = false;
+
+	for (size_t i = 0; i < NPOLL_CALLS; i++) {
+		snprintf(enter, sizeof(enter), "sys_enter_%s", poll_calls[i]);
+		snprintf(exit, sizeof(exit), "sys_exit_%s", poll_calls[i]);
+		have[i] = tracefs_has_event("syscalls", enter) && tracefs_has_event("syscalls", exit);
+		any |= have[i];
+	}
+	return any;
+}
+
+/* The two poll programs on each poll call's sys_enter_* and sys_exit_* tracepoint. */
+static int attach_poll_tracepoints(struct loops_state *ls, const bool have[NPOLL_CALLS])
+{
+	char name[64];
+
+	for (size_t i = 0; i < NPOLL_CALLS; i++) {
+		if (!have[i])
+			continue;
+		snprintf(name, sizeof(name), "sys_enter_%s", poll_calls[i]);
+		ls->poll_links[2 * i] = bpf_program__attach_tracepoint(ls->skel->progs.on_poll_enter,
+								       "syscalls", name);
+		if (!ls->poll_links[2 * i])
+			return -errno;
+		snprintf(name, sizeof(name), "sys_exit_%s", poll_calls[i]);
+		ls->poll_links[2 * i + 1] = bpf_program__attach_tracepoint(
+			ls->skel->progs.on_poll_exit, "syscalls", name);
+		if (!ls->poll_links[2 * i + 1])
+			return -errno;
+	}
+	return 0;
+}
+
 static int loops_open(struct collector *c, void **state, const struct collector_opts *o,
 		      struct collector_error *err)
 {
 	unsigned hz = o->loop_sample_hz ? o->loop_sample_hz : LOOPS_DEFAULT_SAMPLE_HZ;
 	uint64_t stall = o->stall_threshold_ns ? o->stall_threshold_ns : WEFT_LOOPS_DEFAULT_STALL_NS;
+	bool have[NPOLL_CALLS];
 	struct loops_state *ls;
 	int ret;
 
@@ -97,6 +150,11 @@ static int loops_open(struct collector *c, void **state, const struct collector_
 	ls->skel->rodata->block_ns = stall < LOOPS_BLOCK_NS ? stall : LOOPS_BLOCK_NS;
 	/* A sample in an iteration shorter than this cannot belong to a stall. */
 	ls->skel->rodata->sample_after_ns = stall / 2 < LOOPS_BLOCK_NS ? stall / 2 : LOOPS_BLOCK_NS;
+	ls->syscall_tracepoints = have_poll_tracepoints(have);
+	bpf_program__set_autoload(ls->skel->progs.on_poll_enter, ls->syscall_tracepoints);
+	bpf_program__set_autoload(ls->skel->progs.on_poll_exit, ls->syscall_tracepoints);
+	bpf_program__set_autoload(ls->skel->progs.on_sys_enter, !ls->syscall_tracepoints);
+	bpf_program__set_autoload(ls->skel->progs.on_sys_exit, !ls->syscall_tracepoints);
 	ret = collector_reuse_maps(c, ls->skel->obj);
 	if (ret) {
 		snprintf(err->what, sizeof(err->what), "event loops: sharing maps: %s",
@@ -111,9 +169,13 @@ static int loops_open(struct collector *c, void **state, const struct collector_
 		goto out;
 	}
 	ret = loops_bpf__attach(ls->skel);
+	if (!ret && ls->syscall_tracepoints)
+		ret = attach_poll_tracepoints(ls, have);
 	if (ret) {
-		snprintf(err->what, sizeof(err->what),
-			 "event loops: attaching to syscall tracepoints: %s", strerror(-ret));
+		snprintf(err->what, sizeof(err->what), "event loops: attaching to %s: %s",
+			 ls->syscall_tracepoints ? "the poll calls' syscall tracepoints"
+						 : "sys_enter/sys_exit",
+			 strerror(-ret));
 		goto out;
 	}
 	ret = attach_sampler(ls, hz);
