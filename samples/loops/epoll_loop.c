@@ -9,6 +9,9 @@
  *   epoll_loop fast N [STEPS]  N short iterations as fast as an eventfd drives them, each
  *                       doing STEPS multiply-adds (default 10000, ~25 us): the overhead
  *                       benchmark
+ *   epoll_loop many N MS  N short seeded stalls of MS ms, every tenth tick, by turns asleep
+ *                       (stall_sleep_short) and busy (stall_busy_short): hundreds of stalls
+ *                       in a few seconds, each to be found and the sleeps blamed on the sleep
  * Prints one line per seeded stall (stall.h) and at the end
  *   weft-sample: thread=loop tid=TID iterations=N elapsed_ns=NS
  */
@@ -26,6 +29,23 @@ __attribute__((noinline)) static void stall_forever(void)
 	       (long)syscall(SYS_gettid), (unsigned long long)boot_ns());
 	fflush(stdout);
 	SPIN_FOR_MS(10000);
+}
+
+__attribute__((noinline)) static void stall_sleep_short(int ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+	uint64_t t0 = boot_ns();
+
+	nanosleep(&ts, NULL);
+	stall_report(__func__, ms, t0);
+}
+
+__attribute__((noinline)) static void stall_busy_short(int ms)
+{
+	uint64_t t0 = boot_ns();
+
+	SPIN_FOR_MS(ms);
+	stall_report(__func__, ms, t0);
 }
 
 static void small_work(long steps)
@@ -63,6 +83,8 @@ int main(int argc, char **argv)
 	} else {
 		struct itimerspec its = { { 0, 1000000 }, { 0, 1000000 } };
 		int stalls = !strcmp(mode, "stalls"), hang = !strcmp(mode, "hang");
+		int many = !strcmp(mode, "many"), ms = argc > 3 ? atoi(argv[3]) : 8;
+		long seeded = 0;
 		uint64_t run_ms = stalls ? 2200 : hang ? 3000 : 1000;
 
 		fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
@@ -77,6 +99,18 @@ int main(int argc, char **argv)
 			if (hang && boot_ns() - t0 >= 1500 * 1000000ULL) {
 				stall_forever();
 				break;
+			}
+			if (many) {
+				/* Ten quiet ticks after the last one, so it ends like the others. */
+				if (seeded == n && iters % 10 == 0)
+					break;
+				if (seeded < n && iters % 10 == 0) {
+					if (seeded++ % 2)
+						stall_busy_short(ms);
+					else
+						stall_sleep_short(ms);
+				}
+				continue;
 			}
 			if (stall_schedule(stalls, (boot_ns() - t0) / 1000000, run_ms))
 				break;
