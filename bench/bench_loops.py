@@ -7,7 +7,7 @@ import statistics
 import subprocess
 import tempfile
 
-from benchlib import BUILD, WEFT, compare, traced_cmd
+from benchlib import BUILD, WEFT, bpf_program_costs, compare, print_program_costs, traced_cmd
 
 EPOLL = os.path.join(BUILD, "samples", "loops", "epoll_loop")
 SAMPLE_HZ = 499  # src/collect/loops.h LOOPS_DEFAULT_SAMPLE_HZ: cpu-clock, per CPU
@@ -34,6 +34,8 @@ def main():
           f"{t * 1000:.0f} ms, overhead ratio {t / b:.3f}x (loop's own time, median of {runs} "
           f"interleaved runs; goal <= 1.05x)")
     compare("same loop, wall time of the whole command (start-up subtracted)", CMD, runs=5)
+    # Longer, so the statistics are read while the loop still runs.
+    print_program_costs(bpf_program_costs([EPOLL, "fast", "200000"]))
 
     d = tempfile.mkdtemp(prefix="weft-bench-")
     js = os.path.join(d, "s.json")
