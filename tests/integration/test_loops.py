@@ -126,7 +126,11 @@ def many_short_stalls_are_all_found():
             misnamed.append((start, found[0]["culprit"]))
     check(not missed, f"many: {len(missed)} seeded stalls without a stall covering them: "
           f"{missed[:5]}")
-    check(not misnamed, f"many: {len(misnamed)} sleeps not blamed on the sleep: {misnamed[:5]}")
+    # A sleep whose block record the switch hook could not keep (README: about one switch in
+    # 1 500) is named from samples instead: allow one in a hundred, no more.
+    sleeps = sum(1 for s in r["seeded"] if s["function"] == "stall_sleep_short")
+    check(len(misnamed) * 100 <= sleeps,
+          f"many: {len(misnamed)} of {sleeps} sleeps not blamed on the sleep: {misnamed[:5]}")
 
 
 @test
