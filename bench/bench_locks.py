@@ -5,14 +5,13 @@ contended convoy; the rate of futex records traced, and whether any were lost.
 The samples time their own locking phase (wall and process CPU), so weft's start-up (loading
 BPF, symbolizing its first stacks) is not counted; traced and untraced runs are interleaved and
 the medians compared, within this one run (the machines are shared: only ratios mean much)."""
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from benchlib import BUILD, WEFT
+from benchlib import BUILD, WEFT, traced_summary
 
 SAMPLES = os.path.join(BUILD, "samples", "threads")
 
@@ -55,13 +54,7 @@ def main():
     # The same without the lock probes: what the scheduler capture alone costs here.
     compare_self_timed("contended convoy, --no-locks (scheduler capture only)", convoy,
                        extra=("--no-locks",))
-    d = tempfile.mkdtemp(prefix="weft-bench-")
-    js = os.path.join(d, "c.json")
-    subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "c.pftrace"), "--summary-json", js,
-                    "--", *convoy], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True)
-    with open(js) as f:
-        s = json.load(f)
+    s = traced_summary(convoy)
     ev = s["events"]
     secs = s["duration_ns"] / 1e9
     futex = sum(ev["by_type"].get(k, 0) for k in ("lock_begin", "lock_end", "lock_stack"))

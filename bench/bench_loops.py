@@ -1,13 +1,12 @@
 # SPDX-License-Identifier: MIT
 """Event loops: overhead on a loop doing tens of thousands of short iterations per second with
 stall detection and culprit sampling on; the sampling rate and the events per second."""
-import json
 import os
 import statistics
 import subprocess
-import tempfile
 
-from benchlib import BUILD, WEFT, bpf_program_costs, compare, print_program_costs, traced_cmd
+from benchlib import (BUILD, bpf_program_costs, compare, print_program_costs, traced_cmd,
+                      traced_summary)
 
 EPOLL = os.path.join(BUILD, "samples", "loops", "epoll_loop")
 SAMPLE_HZ = 499  # src/collect/loops.h LOOPS_DEFAULT_SAMPLE_HZ: cpu-clock, per CPU
@@ -37,13 +36,7 @@ def main():
     # Longer, so the statistics are read while the loop still runs.
     print_program_costs(bpf_program_costs([EPOLL, "fast", "200000"]))
 
-    d = tempfile.mkdtemp(prefix="weft-bench-")
-    js = os.path.join(d, "s.json")
-    subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "s.pftrace"), "--summary-json", js,
-                    "--", *CMD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True)
-    with open(js) as f:
-        s = json.load(f)
+    s = traced_summary(CMD)
     ev, secs = s["events"], s["duration_ns"] / 1e9
     loop_records = sum(v for k, v in ev["by_type"].items()
                        if k.startswith("loop_") or k.startswith("poll_"))

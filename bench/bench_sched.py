@@ -1,12 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Scheduler capture: overhead on a context-switch-heavy sample, collector cost per event,
 events per second without loss, and trace bytes per context switch."""
-import json
 import os
-import subprocess
-import tempfile
 
-from benchlib import BUILD, WEFT, bpf_program_costs, compare, print_program_costs
+from benchlib import BUILD, bpf_program_costs, compare, print_program_costs, traced_summary
 
 PINGPONG = os.path.join(BUILD, "samples", "threads", "pingpong")
 
@@ -24,13 +21,7 @@ def main():
     print_program_costs(bpf_program_costs([PINGPONG, "100000", "50"]))
     # 20 us of work per hand-off: ~40k switches/s, a busy but realistic service.
     compare("busy service (pingpong, 20 us work per hand-off)", [PINGPONG, "30000", "50", "20"])
-    d = tempfile.mkdtemp(prefix="weft-bench-")
-    js = os.path.join(d, "s.json")
-    subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "s.pftrace"), "--summary-json", js,
-                    "--", PINGPONG, "400000", "50"], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=True)
-    with open(js) as f:
-        s = json.load(f)
+    s = traced_summary([PINGPONG, "400000", "50"])
     ev = s["events"]
     secs = s["duration_ns"] / 1e9
     print(f"events: {ev['captured']} in {secs:.2f} s = {ev['captured'] / secs:.0f}/s, "
@@ -39,11 +30,7 @@ def main():
     # Memory must not grow with the length of the recording.
     rss = {}
     for rounds in ("50000", "400000"):
-        subprocess.run([WEFT, "run", "-f", "-o", os.path.join(d, "m.pftrace"), "--summary-json",
-                        js, "--", PINGPONG, rounds, "50"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
-        with open(js) as f:
-            rss[rounds] = json.load(f)["events"]["collector_max_rss_kb"]
+        rss[rounds] = traced_summary([PINGPONG, rounds, "50"])["events"]["collector_max_rss_kb"]
     print(f"collector peak RSS: {rss['50000'] / 1024:.1f} MiB for 50k rounds, "
           f"{rss['400000'] / 1024:.1f} MiB for 400k rounds")
     sw, wk = ev["by_type"]["switch"], ev["by_type"]["waking"]

@@ -100,3 +100,13 @@ def print_program_costs(costs, min_runs=1000):
           "counts, the traced processes' or not):")
     for n, mean, name in busy:
         print(f"  {name:<20} {n:>9} runs  {mean:6.0f} ns")
+
+
+def traced_summary(cmd, extra=()):
+    """Runs cmd under `weft run` and returns weft's summary (--summary-json) as a dict."""
+    d = tempfile.mkdtemp(prefix="weft-bench-")
+    js = os.path.join(d, "s.json")
+    subprocess.run(traced_cmd(cmd, ("--summary-json", js, *extra), os.path.join(d, "s.pftrace")),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    with open(js) as f:
+        return json.load(f)
