@@ -17,10 +17,33 @@ const volatile __u64 min_polls = 2;            /* poll calls before a thread cou
 /* What a histogram is reset from (an inlined memset of 2 KiB is refused by clang). */
 const volatile __u32 hist_zeros[WEFT_LOOP_HIST_BUCKETS];
 
-/* Threads with loop state, and those of them waiting inside an iteration now (off_ts set).
- * The switch hook runs at every context switch of the system: these let it skip task-storage
- * lookups that cannot find anything. */
-__u64 loop_threads, waits_pending;
+/* The threads with loop state, one bit per tid: the switch hook and the sampler run for every
+ * thread of the system, and an array bit costs a fraction of a task-storage lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WEFT_TGID_LIMIT / 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} loop_tids SEC(".maps");
+
+static __always_inline __u64 *loop_tid_word(__u32 tid)
+{
+	__u32 word = tid / 64;
+
+	return bpf_map_lookup_elem(&loop_tids, &word);
+}
+
+static __always_inline __u64 loop_tid_bit(__u32 tid)
+{
+	return 1ULL << (tid % 64);
+}
+
+static __always_inline bool is_loop_thread(struct task_struct *t)
+{
+	__u64 *w = loop_tid_word(t->pid);
+
+	return w && (*w & loop_tid_bit(t->pid));
+}
 
 /*
  * Per-thread loop state, created at a traced thread's first poll call. Task storage: found
@@ -237,7 +260,6 @@ static __always_inline void end_wait(struct task_struct *t, struct loop_state *s
 	if (now - st->off_ts >= block_ns)
 		emit_block(t, st, now);
 	st->off_ts = 0;
-	__sync_fetch_and_add(&waits_pending, -1);
 }
 
 /* io_uring_enter(fd, to_submit, min_complete, flags, ...) of t, current, waits for completions
@@ -250,6 +272,24 @@ static __always_inline bool io_uring_waits(struct task_struct *t)
 	return regs && (regs->r10 & IORING_ENTER_GETEVENTS) && regs->dx;
 }
 
+/* The loop state of t, current, at its first poll call if it is traced; NULL if not. */
+static __always_inline struct loop_state *new_loop_state(struct task_struct *t)
+{
+	__u64 *w = loop_tid_word(t->pid);
+	struct loop_state *st;
+
+	if (!w || !is_traced(t))
+		return NULL;
+	st = bpf_task_storage_get(&loop_states, t, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count_loss(WEFT_LOSS_TASK_STORAGE);
+		return NULL;
+	}
+	__sync_fetch_and_or(w, loop_tid_bit(t->pid));
+	st->period_start = bpf_ktime_get_boot_ns();
+	return st;
+}
+
 /* A poll call of kind begins: the iteration since the last one returned is over. */
 static __always_inline void poll_enter(int kind)
 {
@@ -259,18 +299,11 @@ static __always_inline void poll_enter(int kind)
 
 	if (kind == WEFT_POLL_IO_URING && !io_uring_waits(t))
 		return;
-	st = bpf_task_storage_get(&loop_states, t, NULL, 0);
-	if (!st) {
-		if (!is_traced(t))
-			return;
-		st = bpf_task_storage_get(&loop_states, t, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!st) {
-			count_loss(WEFT_LOSS_TASK_STORAGE);
-			return;
-		}
-		__sync_fetch_and_add(&loop_threads, 1);
-		st->period_start = bpf_ktime_get_boot_ns();
-	}
+	st = is_loop_thread(t) ? bpf_task_storage_get(&loop_states, t, NULL, 0) : NULL;
+	if (!st)
+		st = new_loop_state(t);
+	if (!st)
+		return;
 	now = bpf_ktime_get_boot_ns();
 	if (st->off_ts)
 		end_wait(t, st, now);
@@ -311,8 +344,11 @@ static __always_inline void poll_enter(int kind)
 static __always_inline void poll_exit(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct loop_state *st = bpf_task_storage_get(&loop_states, t, NULL, 0);
+	struct loop_state *st;
 
+	if (!is_loop_thread(t))
+		return;
+	st = bpf_task_storage_get(&loop_states, t, NULL, 0);
 	if (!st || !st->in_poll)
 		return;
 	/* A call that never left the CPU (the kernel's own count of the thread's switches says
@@ -370,16 +406,21 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_loop_exit, struct task_struct *p)
 {
-	struct loop_state *st = bpf_task_storage_get(&loop_states, p, NULL, 0);
-	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 *w = loop_tid_word(p->pid), now;
+	struct loop_state *st;
 
+	if (!w || !(*w & loop_tid_bit(p->pid)))
+		return 0;
+	/* The tid may come back for another thread. */
+	__sync_fetch_and_and(w, ~loop_tid_bit(p->pid));
+	st = bpf_task_storage_get(&loop_states, p, NULL, 0);
 	if (!st)
 		return 0;
+	now = bpf_ktime_get_boot_ns();
 	if (st->off_ts)
 		end_wait(p, st, now);
 	if (st->iterations && st->polls > min_polls)
 		emit_stats(p, st, now);
-	__sync_fetch_and_add(&loop_threads, -1);
 	return 0;
 }
 
@@ -400,9 +441,9 @@ int BPF_PROG(on_loop_switch, bool preempt, struct task_struct *prev, struct task
 	__u64 now;
 	long n;
 
-	/* Going to wait (not preempted), with user memory to copy the stack from (an exiting
-	 * thread has none left). */
-	if (loop_threads && !preempt && prev_state != 0 && prev->mm) {
+	/* A loop thread going to wait (not preempted), with user memory to copy the stack from
+	 * (an exiting thread has none left). */
+	if (!preempt && prev_state != 0 && prev->mm && is_loop_thread(prev)) {
 		st = bpf_task_storage_get(&loop_states, prev, NULL, 0);
 		if (st && st->iter_start && !st->in_poll && st->polls >= min_polls) {
 			now = bpf_ktime_get_boot_ns();
@@ -411,7 +452,6 @@ int BPF_PROG(on_loop_switch, bool preempt, struct task_struct *prev, struct task
 			/* Keep where, in case it lasts: prev is current, its user stack is
 			 * readable now and not at the switch-in. */
 			st->off_ts = now;
-			__sync_fetch_and_add(&waits_pending, 1);
 			st->off_nr = current_syscall(prev);
 			n = bpf_get_stack(ctx, st->snap.kstack, sizeof(st->snap.kstack), 0);
 			st->snap.kstack_len = n > 0 ? n / sizeof(__u64) : 0;
@@ -419,7 +459,7 @@ int BPF_PROG(on_loop_switch, bool preempt, struct task_struct *prev, struct task
 			fill_py_frames(&st->snap_py, prev);
 		}
 	}
-	if (!waits_pending)
+	if (!is_loop_thread(next))
 		return 0;
 	st = bpf_task_storage_get(&loop_states, next, NULL, 0);
 	if (st && st->off_ts)
@@ -437,6 +477,8 @@ int on_loop_sample(struct bpf_perf_event_data *ctx)
 	__u64 now;
 	long n;
 
+	if (!is_loop_thread(t))
+		return 0;
 	st = bpf_task_storage_get(&loop_states, t, NULL, 0);
 	if (!st || !st->iter_start || st->in_poll || st->polls < min_polls)
 		return 0;
