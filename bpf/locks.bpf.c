@@ -2,6 +2,7 @@
 /* Lock contention: contended futex waits of traced processes, their holder and their releaser. */
 #include "common.bpf.h"
 #include "budget.bpf.h"
+#include "idset.bpf.h"
 #include "locks.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -36,21 +37,9 @@ struct {
 	__type(value, struct pending_wake);
 } wakes SEC(".maps");
 
-/* The threads with an entry in `waits`, one bit per tid: every wakeup of a traced thread asks,
- * and an array bit costs a fraction of a hash lookup. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, WEFT_TGID_LIMIT / 64);
-	__type(key, __u32);
-	__type(value, __u64);
-} waiting SEC(".maps");
-
-static __always_inline __u64 *waiting_word(__u32 tid)
-{
-	__u32 word = tid / 64;
-
-	return bpf_map_lookup_elem(&waiting, &word);
-}
+/* The threads with an entry in `waits`: every wakeup of a traced thread asks, and an array bit
+ * costs a fraction of a hash lookup. */
+ID_SET(waiting);
 
 /* Locks that already had a stack taken: the first contended wait on each always gets one
  * (it names heap locks and tells the lock's kind), later ones within the budget. */
@@ -158,14 +147,11 @@ static __always_inline void futex_enter(__u64 uaddr, __u32 op, __u32 val)
 			.start_ts = ts, .uaddr = uaddr, .tgid = tgid, .cmd = cmd,
 		};
 
-		__u64 *bits = waiting_word(tid);
-
 		if (bpf_map_update_elem(&waits, &tid, &w, BPF_ANY)) {
 			count_loss(WEFT_LOSS_LOCK_TABLE);
 			return;
 		}
-		if (bits)
-			__sync_fetch_and_or(bits, 1ULL << (tid % 64));
+		idset_add(&waiting, tid);
 		emit_begin(bpf_get_current_task_btf(), tgid, uaddr, cmd, val, ts);
 	} else if (is_wake_cmd(cmd)) {
 		struct pending_wake k = { .ts = ts, .uaddr = uaddr, .cmd = cmd };
@@ -179,7 +165,6 @@ static __always_inline void futex_enter(__u64 uaddr, __u32 op, __u32 val)
 static __always_inline void futex_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *bits = waiting_word(tid);
 	struct weft_lock_end_event *e;
 	struct pending_wait *w;
 
@@ -206,8 +191,7 @@ static __always_inline void futex_exit(long ret)
 		submit(e);
 	}
 	bpf_map_delete_elem(&waits, &tid);
-	if (bits)
-		__sync_fetch_and_and(bits, ~(1ULL << (tid % 64)));
+	idset_del(&waiting, tid);
 }
 
 /*
@@ -253,10 +237,8 @@ int BPF_PROG(on_lock_waking, struct task_struct *p)
 	struct pending_wait *w;
 	__u32 wakee = p->pid, waker;
 
-	__u64 *bits = waiting_word(wakee);
-
 	/* Every wakeup of the system comes here: the bitmap first, it is the cheapest test. */
-	if (!bits || !(*bits & (1ULL << (wakee % 64))))
+	if (!idset_has(&waiting, wakee))
 		return 0;
 	w = bpf_map_lookup_elem(&waits, &wakee);
 	if (!w || w->releaser_tid)

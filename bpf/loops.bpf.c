@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* Event loops: iterations between poll calls, stalls, culprit samples, blocking calls. */
 #include "common.bpf.h"
+#include "idset.bpf.h"
 #include "loops.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -17,32 +18,13 @@ const volatile __u64 min_polls = 2;            /* poll calls before a thread cou
 /* What a histogram is reset from (an inlined memset of 2 KiB is refused by clang). */
 const volatile __u32 hist_zeros[WEFT_LOOP_HIST_BUCKETS];
 
-/* The threads with loop state, one bit per tid: the switch hook and the sampler run for every
- * thread of the system, and an array bit costs a fraction of a task-storage lookup. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, WEFT_TGID_LIMIT / 64);
-	__type(key, __u32);
-	__type(value, __u64);
-} loop_tids SEC(".maps");
-
-static __always_inline __u64 *loop_tid_word(__u32 tid)
-{
-	__u32 word = tid / 64;
-
-	return bpf_map_lookup_elem(&loop_tids, &word);
-}
-
-static __always_inline __u64 loop_tid_bit(__u32 tid)
-{
-	return 1ULL << (tid % 64);
-}
+/* The threads with loop state: the switch hook and the sampler run for every thread of the
+ * machine, and ask this before they look for the state. */
+ID_SET(loop_tids);
 
 static __always_inline bool is_loop_thread(struct task_struct *t)
 {
-	__u64 *w = loop_tid_word(t->pid);
-
-	return w && (*w & loop_tid_bit(t->pid));
+	return idset_has(&loop_tids, t->pid);
 }
 
 /*
@@ -275,17 +257,16 @@ static __always_inline bool io_uring_waits(struct task_struct *t)
 /* The loop state of t, current, at its first poll call if it is traced; NULL if not. */
 static __always_inline struct loop_state *new_loop_state(struct task_struct *t)
 {
-	__u64 *w = loop_tid_word(t->pid);
 	struct loop_state *st;
 
-	if (!w || !is_traced(t))
+	if (!is_traced(t))
 		return NULL;
 	st = bpf_task_storage_get(&loop_states, t, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
 		count_loss(WEFT_LOSS_TASK_STORAGE);
 		return NULL;
 	}
-	__sync_fetch_and_or(w, loop_tid_bit(t->pid));
+	idset_add(&loop_tids, t->pid);
 	st->period_start = bpf_ktime_get_boot_ns();
 	return st;
 }
@@ -406,13 +387,13 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_loop_exit, struct task_struct *p)
 {
-	__u64 *w = loop_tid_word(p->pid), now;
 	struct loop_state *st;
+	__u64 now;
 
-	if (!w || !(*w & loop_tid_bit(p->pid)))
+	if (!is_loop_thread(p))
 		return 0;
 	/* The tid may come back for another thread. */
-	__sync_fetch_and_and(w, ~loop_tid_bit(p->pid));
+	idset_del(&loop_tids, p->pid);
 	st = bpf_task_storage_get(&loop_states, p, NULL, 0);
 	if (!st)
 		return 0;
