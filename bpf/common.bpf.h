@@ -146,7 +146,9 @@ static __always_inline void fill_user_stack(struct weft_stack_event *e, struct t
 
 	e->ustack_len = 0;
 	__builtin_memset(e->uregs, 0, sizeof(e->uregs));
-	if (t->flags & WEFT_PF_KTHREAD)
+	/* A thread's last switches, as it exits, come after its memory is gone: nothing to copy,
+	 * and nothing lost. */
+	if ((t->flags & WEFT_PF_KTHREAD) || !t->mm)
 		return;
 	regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	if (!regs)
