@@ -2,6 +2,7 @@
 /* Scheduler capture: switches, wakeups, task lifecycle and off-CPU stacks of traced processes. */
 #include "common.bpf.h"
 #include "budget.bpf.h"
+#include "switch_clock.bpf.h"
 
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
 
@@ -116,7 +117,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 
 	if (!prev_traced && !next_traced)
 		return 0;
-	ts = bpf_ktime_get_boot_ns();
+	ts = switch_time(prev);
 	e = reserve(sizeof(*e), WEFT_EV_SWITCH, prev, ts);
 	if (!e)
 		return 0;

@@ -15,7 +15,8 @@
  *   +------+------+----------+-----------------+---------+---------+------------ - -
  *
  * Timestamps are CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns()), the clock Perfetto reads
- * scheduling data on, so no clock snapshot is needed.
+ * scheduling data on, so no clock snapshot is needed. A switch's is the run queue's clock as
+ * __schedule() began, mapped to CLOCK_BOOTTIME in BPF (bpf/switch_clock.bpf.h).
  */
 #ifndef __BPF__
 #include <linux/types.h>

@@ -7,6 +7,9 @@
  *   nanosleep: its off-CPU stack must show sleeper_tick even though libc has no frame pointers.
  * Each thread reports the kernel's own switch counts just before it ends, so a tracer's counts
  * can be checked:  weft-sample: thread=NAME tid=TID voluntary=N involuntary=M
+ * The sleeper also reports, for its first ticks, CLOCK_BOOTTIME just before it called nanosleep
+ * and just after it returned, so a tracer's timestamps can be checked against the clock:
+ *   weft-sample: tick=I before_ns=T0 after_ns=T1
  * Usage: pingpong [ROUNDS [TICKS [WORK_US]]]   (WORK_US: busy work per hand-off, default 0)
  */
 #define _GNU_SOURCE
@@ -95,13 +98,29 @@ static void *pong_main(void *arg)
 	return NULL;
 }
 
+#define TIMED_TICKS 20
+static uint64_t tick_before_ns[TIMED_TICKS], tick_after_ns[TIMED_TICKS];
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /* noinline and work after the call: the call to nanosleep must stay a real call, so the
  * return address into this function is on the stack while the thread sleeps. */
 __attribute__((noinline)) void sleeper_tick(long i)
 {
 	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	uint64_t before = boottime_ns();
 
 	nanosleep(&ts, NULL);
+	if (i < TIMED_TICKS) {
+		tick_before_ns[i] = before;
+		tick_after_ns[i] = boottime_ns();
+	}
 	sink += i;
 }
 
@@ -110,6 +129,9 @@ static void *sleeper_main(void *arg)
 	pthread_setname_np(pthread_self(), "sleeper");
 	for (long i = 0; i < ticks; i++)
 		sleeper_tick(i);
+	for (long i = 0; i < ticks && i < TIMED_TICKS; i++)
+		printf("weft-sample: tick=%ld before_ns=%llu after_ns=%llu\n", i,
+		       (unsigned long long)tick_before_ns[i], (unsigned long long)tick_after_ns[i]);
 	report("sleeper");
 	return NULL;
 }

@@ -43,7 +43,8 @@ def pingpong_run():
     check(set(threads) == {"ping", "pong", "sleeper"}, f"sample reports: {p.stdout}")
     with open(js) as f:
         summary = json.load(f)
-    _pingpong.update(trace=trace, summary=summary, threads=threads, stderr=p.stderr)
+    _pingpong.update(trace=trace, summary=summary, threads=threads, stderr=p.stderr,
+                     stdout=p.stdout)
     return _pingpong
 
 
@@ -76,6 +77,30 @@ def run_writes_clean_named_trace():
     ev = r["summary"]["events"]
     check(ev["out_of_order"] == 0 and ev["lost"] == 0 and ev["malformed"] == 0,
           f"records out of order, lost or malformed: {ev}")
+
+
+@test
+def switch_and_wakeup_times_follow_the_clock():
+    """Switch times come from the run queue's clock, wakeups from CLOCK_BOOTTIME: both must
+    agree with the boot clock the sleeper read around each of its 2 ms sleeps. Each sleep is
+    a switch-out, a wakeup and a switch-in, in that order, inside [before, after]."""
+    r = pingpong_run()
+    tid = int(r["threads"]["sleeper"]["tid"])
+    ticks = [t for t in sample_report(r["stdout"]) if "tick" in t]
+    check(len(ticks) >= 10, f"sleeper reported {len(ticks)} timed ticks")
+    rows = query(r["trace"], "select ts.ts, ts.dur, ts.state from thread_state ts join thread t "
+                 f"using(utid) where t.tid = {tid} order by ts.ts")[0]
+    slack = 20000  # ns: the estimate of the run queue clock's offset is far better than this
+    for t in ticks:
+        before, after = int(t["before_ns"]), int(t["after_ns"])
+        i = next((i for i, x in enumerate(rows) if x["state"] == "S" and
+                  before - slack <= x["ts"] <= after and x["dur"] >= 1_900_000), None)
+        check(i is not None and i + 2 < len(rows),
+              f"tick {t['tick']}: no 2 ms sleep starting in [{before}, {after}]")
+        sleep, woken, running = rows[i:i + 3]
+        check(woken["state"] in ("R", "R+") and running["state"] == "Running" and
+              woken["ts"] == sleep["ts"] + sleep["dur"] and running["ts"] <= after + slack,
+              f"tick {t['tick']}: [{before}, {after}]: {rows[i:i + 3]}")
 
 
 @test
