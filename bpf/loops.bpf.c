@@ -22,6 +22,10 @@ const volatile __u32 hist_zeros[WEFT_LOOP_HIST_BUCKETS];
  * machine, and ask this before they look for the state. */
 ID_SET(loop_tids);
 
+/* Set when the first loop thread appears: user space attaches the switch hook only then, so a
+ * program without event loops does not pay for it on every switch of the machine. */
+__u64 loop_threads_seen;
+
 static __always_inline bool is_loop_thread(struct task_struct *t)
 {
 	return idset_has(&loop_tids, t->pid);
@@ -267,6 +271,7 @@ static __always_inline struct loop_state *new_loop_state(struct task_struct *t)
 		return NULL;
 	}
 	idset_add(&loop_tids, t->pid);
+	loop_threads_seen = 1;
 	st->period_start = bpf_ktime_get_boot_ns();
 	return st;
 }

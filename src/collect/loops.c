@@ -33,6 +33,8 @@ struct loops_state {
 	int ncpus;
 	bool syscall_tracepoints; /* the poll calls' own tracepoints, not every syscall's */
 	struct bpf_link *poll_links[2 * NPOLL_CALLS];
+	struct bpf_link *switch_link; /* attached once a loop thread is seen */
+	bool switch_failed;
 };
 
 static void loops_close(void *state)
@@ -48,6 +50,7 @@ static void loops_close(void *state)
 	}
 	for (size_t i = 0; i < 2 * NPOLL_CALLS; i++)
 		bpf_link__destroy(ls->poll_links[i]);
+	bpf_link__destroy(ls->switch_link);
 	free(ls->links);
 	free(ls->fds);
 	loops_bpf__destroy(ls->skel);
@@ -155,6 +158,7 @@ static int loops_open(struct collector *c, void **state, const struct collector_
 	bpf_program__set_autoload(ls->skel->progs.on_poll_exit, ls->syscall_tracepoints);
 	bpf_program__set_autoload(ls->skel->progs.on_sys_enter, !ls->syscall_tracepoints);
 	bpf_program__set_autoload(ls->skel->progs.on_sys_exit, !ls->syscall_tracepoints);
+	bpf_program__set_autoattach(ls->skel->progs.on_loop_switch, false);
 	ret = collector_reuse_maps(c, ls->skel->obj);
 	if (ret) {
 		snprintf(err->what, sizeof(err->what), "event loops: sharing maps: %s",
@@ -181,14 +185,35 @@ static int loops_open(struct collector *c, void **state, const struct collector_
 	ret = attach_sampler(ls, hz);
 	if (ret) {
 		/* Stalls are still found; only their culprit samples are missing. */
-		fprintf(stderr, "weft: event loops: cpu-clock sampling unavailable (%s): stalls "
-			"will have no culprit samples\n", strerror(-ret));
+		collector_message(c, COLLECTOR_MSG_NOTICE, NULL,
+				  "event loops: cpu-clock sampling unavailable (%s): stalls will "
+				  "have no culprit samples", strerror(-ret));
 	}
 	*state = ls;
 	return 0;
 out:
 	loops_close(ls);
 	return ret;
+}
+
+/*
+ * The switch hook (blocking calls inside iterations) runs on every switch of the machine: attach
+ * it when the first loop thread appears, a drain period (20 ms) at most after its first poll
+ * call. Blocking calls in that first moment go untimed; their stalls are still found.
+ */
+static void loops_poll(struct collector *c, void *state)
+{
+	struct loops_state *ls = state;
+
+	if (ls->switch_link || ls->switch_failed || !ls->skel->bss->loop_threads_seen)
+		return;
+	ls->switch_link = bpf_program__attach(ls->skel->progs.on_loop_switch);
+	if (!ls->switch_link) {
+		collector_message(c, COLLECTOR_MSG_NOTICE, NULL,
+				  "event loops: attaching the switch hook: %s: blocking calls in "
+				  "loop iterations are not timed", strerror(errno));
+		ls->switch_failed = true;
+	}
 }
 
 /* A CPython process: let the BPF side find its Python frames. */
@@ -208,5 +233,6 @@ const struct collector_area loops_collector_area = {
 	.name = "loops",
 	.open = loops_open,
 	.add_process = loops_add_process,
+	.poll = loops_poll,
 	.close = loops_close,
 };
