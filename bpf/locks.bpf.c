@@ -3,6 +3,7 @@
 #include "common.bpf.h"
 #include "budget.bpf.h"
 #include "idset.bpf.h"
+#include "lock_wakes.bpf.h"
 #include "locks.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -14,32 +15,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 lock_stack_interval_ns = 50000000; /* wait stacks: one per 50 ms/thread */
 const volatile __u64 lock_stack_burst = 4;
 const volatile __u64 want_lock_stacks = 1;
-
-/* A futex wake in progress, by waker tid: sched_waking inside it names the releaser. */
-struct pending_wake {
-	__u64 ts;
-	__u64 uaddr;
-	__u32 cmd;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pending_wait);
-} waits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pending_wake);
-} wakes SEC(".maps");
-
-/* The threads with an entry in `waits`: every wakeup of a traced thread asks, and an array bit
- * costs a fraction of a hash lookup. */
-ID_SET(waiting);
 
 /* Locks that already had a stack taken: the first contended wait on each always gets one
  * (it names heap locks and tells the lock's kind), later ones within the budget. */
@@ -227,31 +202,5 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	if (regs->orig_ax == NR_FUTEX)
 		futex_exit(ret);
-	return 0;
-}
-
-SEC("tp_btf/sched_waking")
-int BPF_PROG(on_lock_waking, struct task_struct *p)
-{
-	struct pending_wake *k;
-	struct pending_wait *w;
-	__u32 wakee = p->pid, waker;
-
-	/* Every wakeup of the system comes here: the bitmap first, it is the cheapest test. */
-	if (!idset_has(&waiting, wakee))
-		return 0;
-	w = bpf_map_lookup_elem(&waits, &wakee);
-	if (!w || w->releaser_tid)
-		return 0;
-	waker = (__u32)bpf_get_current_pid_tgid();
-	/* Only a wake from inside a futex call releases a lock (not a signal or a timeout). */
-	k = bpf_map_lookup_elem(&wakes, &waker);
-	if (!k)
-		return 0;
-	w->releaser_pid = bpf_get_current_pid_tgid() >> 32;
-	w->releaser_tid = waker;
-	w->wake_ts = k->ts;
-	w->wake_uaddr = k->uaddr;
-	w->wake_cmd = k->cmd;
 	return 0;
 }

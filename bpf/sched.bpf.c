@@ -3,6 +3,7 @@
 #include "common.bpf.h"
 #include "budget.bpf.h"
 #include "switch_clock.bpf.h"
+#include "lock_wakes.bpf.h"
 
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
 
@@ -142,13 +143,12 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
+/* p is traced. */
 static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
 	struct weft_waking_event *e;
 
-	if (!is_traced(p))
-		return;
 	e = reserve(sizeof(*e), WEFT_EV_WAKING, cur, bpf_ktime_get_boot_ns());
 	if (!e)
 		return;
@@ -165,13 +165,18 @@ static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 SEC("tp_btf/sched_waking")
 int BPF_PROG(on_waking, struct task_struct *p)
 {
+	if (!is_traced(p))
+		return 0;
 	emit_waking(p, 0);
+	lock_waking(p);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(on_wakeup_new, struct task_struct *p)
 {
+	if (!is_traced(p))
+		return 0;
 	emit_waking(p, 1);
 	return 0;
 }

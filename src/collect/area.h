@@ -34,7 +34,8 @@ struct collector_area {
 /* NULL-terminated, in src/collect/areas.c. */
 extern const struct collector_area *const collector_areas[];
 
-/* Make obj's maps named "events", "traced" and "losses" the scheduler object's. */
+/* Make obj's maps that the scheduler object shares ("events", "traced", "losses", the lock
+ * probes' wait tables) the scheduler object's. */
 int collector_reuse_maps(struct collector *c, struct bpf_object *obj);
 
 /* A message for the user (see collector_msg_fn). */

@@ -294,7 +294,10 @@ int collector_pre_exec(struct collector *c, pid_t pid, const char *path)
 
 int collector_reuse_maps(struct collector *c, struct bpf_object *obj)
 {
-	static const char *const shared[] = { "events", "traced", "losses" };
+	static const char *const shared[] = {
+		"events", "traced", "losses",
+		"waits", "wakes", "waiting", /* the lock probes', joined at sched_waking */
+	};
 	int ret;
 
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
