@@ -186,7 +186,20 @@ test-integration: all tp-reader
 
 test: test-unit test-integration
 
-bench: all
+# The benchmarks' reference: empty programs on the scheduler tracepoints weft uses.
+$(BUILD)/bench/tracepoint_floor.bpf.o: bench/floor/tracepoint_floor.bpf.c $(BUILD)/vmlinux.h
+	@echo "  BPF     $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ -I$(BUILD) -c $< -o $@
+
+$(BUILD)/bench/tracepoint_floor.skel.h: $(BUILD)/bench/tracepoint_floor.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name tracepoint_floor_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/tracepoint_floor: bench/floor/tracepoint_floor.c $(BUILD)/bench/tracepoint_floor.skel.h
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Wall -I$(BUILD)/bench $< -o $@ -lbpf
+
+bench: all $(BUILD)/bench/tracepoint_floor
 	$(Q)bench/run.sh $(BUILD)
 
 format:

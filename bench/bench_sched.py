@@ -3,21 +3,26 @@
 events per second without loss, and trace bytes per context switch."""
 import os
 
-from benchlib import BUILD, bpf_program_costs, compare, print_program_costs, traced_summary
+from benchlib import (BUILD, bpf_program_costs, compare, compare_with_floor, print_program_costs,
+                      traced_summary)
 
 PINGPONG = os.path.join(BUILD, "samples", "threads", "pingpong")
 
 
 def main():
-    # ~100k switches/s: two threads handing a token through pipes, plus a sleeper. The
-    # hand-off time depends on where the scheduler puts the two threads: more runs.
-    compare("context-switch heavy (pingpong 100000 rounds)", [PINGPONG, "100000", "50"], runs=9)
-    compare("context-switch heavy, no off-CPU stacks", [PINGPONG, "100000", "50"], runs=9,
-            extra=("--stack-rate", "0"))
-    # Both threads on one CPU: every hand-off is a switch on that CPU, no idle CPU to wake, so
-    # this is the pure per-switch cost (and the worst case: a hand-off takes ~5 us).
-    compare("context-switch heavy, both threads on one CPU",
-            ["taskset", "-c", "1", PINGPONG, "100000", "50"], runs=9)
+    # ~100k switches/s: two threads handing a token through pipes, plus a sleeper. Where the
+    # scheduler puts the two threads decides the hand-off time (both on one CPU or not, runs
+    # differ by 2x), so the sample pins them for the main numbers: first on two CPUs (every
+    # hand-off wakes the other CPU), then both on one (no idle CPU to wake: the pure
+    # per-switch cost, and the worst case, a hand-off takes ~4 us). Each is set beside the
+    # least any tracer of these tracepoints costs here: empty programs on them.
+    compare_with_floor("context-switch heavy, hand-offs across two CPUs",
+                       [PINGPONG, "100000", "50", "0", "1"], runs=9)
+    compare_with_floor("context-switch heavy, both threads on one CPU",
+                       ["taskset", "-c", "1", PINGPONG, "100000", "50"], runs=9)
+    compare("context-switch heavy, placed by the scheduler", [PINGPONG, "100000", "50"], runs=9)
+    compare("context-switch heavy across two CPUs, no off-CPU stacks",
+            [PINGPONG, "100000", "50", "0", "1"], runs=9, extra=("--stack-rate", "0"))
     print_program_costs(bpf_program_costs([PINGPONG, "100000", "50"]))
     # 20 us of work per hand-off: ~40k switches/s, a busy but realistic service.
     compare("busy service (pingpong, 20 us work per hand-off)", [PINGPONG, "30000", "50", "20"])

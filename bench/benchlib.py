@@ -62,6 +62,40 @@ def compare(name, cmd, runs=5, extra=()):
     return ratio
 
 
+FLOOR = os.path.join(BUILD, "bench", "tracepoint_floor")
+
+
+def under_floor(kind, cmd):
+    """The workload's own time (elapsed_us) while tracepoint_floor's `kind` programs (empty, or
+    a clock read) are attached to sched_switch and sched_waking."""
+    p = subprocess.Popen([FLOOR, kind], stdout=subprocess.PIPE, text=True)
+    try:
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{FLOOR} {kind} did not attach")
+        return inner_time(cmd)
+    finally:
+        p.terminate()
+        p.wait()
+
+
+def compare_with_floor(name, cmd, runs=7, extra=()):
+    """Like compare(), interleaving two more conditions as references: the least any tracer
+    hooking the same two tracepoints costs (empty programs), and the same with one clock read
+    per call (every record needs a timestamp)."""
+    times = {"untraced": [], "weft": [], "empty programs": [], "programs reading the clock": []}
+    for _ in range(runs):
+        times["untraced"].append(inner_time(cmd))
+        times["weft"].append(inner_time(traced_cmd(cmd, extra)))
+        times["empty programs"].append(under_floor("empty", cmd))
+        times["programs reading the clock"].append(under_floor("clock", cmd))
+    base = statistics.median(times["untraced"])
+    print(f"{name} (median of {runs} interleaved runs, the workload's own time):")
+    for what, t in times.items():
+        print(f"  {what:28s} {statistics.median(t) * 1000:7.0f} ms  "
+              f"{statistics.median(t) / base:.3f}x")
+    sys.stdout.flush()
+
+
 def bpf_program_costs(cmd, extra=(), settle=1.0):
     """Runs cmd under `weft run` with the kernel's BPF run-time statistics on, and returns
     {program name: (runs, mean ns per run)} for the programs this weft loaded, read while cmd

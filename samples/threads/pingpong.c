@@ -10,7 +10,9 @@
  * The sleeper also reports, for its first ticks, CLOCK_BOOTTIME just before it called nanosleep
  * and just after it returned, so a tracer's timestamps can be checked against the clock:
  *   weft-sample: tick=I before_ns=T0 after_ns=T1
- * Usage: pingpong [ROUNDS [TICKS [WORK_US]]]   (WORK_US: busy work per hand-off, default 0)
+ * Usage: pingpong [ROUNDS [TICKS [WORK_US [SPLIT]]]]   (WORK_US: busy work per hand-off, default
+ * 0; SPLIT 1: ping runs on CPU 0 and pong on CPU 1, every hand-off crosses CPUs, for benchmarks
+ * that want the same placement on every run)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -23,7 +25,7 @@
 #include <unistd.h>
 
 static int ping_to_pong[2], pong_to_ping[2];
-static long rounds = 20000, ticks = 50, work_us;
+static long rounds = 20000, ticks = 50, work_us, split;
 static volatile long sink;
 
 static void report(const char *name)
@@ -80,9 +82,20 @@ static void pass_token(int in, int out, int first)
 	}
 }
 
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (split && pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		fprintf(stderr, "pingpong: cannot run on CPU %d\n", cpu);
+}
+
 static void *ping_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "ping");
+	pin_to_cpu(0);
 	pass_token(pong_to_ping[0], ping_to_pong[1], 1);
 	if (read(pong_to_ping[0], &(char){ 0 }, 1) != 1)
 		exit(1);
@@ -93,6 +106,7 @@ static void *ping_main(void *arg)
 static void *pong_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "pong");
+	pin_to_cpu(1);
 	pass_token(ping_to_pong[0], pong_to_ping[1], 0);
 	report("pong");
 	return NULL;
@@ -147,6 +161,8 @@ int main(int argc, char **argv)
 		ticks = atol(argv[2]);
 	if (argc > 3)
 		work_us = atol(argv[3]);
+	if (argc > 4)
+		split = atol(argv[4]);
 	if (pipe(ping_to_pong) || pipe(pong_to_ping)) {
 		perror("pipe");
 		return 1;
