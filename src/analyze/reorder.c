@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: MIT
-/* Arena + index: no allocation per record, which matters at a million records a second. */
+/* Chunks + index: no allocation per record, which matters at a million records a second. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze/reorder.h"
 
-/* Records stay 8-byte aligned in the arena so their fields can be read in place. */
+/* Records stay 8-byte aligned in their chunk so their fields can be read in place. */
 #define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+/* Room for several drains' worth of one CPU's records, and above the largest record (the
+ * size field is 16 bits). */
+#define CHUNK_BYTES (256u << 10)
+
+struct reorder_chunk {
+	uint32_t len;      /* bytes used */
+	uint32_t live;     /* records not yet released */
+	_Alignas(8) char data[CHUNK_BYTES];
+};
 
 void reorder_init(struct reorder *r, uint64_t window_ns)
 {
@@ -15,26 +24,49 @@ void reorder_init(struct reorder *r, uint64_t window_ns)
 	r->window_ns = window_ns;
 }
 
-static int reserve(char **buf, size_t *cap, size_t need)
+/* An empty chunk becomes the fill chunk: a free one, or a new one. */
+static int next_chunk(struct reorder *r)
 {
-	size_t n = *cap ? *cap : 1 << 16;
-	char *p;
+	struct reorder_chunk **chunks, *c;
+	uint32_t *free_chunks;
 
-	if (need <= *cap)
+	if (r->nfree) {
+		r->fill = r->free_chunks[--r->nfree];
 		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*buf, n);
-	if (!p)
+	}
+	chunks = realloc(r->chunks, (r->nchunks + 1) * sizeof(*chunks));
+	if (!chunks)
 		return -ENOMEM;
-	*buf = p;
-	*cap = n;
+	r->chunks = chunks;
+	free_chunks = realloc(r->free_chunks, (r->nchunks + 1) * sizeof(*free_chunks));
+	if (!free_chunks)
+		return -ENOMEM;
+	r->free_chunks = free_chunks;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->len = 0;
+	c->live = 0;
+	r->chunks[r->nchunks] = c;
+	r->fill = r->nchunks++;
 	return 0;
+}
+
+/* A released record's chunk goes back to the free list once it holds nothing live. */
+static void chunk_release(struct reorder *r, uint32_t i)
+{
+	struct reorder_chunk *c = r->chunks[i];
+
+	if (--c->live || i == r->fill)
+		return;
+	c->len = 0;
+	r->free_chunks[r->nfree++] = i;
 }
 
 int reorder_push(struct reorder *r, const struct weft_event_header *h)
 {
 	size_t size = ALIGN8(h->size);
+	struct reorder_chunk *c = r->nchunks ? r->chunks[r->fill] : NULL;
 
 	if (r->len == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 4096;
@@ -45,11 +77,20 @@ int reorder_push(struct reorder *r, const struct weft_event_header *h)
 		r->ents = p;
 		r->cap = cap;
 	}
-	if (reserve(&r->arena, &r->arena_cap, r->arena_len + size))
-		return -ENOMEM;
-	memcpy(r->arena + r->arena_len, h, h->size);
-	r->ents[r->len++] = (struct reorder_entry){ h->ts, r->arena_len };
-	r->arena_len += size;
+	if (!c || CHUNK_BYTES - c->len < size) {
+		if (c && !c->live) {
+			c->len = 0; /* all released while it was being filled: start it over */
+		} else {
+			/* the full chunk is freed by the release of its last record */
+			if (next_chunk(r))
+				return -ENOMEM;
+			c = r->chunks[r->fill];
+		}
+	}
+	memcpy(c->data + c->len, h, h->size);
+	r->ents[r->len++] = (struct reorder_entry){ h->ts, r->fill, c->len };
+	c->len += size;
+	c->live++;
 	if (h->ts > r->newest)
 		r->newest = h->ts;
 	if (h->ts < r->released_ts)
@@ -116,35 +157,6 @@ static int sort_new(struct reorder *r)
 	return 0;
 }
 
-/* Move the records still pending to the front of a fresh arena. */
-static int compact(struct reorder *r, size_t from)
-{
-	size_t need = 0, off = 0;
-	char *tmp;
-
-	for (size_t i = from; i < r->len; i++)
-		need += ALIGN8(((struct weft_event_header *)(r->arena + r->ents[i].off))->size);
-	if (reserve(&r->spare, &r->spare_cap, need ? need : 1))
-		return -ENOMEM;
-	for (size_t i = from; i < r->len; i++) {
-		struct weft_event_header *h = (void *)(r->arena + r->ents[i].off);
-
-		memcpy(r->spare + off, h, h->size);
-		r->ents[i - from] = (struct reorder_entry){ r->ents[i].ts, off };
-		off += ALIGN8(h->size);
-	}
-	tmp = r->arena;
-	r->arena = r->spare;
-	r->spare = tmp;
-	need = r->arena_cap;
-	r->arena_cap = r->spare_cap;
-	r->spare_cap = need;
-	r->arena_len = off;
-	r->len -= from;
-	r->sorted = r->len;
-	return 0;
-}
-
 void reorder_advance(struct reorder *r, uint64_t ts)
 {
 	if (ts > r->newest)
@@ -164,18 +176,26 @@ void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx)
 		return;
 	limit = all ? UINT64_MAX : r->newest - r->window_ns;
 	while (n < r->len && r->ents[n].ts <= limit) {
-		fn(ctx, (const void *)(r->arena + r->ents[n].off));
-		r->released_ts = r->ents[n].ts;
+		const struct reorder_entry *e = &r->ents[n];
+
+		fn(ctx, (const void *)(r->chunks[e->chunk]->data + e->off));
+		chunk_release(r, e->chunk);
+		r->released_ts = e->ts;
 		n++;
 	}
-	if (n)
-		compact(r, n);
+	if (!n)
+		return;
+	r->len -= n;
+	memmove(r->ents, r->ents + n, r->len * sizeof(*r->ents));
+	r->sorted = r->len;
 }
 
 void reorder_free(struct reorder *r)
 {
-	free(r->arena);
-	free(r->spare);
+	for (uint32_t i = 0; i < r->nchunks; i++)
+		free(r->chunks[i]);
+	free(r->chunks);
+	free(r->free_chunks);
 	free(r->ents);
 	free(r->tmp);
 	memset(r, 0, sizeof(*r));

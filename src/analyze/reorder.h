@@ -11,18 +11,24 @@
 /*
  * A record's timestamp is taken just before it is reserved in the ring, so records from
  * different CPUs arrive out of order (each CPU has its own ring, drained one after another).
- * Records are copied into an arena, kept sorted by (ts, arrival) with a merge of the sorted
- * runs they arrive in, and released once they are older than the newest seen minus
- * `window_ns`.
+ * Records are copied once, into fixed-size chunks, kept sorted by (ts, arrival) with a merge
+ * of the sorted runs they arrive in, and released once they are older than the newest seen
+ * minus `window_ns`. A chunk is reused once all its records are released, so the records
+ * still held never move (copying them forward cost more than the first copy).
  */
 struct reorder_entry {
 	uint64_t ts;
-	size_t off;        /* into arena */
+	uint32_t chunk;    /* index into chunks */
+	uint32_t off;      /* into that chunk's data */
 };
 
+struct reorder_chunk;
+
 struct reorder {
-	char *arena, *spare;
-	size_t arena_len, arena_cap, spare_cap;
+	struct reorder_chunk **chunks;
+	uint32_t nchunks, fill;  /* fill: the chunk records are copied into */
+	uint32_t *free_chunks;   /* empty chunks other than fill, nfree of them */
+	uint32_t nfree;
 	struct reorder_entry *ents, *tmp; /* tmp: merge scratch, tmp_cap entries */
 	size_t len, cap, tmp_cap;
 	size_t sorted;     /* ents[0..sorted) are in order */

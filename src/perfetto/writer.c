@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "perfetto/compact_sched.h"
+#include "perfetto/deflate.h"
 #include "perfetto/intern.h"
 #include "perfetto/wire.h"
 #include "perfetto/writer.h"
@@ -27,6 +28,9 @@
 #define PACKET_FTRACE_EVENTS 1
 #define PACKET_SEQUENCE_ID 10
 #define PACKET_SEQUENCE_FLAGS 13
+#define PACKET_COMPRESSED 50
+/* Packets deflated together: big enough for the window to find repeats across bundles. */
+#define PF_COMPRESS_BATCH (64 * 1024)
 
 #define SEQ_CLEARED PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_INCREMENTAL_STATE_CLEARED
 #define SEQ_NEEDS   PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE
@@ -76,6 +80,10 @@ struct pf_writer {
 	struct pf_intern track_keys;
 	struct pf_track *tracks; /* tracks[key id - 1] */
 	size_t tracks_cap;
+
+	/* compression (off unless asked for): whole packets wait in batch, deflated into zout */
+	struct pf_deflate *z;
+	struct pf_bytes batch, zout;
 
 	struct pf_scratch_chunk *scratch;
 	uint8_t *pack;      /* one packet, packed contiguously */
@@ -168,6 +176,78 @@ static void buf_put(struct pf_writer *w, const void *data, size_t len)
 	}
 }
 
+/* --- compression: packets batched into TracePacket.compressed_packets ------------------------ */
+
+/* Bytes of a packet being written: to the output, or to the batch to compress. */
+static void packet_put(struct pf_writer *w, const void *data, size_t len)
+{
+	int err;
+
+	if (!w->z) {
+		buf_put(w, data, len);
+		return;
+	}
+	err = pf_bytes_put(&w->batch, data, len);
+	if (err && !w->err)
+		w->err = err;
+}
+
+/*
+ * The batch goes out as one packet whose compressed_packets field holds its packets, framed
+ * as in a Trace and deflated; the trace processor inflates them and reads them in order:
+ *
+ *   0x0A varint(len) | 0x92 0x03 varint(zlen) | zlib stream of (0x0A varint(len) packet)...
+ */
+static int batch_flush(struct pf_writer *w)
+{
+	uint8_t hdr[3 * PF_VARINT_MAX];
+	size_t n = 0, inner;
+	int err;
+
+	if (w->err || !w->z || !w->batch.len)
+		return w->err;
+	w->zout.len = 0;
+	err = pf_deflate(w->z, w->batch.p, w->batch.len, &w->zout);
+	w->batch.len = 0;
+	if (err)
+		return w->err = err;
+	inner = pf_varint_len(PACKET_COMPRESSED << 3 | 2) + pf_varint_len(w->zout.len) + w->zout.len;
+	hdr[n++] = PF_TAG_BYTES(TRACE_PACKET);
+	n += pf_varint_put(hdr + n, inner);
+	n += pf_varint_put(hdr + n, PACKET_COMPRESSED << 3 | 2); /* length-delimited, 2-byte key */
+	n += pf_varint_put(hdr + n, w->zout.len);
+	buf_put(w, hdr, n);
+	buf_put(w, w->zout.p, w->zout.len);
+	return w->err;
+}
+
+/* A whole packet has been put: a full batch is compressed now. */
+static int packet_end(struct pf_writer *w)
+{
+	if (w->z && w->batch.len >= PF_COMPRESS_BATCH)
+		batch_flush(w);
+	return w->err;
+}
+
+int pf_writer_set_compression(struct pf_writer *w, bool on)
+{
+	if (!w)
+		return -EINVAL;
+	if (!on) {
+		batch_flush(w);
+		free(w->z);
+		w->z = NULL;
+		return w->err;
+	}
+	if (!w->z) {
+		w->z = malloc(sizeof(*w->z));
+		if (!w->z)
+			return -ENOMEM;
+		pf_deflate_init(w->z);
+	}
+	return 0;
+}
+
 static bool interned_empty(const InternedData *d)
 {
 	return !(d->n_event_names || d->n_debug_annotation_names || d->n_function_names ||
@@ -199,7 +279,7 @@ static void frame_put(struct pf_writer *w, size_t len)
 	uint8_t hdr[1 + PF_VARINT_MAX];
 
 	hdr[0] = PF_TAG_BYTES(TRACE_PACKET);
-	buf_put(w, hdr, 1 + pf_varint_put(hdr + 1, len));
+	packet_put(w, hdr, 1 + pf_varint_put(hdr + 1, len));
 }
 
 static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
@@ -237,8 +317,8 @@ static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 	}
 	protobuf_c_message_pack(&pkt->base, w->pack);
 	frame_put(w, len);
-	buf_put(w, w->pack, len);
-	return w->err;
+	packet_put(w, w->pack, len);
+	return packet_end(w);
 }
 
 /* A TracePacket holding an already encoded FtraceEventBundle, written without protobuf-c. */
@@ -257,10 +337,10 @@ static int emit_ftrace_bundle(struct pf_writer *w, const struct pf_bytes *bundle
 		ntail += pf_varint_put(tail + ntail, flags);
 	}
 	frame_put(w, nhead + bundle->len + ntail);
-	buf_put(w, head, nhead);
-	buf_put(w, bundle->p, bundle->len);
-	buf_put(w, tail, ntail);
-	return w->err;
+	packet_put(w, head, nhead);
+	packet_put(w, bundle->p, bundle->len);
+	packet_put(w, tail, ntail);
+	return packet_end(w);
 }
 
 /* --- interning -------------------------------------------------------------------------------- */
@@ -430,6 +510,7 @@ int pf_writer_flush(struct pf_writer *w)
 	if (!w)
 		return -EINVAL;
 	err = pf_sched_flush(w);
+	err = err ?: batch_flush(w);
 	if (err)
 		return err;
 	return buf_flush(w);
@@ -453,6 +534,9 @@ int pf_writer_close(struct pf_writer *w)
 	}
 	free(w->cpus);
 	pf_bytes_free(&w->bundle);
+	pf_bytes_free(&w->batch);
+	pf_bytes_free(&w->zout);
+	free(w->z);
 	for (i = 0; i < pf_intern_count(&w->track_keys); i++)
 		free(w->tracks[i].name);
 	free(w->tracks);

@@ -26,6 +26,15 @@ int pf_writer_flush(struct pf_writer *w);
  */
 int pf_writer_set_intern_limit(struct pf_writer *w, size_t max_entries);
 
+/*
+ * Packets from now on are deflated in batches of ~64 KiB into TracePacket.compressed_packets
+ * (Perfetto v20.1's trace processor reads them): scheduling data shrinks to about a third. A
+ * batch is written whole, so a trace cut short is still valid; pf_writer_bytes() counts a
+ * batch once it is written (pf_writer_flush()). Off by default: on a context-switch-heavy
+ * recording it costs ~30 ns of collector CPU per record, more than the smaller writes save.
+ */
+int pf_writer_set_compression(struct pf_writer *w, bool on);
+
 /* --- metadata ---------------------------------------------------------------------------- */
 int pf_system_info(struct pf_writer *w, const char *sysname, const char *release,
 		   const char *machine);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "perfetto/writer.h"
 #include "perfetto_trace.pb-c.h"
@@ -841,6 +842,78 @@ static void test_sample_trace(void **state)
 	close(fd);
 }
 
+/* Scheduling data, names, stacks and slices: enough packets for several compressed batches. */
+static void write_mixed(struct pf_writer *w)
+{
+	struct pf_frame frames[2] = { { "leaf", "/usr/lib/libc.so.6", 0x10 },
+				      { "main", "/usr/bin/app", 0x20 } };
+	uint64_t track, iid;
+
+	assert_int_equal(pf_system_info(w, "Linux", "6.8.0", "x86_64"), 0);
+	assert_int_equal(pf_process(w, 100, 1, "app", "/usr/bin/app"), 0);
+	assert_int_equal(pf_thread(w, 101, 100, "worker"), 0);
+	track = pf_track_thread(w, 100, 101, "worker");
+	for (int i = 0; i < 30000; i++) {
+		assert_int_equal(pf_sched_switch(w, i % 2, 1000 + i * 3000, 1, i % 3 ? 101 : 0, 120,
+						 i % 3 ? "worker" : "swapper"),
+				 0);
+		if (i % 3 == 1)
+			assert_int_equal(pf_sched_waking(w, i % 2, 1000 + i * 3000 + 5, 101, 0, 120,
+							 "worker"),
+					 0);
+		if (i % 1000 == 0) {
+			iid = pf_callstack(w, frames, 2);
+			assert_int_equal(pf_perf_sample(w, 1000 + i * 3000, 0, 100, 101, iid,
+							PF_MODE_USER),
+					 0);
+			assert_int_equal(pf_slice_begin(w, track, 1000 + i * 3000, "wait", NULL, 0,
+							NULL, 0, NULL, 0),
+					 0);
+			assert_int_equal(pf_slice_end(w, track, 2000 + i * 3000), 0);
+		}
+	}
+}
+
+/*
+ * Compressed, the trace is a few packets whose compressed_packets (50) inflate to exactly the
+ * packets the writer writes uncompressed, in the same order; and much smaller.
+ */
+static void test_compressed_packets(void **state)
+{
+	struct tw plain, packed;
+	uint8_t *inflated = NULL;
+	size_t len = 0;
+
+	tw_open(&plain);
+	write_mixed(plain.w);
+	tw_close(&plain);
+	tw_open(&packed);
+	assert_int_equal(pf_writer_set_compression(packed.w, true), 0);
+	write_mixed(packed.w);
+	tw_close(&packed);
+
+	assert_true(packed.trace->n_packet > 1);
+	assert_true(packed.len * 2 < plain.len);
+	for (size_t i = 0; i < packed.trace->n_packet; i++) {
+		Packet *p = packed.trace->packet[i];
+		uLongf n = plain.len - len;
+
+		assert_int_equal(p->data_case, PERFETTO__PROTOS__TRACE_PACKET__DATA_COMPRESSED_PACKETS);
+		assert_true(n > 0);
+		inflated = realloc(inflated, plain.len);
+		assert_non_null(inflated);
+		assert_int_equal(uncompress(inflated + len, &n, p->compressed_packets.data,
+					    p->compressed_packets.len),
+				 Z_OK);
+		len += n;
+	}
+	assert_int_equal(len, plain.len);
+	assert_memory_equal(inflated, plain.data, len);
+	free(inflated);
+	tw_free(&plain);
+	tw_free(&packed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -856,6 +929,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_write_error_sticks),
 		cmocka_unit_test(test_sample_trace),
+		cmocka_unit_test(test_compressed_packets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
