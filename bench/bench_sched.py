@@ -38,10 +38,13 @@ def main():
         rss[rounds] = traced_summary([PINGPONG, rounds, "50"])["events"]["collector_max_rss_kb"]
     print(f"collector peak RSS: {rss['50000'] / 1024:.1f} MiB for 50k rounds, "
           f"{rss['400000'] / 1024:.1f} MiB for 400k rounds")
-    sw, wk = ev["by_type"]["switch"], ev["by_type"]["waking"]
-    print(f"trace bytes per context switch: {ev['trace_bytes'] / sw:.2f} with the wakeups, "
-          f"names and off-CPU stacks included; {ev['trace_bytes'] / (sw + wk):.2f} per "
-          f"scheduling event (switch or wakeup)")
+    for how, e in (("", ev), (" with --compress",
+                             traced_summary([PINGPONG, "400000", "50"], ("--compress",))["events"])):
+        sw, wk = e["by_type"]["switch"], e["by_type"]["waking"]
+        print(f"trace bytes per context switch{how}: {e['trace_bytes'] / sw:.2f} with the "
+              f"wakeups, names and off-CPU stacks included; {e['trace_bytes'] / (sw + wk):.2f} "
+              f"per scheduling event (switch or wakeup); collector CPU "
+              f"{e['collector_ns_per_event']:.0f} ns per event")
 
 
 if __name__ == "__main__":

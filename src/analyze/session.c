@@ -24,7 +24,7 @@ struct session *session_new(const struct session_opts *opts)
 		s->cpu_current[i] = -1;
 	s->pf = pf_writer_new(opts->trace_fd);
 	s->sym = sym_new();
-	if (!s->pf || !s->sym) {
+	if (!s->pf || !s->sym || (opts->compress && pf_writer_set_compression(s->pf, true))) {
 		session_free(s);
 		return NULL;
 	}
@@ -338,8 +338,10 @@ int session_finish(struct session *s, uint64_t end_ts)
 		if (s->area_ok[i] && analyze_areas[i]->finish)
 			analyze_areas[i]->finish(s, s->area_state[i], end_ts);
 	s->last_ts = end_ts;
+	/* A compressed batch counts once it is written. */
+	ret = pf_writer_flush(s->pf);
 	s->trace_bytes = pf_writer_bytes(s->pf);
-	ret = pf_writer_close(s->pf);
+	ret = pf_writer_close(s->pf) ?: ret;
 	s->pf = NULL;
 	s->finished = true;
 	s->trace_error = ret;

@@ -26,6 +26,7 @@ struct session_hooks {
 struct session_opts {
 	int trace_fd;              /* where the Perfetto trace goes */
 	uint64_t reorder_window_ns;
+	bool compress;             /* deflate the trace's packets */
 	uint64_t stall_threshold_ns;   /* event loops: iterations this long are stalls; 0: 50 ms */
 	struct session_hooks hooks;
 };

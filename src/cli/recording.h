@@ -25,6 +25,7 @@ struct record_opts {
 	uint64_t stall_threshold_ns; /* event loops; 0: default */
 	bool no_locks;          /* no lock contention capture */
 	double actor_budget;    /* percent of one CPU actor probes may cost; 0: unlimited */
+	bool compress;          /* deflate the trace (TracePacket.compressed_packets) */
 };
 
 /* getopt_long entries both commands accept; codes >= 0x100 are long-only. */
