@@ -154,10 +154,13 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FIXTURES   := $(BUILD)/tests/fixture-pie $(BUILD)/tests/fixture-nopie $(BUILD)/tests/libfixture.so
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libweft-core.a | $(PROTO_H)
+# Tool code a unit test needs besides the core (pure logic that lives with the CLI).
+UNIT_OBJS_test_pace := $(BUILD)/obj/src/cli/pace.o
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libweft-core.a $$(UNIT_OBJS_test_$$*) | $(PROTO_H)
 	@echo "  TEST    $@"
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(WEFT_CFLAGS) -Itests/unit $(LDFLAGS) $< -o $@ $(BUILD)/libweft-core.a -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(WEFT_CFLAGS) -Itests/unit $(LDFLAGS) $< $(UNIT_OBJS_test_$*) -o $@ $(BUILD)/libweft-core.a -lcmocka $(LDLIBS)
 
 $(BUILD)/tests/libfixture.so: tests/fixtures/libfixture.c
 	$(Q)mkdir -p $(@D)

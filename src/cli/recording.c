@@ -14,6 +14,7 @@
 
 #include "analyze/session.h"
 #include "cli/cli.h"
+#include "cli/pace.h"
 #include "cli/recording.h"
 #include "collect/collector.h"
 #include "collect/loops.h"
@@ -80,6 +81,7 @@ struct recording {
 	 * before the record came out of the reorder window (see on_record()). */
 	pid_t early_exec[MAX_EARLY_EXECS];
 	int nearly;
+	struct pace pace;               /* weft's own priority (BPF mode) */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -593,6 +595,8 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	if (r->col)
+		pace_start(&r->pace, collector_ring_bytes_per_cpu(r->col));
 	while (!stop_signal) {
 		uint64_t next = boottime_ns() + DRAIN_PERIOD_NS, now;
 
@@ -606,6 +610,13 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 				nanosleep(&rest, NULL);
 		}
 		drain(r, false);
+		if (r->col) {
+			uint64_t lost;
+
+			if (collector_loss(r->col, WEFT_LOSS_RINGBUF_FULL, &lost))
+				lost = 0;
+			pace_after_drain(&r->pace, collector_ring_bytes_read(r->col), lost);
+		}
 		if (should_stop && should_stop(ctx, r))
 			break;
 		if (deadline && boottime_ns() >= deadline)

@@ -29,6 +29,8 @@ struct collector {
 	void *message_ctx;
 	struct ring_buffer *rb;  /* all the per-CPU rings */
 	int *ring_fds;           /* one per possible CPU */
+	size_t ring_bytes;       /* each */
+	uint64_t ring_bytes_read; /* records and their headers, since the start */
 	_Atomic uint64_t *traced; /* the BPF "traced" bitmap, mapped: one bit per tgid */
 	collector_event_fn fn;
 	void *ctx;
@@ -116,6 +118,7 @@ static int on_record(void *ctx, void *data, size_t len)
 {
 	struct collector *c = ctx;
 
+	c->ring_bytes_read += len + BPF_RINGBUF_HDR_SZ;
 	return c->fn ? c->fn(c->ctx, data, len) : 0;
 }
 
@@ -196,7 +199,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 		c->skel->rodata->stack_interval_ns = opts->stack_interval_ns;
 		c->skel->rodata->stack_burst = opts->stack_burst ? opts->stack_burst : 1;
 	}
-	ret = rings_create(c, ring_bytes_per_cpu(opts->ringbuf_bytes, c->ncpus));
+	c->ring_bytes = ring_bytes_per_cpu(opts->ringbuf_bytes, c->ncpus);
+	ret = rings_create(c, c->ring_bytes);
 	if (ret) {
 		set_error(err, "--ringbuf-size takes a power of two of at least 64K",
 			  "creating the per-CPU ring buffers: %s", strerror(-ret));
@@ -403,23 +407,39 @@ int collector_inject(struct collector *c, const void *rec, size_t len)
 	return 0;
 }
 
-int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])
+int collector_loss(struct collector *c, enum weft_loss_reason reason, uint64_t *out)
 {
+	__u32 key = reason;
 	__u64 *vals;
-	int ret = 0;
+	int ret;
 
+	*out = 0;
 	vals = calloc(c->ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 r = 0; r < WEFT_LOSS_REASON_MAX; r++) {
-		out[r] = 0;
-		ret = bpf_map__lookup_elem(c->skel->maps.losses, &r, sizeof(r), vals,
-					   sizeof(*vals) * c->ncpus, 0);
-		if (ret)
-			break;
-		for (int i = 0; i < c->ncpus; i++)
-			out[r] += vals[i];
-	}
+	ret = bpf_map__lookup_elem(c->skel->maps.losses, &key, sizeof(key), vals,
+				   sizeof(*vals) * c->ncpus, 0);
+	for (int i = 0; !ret && i < c->ncpus; i++)
+		*out += vals[i];
 	free(vals);
 	return ret;
+}
+
+int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])
+{
+	int ret = 0;
+
+	for (int r = 0; r < WEFT_LOSS_REASON_MAX && !ret; r++)
+		ret = collector_loss(c, r, &out[r]);
+	return ret;
+}
+
+uint64_t collector_ring_bytes_read(const struct collector *c)
+{
+	return c->ring_bytes_read;
+}
+
+size_t collector_ring_bytes_per_cpu(const struct collector *c)
+{
+	return c->ring_bytes;
 }

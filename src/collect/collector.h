@@ -62,7 +62,11 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
 /* Wait up to timeout_ms for a record that asks to be seen at once (most records do not wake
  * weft; see bpf/sched.bpf.c), draining what is there if woken. */
 int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx);
-/* Sum of the per-CPU loss counters, by enum weft_loss_reason. */
+/* Sum of the per-CPU loss counters, by enum weft_loss_reason; or for one reason. */
 int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX]);
+int collector_loss(struct collector *c, enum weft_loss_reason reason, uint64_t *out);
+/* Bytes taken from the rings so far (records and their ring headers), and each ring's size. */
+uint64_t collector_ring_bytes_read(const struct collector *c);
+size_t collector_ring_bytes_per_cpu(const struct collector *c);
 
 #endif /* WEFT_COLLECTOR_H */
