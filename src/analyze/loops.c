@@ -504,6 +504,18 @@ static void on_sample(struct session *s, struct loops *L, const struct weft_loop
 		c->stack = stack_text(&e->py, st, st->nkernel);
 }
 
+/*
+ * A page fault saves its error code where a syscall saves its number (orig_ax): a wait inside
+ * a fault taken in a syscall-less stretch looks like syscall 4, 6 or 7. The kernel stack tells.
+ */
+static bool in_page_fault(const struct stack_syms *st)
+{
+	for (size_t i = 0; i < st->nkernel; i++)
+		if (st->frames[i].function && strstr(st->frames[i].function, "exc_page_fault"))
+			return true;
+	return false;
+}
+
 static void on_block(struct session *s, struct loops *L, const struct weft_loop_block_event *e)
 {
 	struct loop_thread *lt = thread_get(L, e->stack.hdr.pid, e->stack.hdr.tid, e->stack.hdr.ts);
@@ -515,14 +527,14 @@ static void on_block(struct session *s, struct loops *L, const struct weft_loop_
 
 	if (!lt)
 		return;
-	if (e->syscall == (uint32_t)-1) {
+	st = trace_stack_syms(s, &e->stack);
+	if (e->syscall == (uint32_t)-1 || in_page_fault(st)) {
 		sys = "fault"; /* waited outside any syscall: a page fault (file-backed memory) */
 	} else if (!sys) {
 		snprintf(sysbuf, sizeof(sysbuf), "syscall %u", e->syscall);
 		sys = sysbuf;
 	}
 	evidence_for(lt, e->iter_start);
-	st = trace_stack_syms(s, &e->stack);
 	culprit_name(&e->py, st, culprit, sizeof(culprit));
 	stack = stack_text(&e->py, st, 0);
 	snprintf(key, sizeof(key), "%s in %s", sys, culprit);
