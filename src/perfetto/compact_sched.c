@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* One CPU's pending compact_sched bundle: switches and wakings as delta-encoded arrays. */
 #include <errno.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,47 +27,34 @@ static int reserve_fields(struct pf_csched *c, int from, int to)
 	return 0;
 }
 
-/* strcmp for names of a few bytes, inlined: the library's vector version costs more here. */
-static inline bool same_comm(const char *a, const char *b)
-{
-	for (size_t i = 0; i < 16; i++) {
-		if (a[i] != b[i])
-			return false;
-		if (!a[i])
-			return true;
-	}
-	return true;
-}
-
 /*
  * Index of pid's comm in this bundle's intern_table (0-based, unlike interned ids). A switch or
  * wakeup names a handful of tasks over and over: a per-pid cache saves hashing the name.
  */
 static int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32_t *idx)
 {
+	static const char none[PF_COMM_LEN];
 	struct pf_csched_comm *k = &c->comm_cache[(uint32_t)pid % PF_CSCHED_COMM_CACHE];
-	size_t len;
+	uint64_t raw[PF_COMM_LEN / 8];
 	uint64_t id;
 	int err;
 
 	if (!comm)
-		comm = "";
+		comm = none;
+	memcpy(raw, comm, sizeof(raw));
 	/* tags are bundle + 1: a zeroed entry matches nothing */
-	if (k->bundle == c->bundle + 1 && k->pid == pid && same_comm(k->comm, comm)) {
+	if (k->bundle == c->bundle + 1 && k->pid == pid && !memcmp(k->comm, raw, sizeof(raw))) {
 		*idx = k->idx;
 		return 0;
 	}
-	len = strlen(comm);
-	err = pf_intern_get(&c->comms, comm, len, &id);
+	err = pf_intern_get(&c->comms, comm, strnlen(comm, PF_COMM_LEN), &id);
 	if (err < 0)
 		return err;
 	*idx = (uint32_t)(id - 1);
-	if (len < sizeof(k->comm)) {
-		k->bundle = c->bundle + 1;
-		k->pid = pid;
-		k->idx = *idx;
-		memcpy(k->comm, comm, len + 1);
-	}
+	k->bundle = c->bundle + 1;
+	k->pid = pid;
+	k->idx = *idx;
+	memcpy(k->comm, raw, sizeof(raw));
 	return 0;
 }
 
