@@ -18,12 +18,27 @@ static const uint8_t cs_field_number[PF_CS_FIELDS] = {
 	[PF_CS_WK_COMM] = 11,
 };
 
-/* Room for one varint in each of the fields [from, to). */
-static int reserve_fields(struct pf_csched *c, int from, int to)
+/* Events a growth of the fields makes room for, so that capacity is checked seldom. */
+#define ROOM_EVENTS 32
+
+/*
+ * Room for at least one more event in the fields [from, to): each takes one varint per event.
+ * Sets *room to the events that fit in all of them.
+ */
+static int make_room(struct pf_csched *c, int from, int to, size_t *room)
 {
-	for (int f = from; f < to; f++)
-		if (pf_bytes_reserve(&c->field[f], PF_VARINT_MAX))
+	size_t fit = SIZE_MAX;
+
+	for (int f = from; f < to; f++) {
+		struct pf_bytes *b = &c->field[f];
+
+		if (b->cap - b->len < PF_VARINT_MAX &&
+		    pf_bytes_grow(b, PF_VARINT_MAX * ROOM_EVENTS))
 			return -ENOMEM;
+		if ((b->cap - b->len) / PF_VARINT_MAX < fit)
+			fit = (b->cap - b->len) / PF_VARINT_MAX;
+	}
+	*room = fit;
 	return 0;
 }
 
@@ -70,10 +85,15 @@ int pf_csched_switch(struct pf_csched *c, uint64_t ts, int64_t prev_state, int32
 	uint32_t idx;
 	int err;
 
-	err = reserve_fields(c, PF_CS_SW_TS, PF_CS_SW_NEXT_COMM + 1);
-	err = err ?: comm_index(c, next_pid, next_comm, &idx);
+	if (!c->sw_room) {
+		err = make_room(c, PF_CS_SW_TS, PF_CS_SW_NEXT_COMM + 1, &c->sw_room);
+		if (err)
+			return err;
+	}
+	err = comm_index(c, next_pid, next_comm, &idx);
 	if (err)
 		return err;
+	c->sw_room--;
 	pf_bytes_varint(&c->field[PF_CS_SW_TS], ts - (c->sw_len ? c->sw_last : 0));
 	c->sw_last = ts;
 	put_signed(&c->field[PF_CS_SW_PREV_STATE], prev_state);
@@ -90,10 +110,15 @@ int pf_csched_waking(struct pf_csched *c, uint64_t ts, int32_t pid, int32_t targ
 	uint32_t idx;
 	int err;
 
-	err = reserve_fields(c, PF_CS_WK_TS, PF_CS_WK_COMM + 1);
-	err = err ?: comm_index(c, pid, comm, &idx);
+	if (!c->wk_room) {
+		err = make_room(c, PF_CS_WK_TS, PF_CS_WK_COMM + 1, &c->wk_room);
+		if (err)
+			return err;
+	}
+	err = comm_index(c, pid, comm, &idx);
 	if (err)
 		return err;
+	c->wk_room--;
 	pf_bytes_varint(&c->field[PF_CS_WK_TS], ts - (c->wk_len ? c->wk_last : 0));
 	c->wk_last = ts;
 	put_signed(&c->field[PF_CS_WK_PID], pid);
@@ -153,6 +178,7 @@ void pf_csched_reset(struct pf_csched *c)
 {
 	pf_intern_clear(&c->comms);
 	c->bundle++;
+	/* sw_room and wk_room stay true: emptying the fields only adds room */
 	for (int f = 0; f < PF_CS_FIELDS; f++)
 		c->field[f].len = 0;
 	c->sw_len = 0;

@@ -67,6 +67,9 @@ struct pf_csched {
 	uint64_t bundle; /* bundles flushed so far */
 	uint64_t sw_last, wk_last;
 	size_t sw_len, wk_len;
+	/* Switches (wakings) that still fit in every one of their fields without a capacity
+	 * check: one compare per event instead of one per field. */
+	size_t sw_room, wk_room;
 	struct pf_bytes field[PF_CS_FIELDS];
 };
 

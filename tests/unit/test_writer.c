@@ -416,6 +416,42 @@ static void test_compact_sched_comm_bytes(void **state)
 	tw_free(&t);
 }
 
+/* Switches and wakings interleaved past many growths of their arrays: every event is kept. */
+static void test_compact_sched_grows(void **state)
+{
+	size_t i, switches = 0, wakings = 0;
+	struct tw t;
+
+	tw_open(&t);
+	for (i = 0; i < 3000; i++) {
+		/* large pids and timestamps: varints of several bytes */
+		assert_int_equal(pf_sched_switch(t.w, 1, (1ULL << 40) + i * 100000, 0x100,
+						 (int32_t)(4000000 + i), 120, COMM("s")),
+				 0);
+		if (i % 2)
+			assert_int_equal(pf_sched_waking(t.w, 1, (1ULL << 40) + i * 100000 + 1,
+							 -(int32_t)i, 1, 120, COMM("w")),
+					 0);
+	}
+	tw_close(&t);
+
+	for (i = 0; i < t.trace->n_packet; i++) {
+		Perfetto__Protos__FtraceEventBundle__CompactSched *cs =
+			t.trace->packet[i]->ftrace_events->compact_sched;
+		size_t k;
+
+		for (k = 0; k < cs->n_switch_timestamp; k++)
+			assert_int_equal(cs->switch_next_pid[k], 4000000 + switches + k);
+		for (k = 0; k < cs->n_waking_timestamp; k++)
+			assert_int_equal(cs->waking_pid[k], -(int32_t)(2 * (wakings + k) + 1));
+		switches += cs->n_switch_timestamp;
+		wakings += cs->n_waking_timestamp;
+	}
+	assert_int_equal(switches, 3000);
+	assert_int_equal(wakings, 1500);
+	tw_free(&t);
+}
+
 static void test_blocked_reason(void **state)
 {
 	Perfetto__Protos__FtraceEvent *ev;
@@ -955,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_compact_sched),
 		cmocka_unit_test(test_compact_sched_full_bundle),
 		cmocka_unit_test(test_compact_sched_comm_bytes),
+		cmocka_unit_test(test_compact_sched_grows),
 		cmocka_unit_test(test_blocked_reason),
 		cmocka_unit_test(test_tracks_flows_counters),
 		cmocka_unit_test(test_callstack),
