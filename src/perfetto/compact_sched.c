@@ -43,25 +43,16 @@ static int make_room(struct pf_csched *c, int from, int to, size_t *room)
 }
 
 /*
- * Index of pid's comm in this bundle's intern_table (0-based, unlike interned ids). A switch or
- * wakeup names a handful of tasks over and over: a per-pid cache saves hashing the name.
+ * comm_index() when the cache has not seen this pid with these bytes in this bundle: intern the
+ * name and remember it. Out of line (cold), so that a hit is a few compares in the caller.
  */
-static int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32_t *idx)
+__attribute__((noinline, cold)) static int
+comm_intern(struct pf_csched *c, struct pf_csched_comm *k, int32_t pid, const char *comm,
+	    uint32_t *idx)
 {
-	static const char none[PF_COMM_LEN];
-	struct pf_csched_comm *k = &c->comm_cache[(uint32_t)pid % PF_CSCHED_COMM_CACHE];
-	uint64_t raw[PF_COMM_LEN / 8];
 	uint64_t id;
 	int err;
 
-	if (!comm)
-		comm = none;
-	memcpy(raw, comm, sizeof(raw));
-	/* tags are bundle + 1: a zeroed entry matches nothing */
-	if (k->bundle == c->bundle + 1 && k->pid == pid && !memcmp(k->comm, raw, sizeof(raw))) {
-		*idx = k->idx;
-		return 0;
-	}
 	err = pf_intern_get(&c->comms, comm, strnlen(comm, PF_COMM_LEN), &id);
 	if (err < 0)
 		return err;
@@ -69,8 +60,28 @@ static int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32
 	k->bundle = c->bundle + 1;
 	k->pid = pid;
 	k->idx = *idx;
-	memcpy(k->comm, raw, sizeof(raw));
+	memcpy(k->comm, comm, sizeof(k->comm));
 	return 0;
+}
+
+/*
+ * Index of pid's comm in this bundle's intern_table (0-based, unlike interned ids). A switch or
+ * wakeup names a handful of tasks over and over: a per-pid cache saves hashing the name.
+ */
+static inline int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32_t *idx)
+{
+	static const char none[PF_COMM_LEN];
+	struct pf_csched_comm *k = &c->comm_cache[(uint32_t)pid % PF_CSCHED_COMM_CACHE];
+
+	if (!comm)
+		comm = none;
+	/* tags are bundle + 1: a zeroed entry matches nothing */
+	if (k->bundle == c->bundle + 1 && k->pid == pid &&
+	    !memcmp(k->comm, comm, sizeof(k->comm))) {
+		*idx = k->idx;
+		return 0;
+	}
+	return comm_intern(c, k, pid, comm, idx);
 }
 
 /* int32 and int64 fields encode negative values sign-extended to 64 bits. */
