@@ -98,14 +98,15 @@ int session_push(struct session *s, const void *data, size_t len)
 	return reorder_push(&s->ro, h);
 }
 
-static struct task *traced_task(struct session *s, int32_t pid, int32_t tid, const char *comm)
+/*
+ * The rare half of traced_task(): a task new, moved to another process, or not yet written to
+ * the trace. Out of line (cold), so that the hot half is a few compares inlined into each
+ * caller instead of a call that saves and restores registers for this.
+ */
+__attribute__((noinline, cold)) static struct task *
+traced_task_update(struct session *s, int32_t pid, int32_t tid, const char *comm)
 {
-	struct task *t = task_get(&s->tt, tid);
-
-	/* Hot path (every switch): names change only through exec and rename records. */
-	if (t && t->traced && t->described && t->pid == pid)
-		return t;
-	t = task_upsert(&s->tt, tid, pid, comm);
+	struct task *t = task_upsert(&s->tt, tid, pid, comm);
 
 	if (t && !t->traced) {
 		t->traced = true;
@@ -114,6 +115,17 @@ static struct task *traced_task(struct session *s, int32_t pid, int32_t tid, con
 	if (t && !t->described)
 		trace_describe_thread(s, t);
 	return t;
+}
+
+static inline struct task *traced_task(struct session *s, int32_t pid, int32_t tid,
+				       const char *comm)
+{
+	struct task *t = task_get(&s->tt, tid);
+
+	/* Hot path (every switch): names change only through exec and rename records. */
+	if (t && t->traced && t->described && t->pid == pid)
+		return t;
+	return traced_task_update(s, pid, tid, comm);
 }
 
 static void on_switch(struct session *s, const struct weft_switch_event *e)

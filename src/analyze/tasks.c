@@ -14,9 +14,13 @@
 #define REPORT_PREEMPTED 0x100
 #define REPORT_IDLE 0x80
 
-struct task *task_get(struct task_table *tt, int32_t tid)
+struct task *task_find(struct task_table *tt, int32_t tid)
 {
-	return u64map_get(&tt->tasks, (uint32_t)tid);
+	struct task *t = u64map_get(&tt->tasks, (uint32_t)tid);
+
+	if (t)
+		tt->recent[(uint32_t)tid % TASK_RECENT] = t;
+	return t;
 }
 
 struct task *task_upsert(struct task_table *tt, int32_t tid, int32_t pid, const char *comm)
@@ -73,6 +77,7 @@ void task_table_free(struct task_table *tt)
 		free(v);
 	u64map_free(&tt->tasks);
 	u64map_free(&tt->procs);
+	memset(tt->recent, 0, sizeof(tt->recent));
 }
 
 int64_t task_report_state(bool preempt, uint32_t prev_state, uint32_t exit_state)

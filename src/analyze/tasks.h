@@ -57,12 +57,29 @@ struct process {
 	uint64_t exit_ts;
 };
 
+/* Tasks found last, by tid modulo this: see task_get(). */
+#define TASK_RECENT 64
+
 struct task_table {
 	struct u64map tasks;
 	struct u64map procs;
+	struct task *recent[TASK_RECENT];
 };
 
-struct task *task_get(struct task_table *tt, int32_t tid);
+/* The hash table lookup behind task_get(); remembers what it finds in recent. */
+struct task *task_find(struct task_table *tt, int32_t tid);
+
+/*
+ * Switches and wakeups name the same few threads over and over: the task last found in the
+ * tid's recent slot is checked before hashing. Tasks live as long as the table, so a slot
+ * never points at a freed task.
+ */
+static inline struct task *task_get(struct task_table *tt, int32_t tid)
+{
+	struct task *t = tt->recent[(uint32_t)tid % TASK_RECENT];
+
+	return t && t->tid == tid ? t : task_find(tt, tid);
+}
 /* Finds or creates; NULL only when out of memory. */
 struct task *task_upsert(struct task_table *tt, int32_t tid, int32_t pid, const char *comm);
 struct process *proc_get(struct task_table *tt, int32_t pid);

@@ -64,8 +64,10 @@ void trace_waking(struct session *s, const struct weft_waking_event *e)
 		struct task *w = task_get(&s->tt, e->hdr.tid);
 
 		if (!w || !w->traced) {
+			static const char unnamed[PF_COMM_LEN], idle[PF_COMM_LEN] = "swapper";
+
 			pf_sched_switch(s->pf, e->hdr.cpu, e->hdr.ts, 0, e->hdr.tid, 120,
-					e->hdr.tid ? "" : "swapper");
+					e->hdr.tid ? unnamed : idle);
 			*cur = e->hdr.tid;
 		}
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* One CPU's pending compact_sched bundle: switches and wakings as delta-encoded arrays. */
 #include <errno.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,57 +18,70 @@ static const uint8_t cs_field_number[PF_CS_FIELDS] = {
 	[PF_CS_WK_COMM] = 11,
 };
 
-/* Room for one varint in each of the fields [from, to). */
-static int reserve_fields(struct pf_csched *c, int from, int to)
+/* Events a growth of the fields makes room for, so that capacity is checked seldom. */
+#define ROOM_EVENTS 32
+
+/*
+ * Room for at least one more event in the fields [from, to): each takes one varint per event.
+ * Sets *room to the events that fit in all of them.
+ */
+static int make_room(struct pf_csched *c, int from, int to, size_t *room)
 {
-	for (int f = from; f < to; f++)
-		if (pf_bytes_reserve(&c->field[f], PF_VARINT_MAX))
+	size_t fit = SIZE_MAX;
+
+	for (int f = from; f < to; f++) {
+		struct pf_bytes *b = &c->field[f];
+
+		if (b->cap - b->len < PF_VARINT_MAX &&
+		    pf_bytes_grow(b, PF_VARINT_MAX * ROOM_EVENTS))
 			return -ENOMEM;
+		if ((b->cap - b->len) / PF_VARINT_MAX < fit)
+			fit = (b->cap - b->len) / PF_VARINT_MAX;
+	}
+	*room = fit;
 	return 0;
 }
 
-/* strcmp for names of a few bytes, inlined: the library's vector version costs more here. */
-static inline bool same_comm(const char *a, const char *b)
+/*
+ * comm_index() when the cache has not seen this pid with these bytes in this bundle: intern the
+ * name and remember it. Out of line (cold), so that a hit is a few compares in the caller.
+ */
+__attribute__((noinline, cold)) static int
+comm_intern(struct pf_csched *c, struct pf_csched_comm *k, int32_t pid, const char *comm,
+	    uint32_t *idx)
 {
-	for (size_t i = 0; i < 16; i++) {
-		if (a[i] != b[i])
-			return false;
-		if (!a[i])
-			return true;
-	}
-	return true;
+	uint64_t id;
+	int err;
+
+	err = pf_intern_get(&c->comms, comm, strnlen(comm, PF_COMM_LEN), &id);
+	if (err < 0)
+		return err;
+	*idx = (uint32_t)(id - 1);
+	k->bundle = c->bundle + 1;
+	k->pid = pid;
+	k->idx = *idx;
+	memcpy(k->comm, comm, sizeof(k->comm));
+	return 0;
 }
 
 /*
  * Index of pid's comm in this bundle's intern_table (0-based, unlike interned ids). A switch or
  * wakeup names a handful of tasks over and over: a per-pid cache saves hashing the name.
  */
-static int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32_t *idx)
+static inline int comm_index(struct pf_csched *c, int32_t pid, const char *comm, uint32_t *idx)
 {
+	static const char none[PF_COMM_LEN];
 	struct pf_csched_comm *k = &c->comm_cache[(uint32_t)pid % PF_CSCHED_COMM_CACHE];
-	size_t len;
-	uint64_t id;
-	int err;
 
 	if (!comm)
-		comm = "";
+		comm = none;
 	/* tags are bundle + 1: a zeroed entry matches nothing */
-	if (k->bundle == c->bundle + 1 && k->pid == pid && same_comm(k->comm, comm)) {
+	if (k->bundle == c->bundle + 1 && k->pid == pid &&
+	    !memcmp(k->comm, comm, sizeof(k->comm))) {
 		*idx = k->idx;
 		return 0;
 	}
-	len = strlen(comm);
-	err = pf_intern_get(&c->comms, comm, len, &id);
-	if (err < 0)
-		return err;
-	*idx = (uint32_t)(id - 1);
-	if (len < sizeof(k->comm)) {
-		k->bundle = c->bundle + 1;
-		k->pid = pid;
-		k->idx = *idx;
-		memcpy(k->comm, comm, len + 1);
-	}
-	return 0;
+	return comm_intern(c, k, pid, comm, idx);
 }
 
 /* int32 and int64 fields encode negative values sign-extended to 64 bits. */
@@ -83,10 +96,15 @@ int pf_csched_switch(struct pf_csched *c, uint64_t ts, int64_t prev_state, int32
 	uint32_t idx;
 	int err;
 
-	err = reserve_fields(c, PF_CS_SW_TS, PF_CS_SW_NEXT_COMM + 1);
-	err = err ?: comm_index(c, next_pid, next_comm, &idx);
+	if (!c->sw_room) {
+		err = make_room(c, PF_CS_SW_TS, PF_CS_SW_NEXT_COMM + 1, &c->sw_room);
+		if (err)
+			return err;
+	}
+	err = comm_index(c, next_pid, next_comm, &idx);
 	if (err)
 		return err;
+	c->sw_room--;
 	pf_bytes_varint(&c->field[PF_CS_SW_TS], ts - (c->sw_len ? c->sw_last : 0));
 	c->sw_last = ts;
 	put_signed(&c->field[PF_CS_SW_PREV_STATE], prev_state);
@@ -103,10 +121,15 @@ int pf_csched_waking(struct pf_csched *c, uint64_t ts, int32_t pid, int32_t targ
 	uint32_t idx;
 	int err;
 
-	err = reserve_fields(c, PF_CS_WK_TS, PF_CS_WK_COMM + 1);
-	err = err ?: comm_index(c, pid, comm, &idx);
+	if (!c->wk_room) {
+		err = make_room(c, PF_CS_WK_TS, PF_CS_WK_COMM + 1, &c->wk_room);
+		if (err)
+			return err;
+	}
+	err = comm_index(c, pid, comm, &idx);
 	if (err)
 		return err;
+	c->wk_room--;
 	pf_bytes_varint(&c->field[PF_CS_WK_TS], ts - (c->wk_len ? c->wk_last : 0));
 	c->wk_last = ts;
 	put_signed(&c->field[PF_CS_WK_PID], pid);
@@ -166,6 +189,7 @@ void pf_csched_reset(struct pf_csched *c)
 {
 	pf_intern_clear(&c->comms);
 	c->bundle++;
+	/* sw_room and wk_room stay true: emptying the fields only adds room */
 	for (int f = 0; f < PF_CS_FIELDS; f++)
 		c->field[f].len = 0;
 	c->sw_len = 0;

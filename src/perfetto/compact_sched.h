@@ -41,12 +41,22 @@ enum pf_csched_field {
 	PF_CS_FIELDS,
 };
 
-/* The comm a pid last had in this bundle, and its intern_table index. */
+/*
+ * A comm as the kernel keeps it: PF_COMM_LEN bytes, NUL-terminated unless all are used. The
+ * writer reads all of them, so a name of a few bytes must come in a buffer of this size.
+ */
+#define PF_COMM_LEN 16
+
+/*
+ * The comm a pid last had in this bundle, and its intern_table index. The comm is kept as its
+ * raw bytes (whatever follows the NUL included) so that a hit is two 8-byte compares: the
+ * kernel pads a task's name with zeros, so a task sends the same bytes every time.
+ */
 struct pf_csched_comm {
 	int32_t pid;
 	uint32_t idx;
 	uint64_t bundle; /* valid in the bundle numbered one less */
-	char comm[16];
+	uint64_t comm[PF_COMM_LEN / 8];
 };
 
 #define PF_CSCHED_COMM_CACHE 64
@@ -57,9 +67,13 @@ struct pf_csched {
 	uint64_t bundle; /* bundles flushed so far */
 	uint64_t sw_last, wk_last;
 	size_t sw_len, wk_len;
+	/* Switches (wakings) that still fit in every one of their fields without a capacity
+	 * check: one compare per event instead of one per field. */
+	size_t sw_room, wk_room;
 	struct pf_bytes field[PF_CS_FIELDS];
 };
 
+/* Comms are PF_COMM_LEN-byte buffers (NULL for none). */
 int pf_csched_switch(struct pf_csched *c, uint64_t ts, int64_t prev_state, int32_t next_pid,
 		     int32_t next_prio, const char *next_comm);
 int pf_csched_waking(struct pf_csched *c, uint64_t ts, int32_t pid, int32_t target_cpu,

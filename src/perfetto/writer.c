@@ -642,8 +642,9 @@ int pf_thread(struct pf_writer *w, int32_t tid, int32_t pid, const char *name)
 
 /* --- scheduling ------------------------------------------------------------------------------- */
 
-/* The pending bundle of `cpu` (made on first use); fails with the writer's sticky error. */
-static int cpu_sched(struct pf_writer *w, uint32_t cpu, struct pf_csched **out)
+/* cpu_sched() for a CPU without a bundle yet, or a writer in error: out of line (cold). */
+__attribute__((noinline, cold)) static int cpu_sched_make(struct pf_writer *w, uint32_t cpu,
+							  struct pf_csched **out)
 {
 	struct pf_csched **cpus;
 	size_t n;
@@ -668,6 +669,19 @@ static int cpu_sched(struct pf_writer *w, uint32_t cpu, struct pf_csched **out)
 	}
 	*out = w->cpus[cpu];
 	return 0;
+}
+
+/*
+ * The pending bundle of `cpu` (made on first use); fails with the writer's sticky error. Every
+ * switch and waking comes through here: the common case is inlined.
+ */
+static inline int cpu_sched(struct pf_writer *w, uint32_t cpu, struct pf_csched **out)
+{
+	if (!w->err && cpu < w->ncpus && w->cpus[cpu]) {
+		*out = w->cpus[cpu];
+		return 0;
+	}
+	return cpu_sched_make(w, cpu, out);
 }
 
 static int sched_flush_cpu(struct pf_writer *w, uint32_t cpu)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perfetto/compact_sched.h" /* PF_COMM_LEN */
+
 /*
  * All timestamps are CLOCK_BOOTTIME nanoseconds. All packets use one trusted sequence id; the
  * first packet clears incremental state, interned ids start at 1. Every call returns 0 or a
@@ -43,7 +45,8 @@ int pf_process(struct pf_writer *w, int32_t pid, int32_t ppid, const char *name,
 int pf_thread(struct pf_writer *w, int32_t tid, int32_t pid, const char *name);
 
 /* --- scheduling: compact_sched bundles, buffered per CPU --------------------------------- */
-/* prev_state in the kernel's trace encoding: 0 R, 1 S, 2 D, 4 T, ..., 0x100 R+ (preempted). */
+/* prev_state in the kernel's trace encoding: 0 R, 1 S, 2 D, 4 T, ..., 0x100 R+ (preempted).
+ * Comms are PF_COMM_LEN-byte buffers, as in the kernel and the records (all bytes are read). */
 int pf_sched_switch(struct pf_writer *w, uint32_t cpu, uint64_t ts, int64_t prev_state,
 		    int32_t next_pid, int32_t next_prio, const char *next_comm);
 /* The waker is whatever pf_sched_switch last put on `cpu`. */

@@ -377,6 +377,28 @@ static void test_table(void **state)
 	assert_null(task_get(&tt, 100));
 }
 
+/* tids sharing a recent slot each find their own task; a tid never seen finds none */
+static void test_table_recent_slots(void **state)
+{
+	struct task_table tt;
+	struct task *t[4];
+
+	memset(&tt, 0, sizeof(tt));
+	for (int i = 0; i < 4; i++)
+		t[i] = task_upsert(&tt, 7 + i * TASK_RECENT, 1, "w");
+	for (int round = 0; round < 2; round++)
+		for (int i = 3; i >= 0; i--) {
+			assert_ptr_equal(task_get(&tt, 7 + i * TASK_RECENT), t[i]);
+			assert_null(task_get(&tt, 7 + 9 * TASK_RECENT));
+		}
+	/* a negative tid (a bad record) lands in a slot too */
+	assert_null(task_get(&tt, -7));
+	assert_int_equal(task_upsert(&tt, -7, 1, "w")->tid, -7);
+	assert_int_equal(task_get(&tt, -7)->tid, -7);
+	task_table_free(&tt);
+	assert_null(task_get(&tt, 7));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_report_state),
 		cmocka_unit_test(test_report_state_masked_bits),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_recent_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

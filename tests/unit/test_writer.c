@@ -252,12 +252,15 @@ static void test_interning(void **state)
 
 /* --- scheduling ------------------------------------------------------------------------------- */
 
+/* A comm as the writer takes it: a PF_COMM_LEN-byte buffer, zero-padded as in the kernel. */
+#define COMM(name) ((const char[PF_COMM_LEN]){ name })
+
 struct sw {
 	uint32_t cpu;
 	uint64_t ts;
 	int64_t state;
 	int32_t pid;
-	const char *comm;
+	char comm[PF_COMM_LEN];
 };
 
 static void test_compact_sched(void **state)
@@ -275,8 +278,8 @@ static void test_compact_sched(void **state)
 		assert_int_equal(pf_sched_switch(t.w, sws[i].cpu, sws[i].ts, sws[i].state,
 						 sws[i].pid, 120, sws[i].comm),
 				 0);
-	assert_int_equal(pf_sched_waking(t.w, 0, 1200, 11, 0, 120, "c"), 0);
-	assert_int_equal(pf_sched_waking(t.w, 0, 1550, 12, 1, 100, "d"), 0);
+	assert_int_equal(pf_sched_waking(t.w, 0, 1200, 11, 0, 120, COMM("c")), 0);
+	assert_int_equal(pf_sched_waking(t.w, 0, 1550, 12, 1, 100, COMM("d")), 0);
 	/* nothing is written before the flush */
 	assert_int_equal(pf_writer_bytes(t.w), 0);
 	assert_int_equal(pf_sched_flush(t.w), 0);
@@ -354,7 +357,7 @@ static void test_compact_sched_full_bundle(void **state)
 	tw_open(&t);
 	for (i = 0; i < 5000; i++)
 		assert_int_equal(pf_sched_switch(t.w, 3, 1000 + i * 7, 1, (int32_t)(i % 3), 120,
-						 i % 3 ? "x" : "y"),
+						 i % 3 ? COMM("x") : COMM("y")),
 				 0);
 	/* a full bundle went out on its own */
 	assert_true(pf_writer_bytes(t.w) > 0);
@@ -384,6 +387,71 @@ static void test_compact_sched_full_bundle(void **state)
 	tw_free(&t);
 }
 
+/* A comm is its bytes up to the NUL: what follows it (a longer old name) does not matter, and
+ * a name filling all PF_COMM_LEN bytes has no NUL at all. */
+static void test_compact_sched_comm_bytes(void **state)
+{
+	static const char renamed[PF_COMM_LEN] = { 'a', 0, 'o', 'l', 'd' };
+	static const char full[PF_COMM_LEN] = { '0', '1', '2', '3', '4', '5', '6', '7',
+						'8', '9', 'a', 'b', 'c', 'd', 'e', 'f' };
+	Perfetto__Protos__FtraceEventBundle__CompactSched *cs;
+	struct tw t;
+
+	tw_open(&t);
+	assert_int_equal(pf_sched_switch(t.w, 0, 100, 1, 10, 120, COMM("a")), 0);
+	assert_int_equal(pf_sched_switch(t.w, 0, 200, 1, 10, 120, renamed), 0);
+	assert_int_equal(pf_sched_waking(t.w, 0, 250, 10, 0, 120, renamed), 0);
+	assert_int_equal(pf_sched_switch(t.w, 0, 300, 1, 11, 120, full), 0);
+	assert_int_equal(pf_sched_switch(t.w, 0, 400, 1, 11, 120, full), 0);
+	tw_close(&t);
+
+	assert_int_equal(t.trace->n_packet, 1);
+	cs = t.trace->packet[0]->ftrace_events->compact_sched;
+	assert_int_equal(cs->n_intern_table, 2);
+	assert_string_equal(cs->intern_table[cs->switch_next_comm_index[0]], "a");
+	assert_int_equal(cs->switch_next_comm_index[1], cs->switch_next_comm_index[0]);
+	assert_int_equal(cs->waking_comm_index[0], cs->switch_next_comm_index[0]);
+	assert_string_equal(cs->intern_table[cs->switch_next_comm_index[2]], "0123456789abcdef");
+	assert_int_equal(cs->switch_next_comm_index[3], cs->switch_next_comm_index[2]);
+	tw_free(&t);
+}
+
+/* Switches and wakings interleaved past many growths of their arrays: every event is kept. */
+static void test_compact_sched_grows(void **state)
+{
+	size_t i, switches = 0, wakings = 0;
+	struct tw t;
+
+	tw_open(&t);
+	for (i = 0; i < 3000; i++) {
+		/* large pids and timestamps: varints of several bytes */
+		assert_int_equal(pf_sched_switch(t.w, 1, (1ULL << 40) + i * 100000, 0x100,
+						 (int32_t)(4000000 + i), 120, COMM("s")),
+				 0);
+		if (i % 2)
+			assert_int_equal(pf_sched_waking(t.w, 1, (1ULL << 40) + i * 100000 + 1,
+							 -(int32_t)i, 1, 120, COMM("w")),
+					 0);
+	}
+	tw_close(&t);
+
+	for (i = 0; i < t.trace->n_packet; i++) {
+		Perfetto__Protos__FtraceEventBundle__CompactSched *cs =
+			t.trace->packet[i]->ftrace_events->compact_sched;
+		size_t k;
+
+		for (k = 0; k < cs->n_switch_timestamp; k++)
+			assert_int_equal(cs->switch_next_pid[k], 4000000 + switches + k);
+		for (k = 0; k < cs->n_waking_timestamp; k++)
+			assert_int_equal(cs->waking_pid[k], -(int32_t)(2 * (wakings + k) + 1));
+		switches += cs->n_switch_timestamp;
+		wakings += cs->n_waking_timestamp;
+	}
+	assert_int_equal(switches, 3000);
+	assert_int_equal(wakings, 1500);
+	tw_free(&t);
+}
+
 static void test_blocked_reason(void **state)
 {
 	Perfetto__Protos__FtraceEvent *ev;
@@ -391,11 +459,11 @@ static void test_blocked_reason(void **state)
 	struct tw t;
 
 	tw_open(&t);
-	assert_int_equal(pf_sched_switch(t.w, 2, 500, 0, 42, 120, "blocker"), 0);
-	assert_int_equal(pf_sched_switch(t.w, 2, 1000, 2, 0, 120, "swapper/2"), 0);
+	assert_int_equal(pf_sched_switch(t.w, 2, 500, 0, 42, 120, COMM("blocker")), 0);
+	assert_int_equal(pf_sched_switch(t.w, 2, 1000, 2, 0, 120, COMM("swapper/2")), 0);
 	assert_int_equal(pf_sched_blocked_reason(t.w, 2, 1001, 42, "io_schedule", true), 0);
-	assert_int_equal(pf_sched_switch(t.w, 2, 2000, 0, 42, 120, "blocker"), 0);
-	assert_int_equal(pf_sched_switch(t.w, 2, 3000, 2, 0, 120, "swapper/2"), 0);
+	assert_int_equal(pf_sched_switch(t.w, 2, 2000, 0, 42, 120, COMM("blocker")), 0);
+	assert_int_equal(pf_sched_switch(t.w, 2, 3000, 2, 0, 120, COMM("swapper/2")), 0);
 	assert_int_equal(pf_sched_blocked_reason(t.w, 2, 3001, 42, "io_schedule", false), 0);
 	tw_close(&t);
 
@@ -722,7 +790,7 @@ static void test_truncated(void **state)
 						NULL, 0, NULL, 0),
 				 0);
 		assert_int_equal(pf_slice_end(t.w, track, k * 10 + 5), 0);
-		assert_int_equal(pf_sched_switch(t.w, 0, k * 10, 1, 2, 120, "t"), 0);
+		assert_int_equal(pf_sched_switch(t.w, 0, k * 10, 1, 2, 120, COMM("t")), 0);
 	}
 	tw_close(&t);
 	n = frame_ends(t.data, t.len, ends, 256);
@@ -758,7 +826,7 @@ static void test_write_error_sticks(void **state)
 	assert_int_equal(err, -ENOSPC);
 	assert_int_equal(pf_slice_end(w, track, 1), -ENOSPC);
 	assert_int_equal(pf_counter(w, track, 1, 1.0), -ENOSPC);
-	assert_int_equal(pf_sched_switch(w, 0, 1, 0, 1, 120, "x"), -ENOSPC);
+	assert_int_equal(pf_sched_switch(w, 0, 1, 0, 1, 120, COMM("x")), -ENOSPC);
 	assert_int_equal(pf_track_thread(w, 1, 2, "u"), 0);
 	assert_int_equal(pf_callstack(w, &(struct pf_frame){ "f", "m", 1 }, 1), 0);
 	assert_int_equal(pf_writer_close(w), -ENOSPC);
@@ -807,16 +875,16 @@ static void test_sample_trace(void **state)
 	 * Both CPUs start idle: a reader takes the first switch of a CPU only as who is running.
 	 * Then cpu0 runs 101; cpu1 runs 102, which blocks on the lock 101 holds.
 	 */
-	assert_int_equal(pf_sched_switch(w, 0, base - 10 * us, 0, 0, 120, "swapper/0"), 0);
-	assert_int_equal(pf_sched_switch(w, 1, base - 10 * us, 0, 0, 120, "swapper/1"), 0);
-	assert_int_equal(pf_sched_switch(w, 0, base, 0, 101, 120, "worker-1"), 0);
-	assert_int_equal(pf_sched_switch(w, 1, base + 1 * us, 0, 102, 120, "worker-2"), 0);
+	assert_int_equal(pf_sched_switch(w, 0, base - 10 * us, 0, 0, 120, COMM("swapper/0")), 0);
+	assert_int_equal(pf_sched_switch(w, 1, base - 10 * us, 0, 0, 120, COMM("swapper/1")), 0);
+	assert_int_equal(pf_sched_switch(w, 0, base, 0, 101, 120, COMM("worker-1")), 0);
+	assert_int_equal(pf_sched_switch(w, 1, base + 1 * us, 0, 102, 120, COMM("worker-2")), 0);
 	assert_int_equal(
 		pf_slice_begin(w, t1, base + 2 * us, "hold lock", &arg, 1, NULL, 0, NULL, 0), 0);
 	assert_int_equal(
 		pf_slice_begin(w, wait2, base + 3 * us, "wait lock", &arg, 1, NULL, 0, NULL, 0), 0);
 	assert_int_equal(pf_counter(w, ctr, base + 3 * us, 1), 0);
-	assert_int_equal(pf_sched_switch(w, 1, base + 4 * us, 1, 0, 120, "swapper/1"), 0);
+	assert_int_equal(pf_sched_switch(w, 1, base + 4 * us, 1, 0, 120, COMM("swapper/1")), 0);
 	assert_int_equal(
 		pf_sched_blocked_reason(w, 1, base + 4 * us, 102, "futex_wait_queue", false), 0);
 	cs = pf_callstack(w, stack, 4);
@@ -828,16 +896,16 @@ static void test_sample_trace(void **state)
 	assert_int_equal(pf_slice_begin(w, t1, base + 50 * us, "wake", NULL, 0, &flow, 1, NULL, 0),
 			 0);
 	assert_int_equal(pf_slice_end(w, t1, base + 51 * us), 0);
-	assert_int_equal(pf_sched_waking(w, 0, base + 50 * us, 102, 1, 120, "worker-2"), 0);
-	assert_int_equal(pf_sched_switch(w, 1, base + 55 * us, 0, 102, 120, "worker-2"), 0);
+	assert_int_equal(pf_sched_waking(w, 0, base + 50 * us, 102, 1, 120, COMM("worker-2")), 0);
+	assert_int_equal(pf_sched_switch(w, 1, base + 55 * us, 0, 102, 120, COMM("worker-2")), 0);
 	assert_int_equal(pf_slice_end(w, wait2, base + 56 * us), 0);
 	assert_int_equal(pf_counter(w, ctr, base + 56 * us, 0), 0);
 	assert_int_equal(
 		pf_slice_begin(w, t2, base + 56 * us, "got lock", NULL, 0, NULL, 0, &flow, 1), 0);
 	assert_int_equal(pf_slice_end(w, t2, base + 80 * us), 0);
-	assert_int_equal(pf_sched_switch(w, 1, base + 90 * us, 1, 0, 120, "swapper/1"), 0);
-	assert_int_equal(pf_sched_switch(w, 0, base + 95 * us, 1, 0, 120, "swapper/0"), 0);
-	assert_int_equal(pf_sched_switch(w, 1, base + 99 * us, 0, 102, 120, "worker-2"), 0);
+	assert_int_equal(pf_sched_switch(w, 1, base + 90 * us, 1, 0, 120, COMM("swapper/1")), 0);
+	assert_int_equal(pf_sched_switch(w, 0, base + 95 * us, 1, 0, 120, COMM("swapper/0")), 0);
+	assert_int_equal(pf_sched_switch(w, 1, base + 99 * us, 0, 102, 120, COMM("worker-2")), 0);
 	assert_int_equal(pf_writer_close(w), 0);
 	close(fd);
 }
@@ -855,11 +923,11 @@ static void write_mixed(struct pf_writer *w)
 	track = pf_track_thread(w, 100, 101, "worker");
 	for (int i = 0; i < 30000; i++) {
 		assert_int_equal(pf_sched_switch(w, i % 2, 1000 + i * 3000, 1, i % 3 ? 101 : 0, 120,
-						 i % 3 ? "worker" : "swapper"),
+						 i % 3 ? COMM("worker") : COMM("swapper")),
 				 0);
 		if (i % 3 == 1)
 			assert_int_equal(pf_sched_waking(w, i % 2, 1000 + i * 3000 + 5, 101, 0, 120,
-							 "worker"),
+							 COMM("worker")),
 					 0);
 		if (i % 1000 == 0) {
 			iid = pf_callstack(w, frames, 2);
@@ -922,6 +990,8 @@ int main(void)
 		cmocka_unit_test(test_interning),
 		cmocka_unit_test(test_compact_sched),
 		cmocka_unit_test(test_compact_sched_full_bundle),
+		cmocka_unit_test(test_compact_sched_comm_bytes),
+		cmocka_unit_test(test_compact_sched_grows),
 		cmocka_unit_test(test_blocked_reason),
 		cmocka_unit_test(test_tracks_flows_counters),
 		cmocka_unit_test(test_callstack),
