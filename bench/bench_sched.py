@@ -17,12 +17,11 @@ def main():
     # per-switch cost, and the worst case, a hand-off takes ~4 us). Each is set beside the
     # least any tracer of these tracepoints costs here: empty programs on them.
     compare_with_floor("context-switch heavy, hand-offs across two CPUs",
-                       [PINGPONG, "100000", "50", "0", "1"], runs=9)
+                       [PINGPONG, "100000", "50", "0", "1"], runs=9,
+                       variants={"weft, no off-CPU stacks": ("--stack-rate", "0")})
     compare_with_floor("context-switch heavy, both threads on one CPU",
                        ["taskset", "-c", "1", PINGPONG, "100000", "50"], runs=9)
     compare("context-switch heavy, placed by the scheduler", [PINGPONG, "100000", "50"], runs=9)
-    compare("context-switch heavy across two CPUs, no off-CPU stacks",
-            [PINGPONG, "100000", "50", "0", "1"], runs=9, extra=("--stack-rate", "0"))
     print_program_costs(bpf_program_costs([PINGPONG, "100000", "50"]))
     # 20 us of work per hand-off: ~40k switches/s, a busy but realistic service.
     compare("busy service (pingpong, 20 us work per hand-off)", [PINGPONG, "30000", "50", "20"])

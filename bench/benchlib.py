@@ -78,14 +78,19 @@ def under_floor(kind, cmd):
         p.wait()
 
 
-def compare_with_floor(name, cmd, runs=7, extra=()):
+def compare_with_floor(name, cmd, runs=7, extra=(), variants=None):
     """Like compare(), interleaving two more conditions as references: the least any tracer
     hooking the same two tracepoints costs (empty programs), and the same with one clock read
-    per call (every record needs a timestamp)."""
-    times = {"untraced": [], "weft": [], "empty programs": [], "programs reading the clock": []}
+    per call (every record needs a timestamp). variants: {label: weft options}, more weft runs
+    to interleave."""
+    variants = variants or {}
+    times = {"untraced": [], "weft": [], **{label: [] for label in variants},
+             "empty programs": [], "programs reading the clock": []}
     for _ in range(runs):
         times["untraced"].append(inner_time(cmd))
         times["weft"].append(inner_time(traced_cmd(cmd, extra)))
+        for label, options in variants.items():
+            times[label].append(inner_time(traced_cmd(cmd, (*extra, *options))))
         times["empty programs"].append(under_floor("empty", cmd))
         times["programs reading the clock"].append(under_floor("clock", cmd))
     base = statistics.median(times["untraced"])
