@@ -6,8 +6,8 @@ import os
 import subprocess
 import time
 
-from harness import (IMPORT_PROBLEMS, Failure, check, check_clean_import, query, sample,
-                     sample_report, test, weft, within, workdir)
+from harness import (IMPORT_PROBLEMS, Failure, check, check_clean_import, query, records_lost,
+                     sample, sample_report, test, weft, within, workdir)
 
 SAMPLES_SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "samples", "loops")
@@ -138,10 +138,8 @@ def calm_loop_has_no_stalls():
     r = run_loop("calm", [sample("loops/epoll_loop"), "calm"])
     check(r["loop"]["iterations"] > 300, f"calm: only {r['loop']['iterations']} iterations")
     # No record lost, not even the stack of the loop thread's last switch as it exits (its
-    # memory is gone then, and that is not a loss). A stack copy that fails once in a few dozen
-    # runs is not this test's business: the kernel refuses a user read now and then.
-    lost = {k: v for k, v in r["summary"]["events"]["lost_by_reason"].items()
-            if v and "rate limit" not in k and k != "user stack unreadable"}
+    # memory is gone then, and that is not a loss).
+    lost = records_lost(r["summary"]["events"])
     check(not lost, f"calm: records lost: {lost}")
     check(not r["loop"]["stalls"], f"calm: stalls reported: {r['loop']['stalls']}")
     rows = query(r["trace"], STALL_SLICES_SQL)[0]
