@@ -146,9 +146,10 @@ static __always_inline void fill_user_stack(struct weft_stack_event *e, struct t
 
 	e->ustack_len = 0;
 	__builtin_memset(e->uregs, 0, sizeof(e->uregs));
-	/* A thread's last switches, as it exits, come after its memory is gone: nothing to copy,
-	 * and nothing lost. */
-	if ((t->flags & WEFT_PF_KTHREAD) || !t->mm)
+	/* A thread's last switches, as it exits, come after its memory is gone; a thread that
+	 * sleeps inside execve (reading the new binary) has the new memory but still the old
+	 * program's registers. Nothing to copy either way, and nothing lost. */
+	if ((t->flags & WEFT_PF_KTHREAD) || !t->mm || BPF_CORE_READ_BITFIELD(t, in_execve))
 		return;
 	regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	if (!regs)
