@@ -7,8 +7,8 @@
  * just read the clock for us: the run queue's clock (sched_clock) is updated as it starts,
  * under the run queue's lock, so at the tracepoint rq->clock is the time the switch began,
  * a load away. sched_clock and CLOCK_BOOTTIME run at the same rate bar the NTP slew (~1 ppm
- * measured here), so BOOTTIME = rq->clock + offset, and the offset is re-measured every few
- * milliseconds per CPU by reading both.
+ * measured here), so BOOTTIME = rq->clock + offset, and the offset is re-measured every
+ * millisecond of run-queue time per CPU by reading both.
  *
  * A measured offset is too large by the time between the clock update and the tracepoint
  * (usually well under a microsecond, tens of microseconds when the CPU went looking for work
