@@ -258,6 +258,19 @@ static __always_inline bool io_uring_waits(struct task_struct *t)
 	return regs && (regs->r10 & IORING_ENTER_GETEVENTS) && regs->dx;
 }
 
+/*
+ * The collector drains seldom (up to 100 ms apart) and attaches the switch hook only once a loop
+ * thread exists: a record discarded with a forced wakeup has it look now, at the cost of one
+ * wakeup for the whole recording.
+ */
+static __always_inline void wake_collector(struct task_struct *t)
+{
+	void *e = reserve(sizeof(struct weft_event_header), WEFT_EV_LOOP_STATS, t, 0);
+
+	if (e)
+		bpf_ringbuf_discard(e, BPF_RB_FORCE_WAKEUP);
+}
+
 /* The loop state of t, current, at its first poll call if it is traced; NULL if not. */
 static __always_inline struct loop_state *new_loop_state(struct task_struct *t)
 {
@@ -271,7 +284,10 @@ static __always_inline struct loop_state *new_loop_state(struct task_struct *t)
 		return NULL;
 	}
 	idset_add(&loop_tids, t->pid);
-	loop_threads_seen = 1;
+	if (!loop_threads_seen) {
+		loop_threads_seen = 1;
+		wake_collector(t);
+	}
 	st->period_start = bpf_ktime_get_boot_ns();
 	return st;
 }

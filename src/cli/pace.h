@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* weft's own CPU priority while it records: low while it keeps up, normal when it falls behind. */
+/* How weft paces itself while it records: how often it drains the rings, and at what CPU
+ * priority. */
 #ifndef WEFT_CLI_PACE_H
 #define WEFT_CLI_PACE_H
 
@@ -8,17 +9,21 @@
 #include <stddef.h>
 
 struct pace {
-	bool on;             /* weft may lower and raise its priority (root) */
-	bool behind;         /* at normal priority until it has caught up */
-	int calm_drains;     /* drains in a row that took little, while behind */
-	uint64_t last_read;  /* ring bytes read by the previous drain */
-	uint64_t last_lost;  /* records lost to full rings by then */
-	uint64_t busy_bytes; /* a drain taking more than this is falling behind */
+	bool on;              /* weft may lower and raise its priority (root) */
+	bool behind;          /* at normal priority until it has caught up */
+	uint64_t calm_ns;     /* time of light drains in a row, while behind */
+	uint64_t last_lost;   /* records lost to full rings by the previous drain */
+	size_t ring_bytes;    /* one CPU's ring */
+	uint64_t period_ns;   /* until the next drain */
+	uint64_t max_period_ns;
 };
 
-/* Called by the draining thread once the traced command is started (it must not inherit). */
-void pace_start(struct pace *p, size_t ring_bytes_per_cpu);
-/* After each drain: ring bytes read and records lost to full rings, both since the start. */
-void pace_after_drain(struct pace *p, uint64_t ring_bytes_read, uint64_t lost_full);
+/* Called by the draining thread once the traced command is started (it must not inherit).
+ * max_period_ns: the longest the other buffers drained with the rings may wait. */
+void pace_start(struct pace *p, size_t ring_bytes_per_cpu, uint64_t max_period_ns);
+/* After each drain: the most bytes taken from one CPU's ring since the previous drain, the
+ * time since then, and records lost to full rings since the start. Sets period_ns. */
+void pace_after_drain(struct pace *p, uint64_t peak_ring_bytes, uint64_t elapsed_ns,
+		      uint64_t lost_full);
 
 #endif /* WEFT_CLI_PACE_H */

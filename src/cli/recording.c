@@ -22,7 +22,10 @@
 #include "collect/preload_ring.h"
 #include "collect/procfs.h"
 
+/* How often the preload shim's rings and the perf context-switch buffers are drained (their
+ * sizes are set for it); the BPF rings alone may wait longer (cli/pace.c). */
 #define DRAIN_PERIOD_NS (20 * 1000000ULL)
+#define BPF_DRAIN_PERIOD_MAX_NS (100 * 1000000ULL)
 #define MAX_EARLY_EXECS 64
 #define REORDER_WINDOW_NS (10 * 1000000ULL)
 /* Keep a dead process in the kernel filter this long so its last switches are recorded. */
@@ -84,11 +87,18 @@ struct recording {
 	struct pace pace;               /* weft's own priority (BPF mode) */
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, child_signal;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+/* A child of weft (the command of `weft run`) changed state: see at once whether it ended. */
+static void on_child(int sig)
+{
+	(void)sig;
+	child_signal = 1;
 }
 
 static uint64_t cpu_time_ns(void)
@@ -587,35 +597,46 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 		   void *ctx)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sc = { .sa_handler = on_child, .sa_flags = SA_RESTART };
 	uint64_t deadline = r->o.duration_s > 0 ? r->start_ts + r->o.duration_s * 1e9 : 0;
-	uint64_t cpu0 = cpu_time_ns();
+	uint64_t cpu0 = cpu_time_ns(), last = boottime_ns();
 	struct rusage ru;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&sc.sa_mask);
+	sigaction(SIGCHLD, &sc, NULL);
 	if (r->col)
-		pace_start(&r->pace, collector_ring_bytes_per_cpu(r->col));
+		pace_start(&r->pace, collector_ring_bytes_per_cpu(r->col),
+			   r->rings || r->switches ? DRAIN_PERIOD_NS : BPF_DRAIN_PERIOD_MAX_NS);
 	while (!stop_signal) {
-		uint64_t next = boottime_ns() + DRAIN_PERIOD_NS, now;
+		uint64_t now = boottime_ns();
+		uint64_t next = now + (r->col ? r->pace.period_ns : DRAIN_PERIOD_NS);
 
-		/* Sleep out the period, but take records that ask to be seen at once. */
-		while (!stop_signal && (now = boottime_ns()) < next) {
+		if (deadline && next > deadline)
+			next = deadline;
+		/* Sleep out the period. Records that ask to be seen at once, or the command's
+		 * end, cut it short (the waits return early on a signal). */
+		while (!stop_signal && !child_signal && (now = boottime_ns()) < next) {
 			struct timespec rest = { 0, next - now };
 
-			if (r->col)
-				collector_wait(r->col, (next - now) / 1000000 + 1, on_record, r);
-			else
+			if (!r->col)
 				nanosleep(&rest, NULL);
+			else if (collector_wait(r->col, (next - now) / 1000000 + 1, on_record, r) > 0)
+				break;
 		}
+		child_signal = 0;
 		drain(r, false);
 		if (r->col) {
 			uint64_t lost;
 
 			if (collector_loss(r->col, WEFT_LOSS_RINGBUF_FULL, &lost))
 				lost = 0;
-			pace_after_drain(&r->pace, collector_ring_bytes_read(r->col), lost);
+			now = boottime_ns();
+			pace_after_drain(&r->pace, collector_ring_peak(r->col), now - last, lost);
+			last = now;
 		}
 		if (should_stop && should_stop(ctx, r))
 			break;
@@ -639,6 +660,7 @@ int recording_finish(struct recording *r)
 	if (r->col) {
 		collector_drain(r->col, on_record, r);
 		collector_losses(r->col, losses);
+		collector_detach(r->col);
 	}
 	if (r->switches) {
 		perf_switch_drain(r->switches, on_record, r);

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "collect/area.h"
+#include "collect/detach.h"
 #include "actors.skel.h"
 
 #define PATHS_MAX 128
@@ -550,6 +551,25 @@ static int actors_add_process(struct collector *c, void *state, pid_t pid)
 	return 0;
 }
 
+/* The sampler thread attaches and detaches probes: it stops before anything else is let go. */
+static void sampler_stop(struct actors *a)
+{
+	if (!a->sampling || a->stop)
+		return;
+	__atomic_store_n(&a->stop, true, __ATOMIC_RELEASE);
+	pthread_join(a->sampler, NULL);
+}
+
+static void actors_detach(void *state, struct detach_batch *b)
+{
+	struct actors *a = state;
+
+	sampler_stop(a);
+	for (size_t i = 0; i < a->nsites; i++)
+		detach_add(b, &a->sites[i].link);
+	detach_skeleton(b, a->skel->skeleton);
+}
+
 static void actors_close(void *state)
 {
 	struct actors *a = state;
@@ -557,8 +577,7 @@ static void actors_close(void *state)
 	if (!a)
 		return;
 	if (a->sampling) {
-		__atomic_store_n(&a->stop, true, __ATOMIC_RELEASE);
-		pthread_join(a->sampler, NULL);
+		sampler_stop(a);
 		/* The user asked for sampling: say how much of the time was seen. */
 		if (a->total_ns > 0)
 			collector_message(a->c, COLLECTOR_MSG_NOTICE, NULL,
@@ -630,5 +649,6 @@ const struct collector_area collector_area_actors = {
 	.name = "actors",
 	.open = actors_open,
 	.add_process = actors_add_process,
+	.detach = actors_detach,
 	.close = actors_close,
 };

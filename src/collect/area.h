@@ -8,6 +8,7 @@
 #include "collect/collector.h"
 
 struct bpf_object;
+struct detach_batch;
 
 /*
  * An area owns one BPF skeleton (bpf/<area>.bpf.c) and its loader (src/collect/<area>.c).
@@ -28,6 +29,9 @@ struct collector_area {
 	int (*pre_exec)(struct collector *c, void *state, pid_t pid, const char *path);
 	/* Called at each drain, before the ring is read (optional): periodic user-space checks. */
 	void (*poll)(struct collector *c, void *state);
+	/* Optional: hand every attached link over to b (collector/detach.h). collector_close()
+	 * detaches all areas' programs at once, then calls close(). */
+	void (*detach)(void *state, struct detach_batch *b);
 	void (*close)(void *state);
 };
 

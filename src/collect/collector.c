@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The only owner of the scheduler skeleton: everything libbpf happens here. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -17,9 +19,16 @@
 
 #include "collect/area.h"
 #include "collect/collector.h"
+#include "collect/detach.h"
 #include "sched.skel.h"
 
 #define AREAS_MAX 16
+
+/* One per-CPU ring as the consumer sees it: the bytes taken from it since the last ask. */
+struct ring_reader {
+	struct collector *c;
+	uint64_t bytes;
+};
 
 struct collector {
 	struct sched_bpf *skel;
@@ -29,13 +38,16 @@ struct collector {
 	void *message_ctx;
 	struct ring_buffer *rb;  /* all the per-CPU rings */
 	int *ring_fds;           /* one per possible CPU */
+	struct ring_reader *readers; /* likewise */
 	size_t ring_bytes;       /* each */
-	uint64_t ring_bytes_read; /* records and their headers, since the start */
 	_Atomic uint64_t *traced; /* the BPF "traced" bitmap, mapped: one bit per tgid */
 	collector_event_fn fn;
 	void *ctx;
 	int ncpus;
 	struct injected *injected, **injected_tail; /* user-space records, in order */
+	struct detach_batch links; /* being destroyed by the detacher thread */
+	pthread_t detacher;
+	bool detaching;
 };
 
 struct injected {
@@ -116,9 +128,10 @@ static int probe_features(struct collector_error *err)
 
 static int on_record(void *ctx, void *data, size_t len)
 {
-	struct collector *c = ctx;
+	struct ring_reader *rd = ctx;
+	struct collector *c = rd->c;
 
-	c->ring_bytes_read += len + BPF_RINGBUF_HDR_SZ;
+	rd->bytes += len + BPF_RINGBUF_HDR_SZ;
 	return c->fn ? c->fn(c->ctx, data, len) : 0;
 }
 
@@ -136,7 +149,8 @@ static size_t ring_bytes_per_cpu(size_t total, int ncpus)
 static int rings_create(struct collector *c, size_t bytes)
 {
 	c->ring_fds = malloc(c->ncpus * sizeof(*c->ring_fds));
-	if (!c->ring_fds)
+	c->readers = calloc(c->ncpus, sizeof(*c->readers));
+	if (!c->ring_fds || !c->readers)
 		return -ENOMEM;
 	for (int cpu = 0; cpu < c->ncpus; cpu++)
 		c->ring_fds[cpu] = -1;
@@ -157,11 +171,12 @@ static int rings_attach(struct collector *c)
 	for (int cpu = 0; cpu < c->ncpus; cpu++) {
 		int fd = c->ring_fds[cpu];
 
+		c->readers[cpu].c = c;
 		if (bpf_map_update_elem(table, &cpu, &fd, BPF_ANY))
 			return -errno;
 		if (!c->rb)
-			c->rb = ring_buffer__new(fd, on_record, c, NULL);
-		else if (ring_buffer__add(c->rb, fd, on_record, c))
+			c->rb = ring_buffer__new(fd, on_record, &c->readers[cpu], NULL);
+		else if (ring_buffer__add(c->rb, fd, on_record, &c->readers[cpu]))
 			return -errno;
 		if (!c->rb)
 			return -errno;
@@ -317,10 +332,35 @@ int collector_reuse_maps(struct collector *c, struct bpf_object *obj)
 	return 0;
 }
 
+static void *detacher(void *arg)
+{
+	struct collector *c = arg;
+
+	detach_run(&c->links);
+	return NULL;
+}
+
+void collector_detach(struct collector *c)
+{
+	if (c->detaching)
+		return;
+	if (c->skel)
+		detach_skeleton(&c->links, c->skel->skeleton);
+	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
+		if (c->area_open[i] && collector_areas[i]->detach)
+			collector_areas[i]->detach(c->area_state[i], &c->links);
+	c->detaching = !pthread_create(&c->detacher, NULL, detacher, c);
+	if (!c->detaching)
+		detach_run(&c->links);
+}
+
 void collector_close(struct collector *c)
 {
 	if (!c)
 		return;
+	collector_detach(c);
+	if (c->detaching)
+		pthread_join(c->detacher, NULL);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
 		if (c->area_open[i] && collector_areas[i]->close)
 			collector_areas[i]->close(c->area_state[i]);
@@ -335,6 +375,7 @@ void collector_close(struct collector *c)
 		if (c->ring_fds[cpu] >= 0)
 			close(c->ring_fds[cpu]);
 	free(c->ring_fds);
+	free(c->readers);
 	if (c->traced)
 		munmap((void *)c->traced, WEFT_TGID_LIMIT / 8);
 	sched_bpf__destroy(c->skel);
@@ -383,11 +424,15 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 
 int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx)
 {
-	int ret;
+	struct epoll_event ev;
+	int n, ret;
 
+	n = epoll_wait(ring_buffer__epoll_fd(c->rb), &ev, 1, timeout_ms);
+	if (n <= 0)
+		return n < 0 && errno != EINTR ? -errno : 0;
 	ring_setup(c, fn, ctx);
-	ret = ring_buffer__poll(c->rb, timeout_ms);
-	return ret == -EINTR ? 0 : ret;
+	ret = ring_buffer__consume(c->rb);
+	return ret < 0 ? ret : 1;
 }
 
 int collector_inject(struct collector *c, const void *rec, size_t len)
@@ -434,9 +479,16 @@ int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])
 	return ret;
 }
 
-uint64_t collector_ring_bytes_read(const struct collector *c)
+uint64_t collector_ring_peak(struct collector *c)
 {
-	return c->ring_bytes_read;
+	uint64_t peak = 0;
+
+	for (int cpu = 0; c->readers && cpu < c->ncpus; cpu++) {
+		if (c->readers[cpu].bytes > peak)
+			peak = c->readers[cpu].bytes;
+		c->readers[cpu].bytes = 0;
+	}
+	return peak;
 }
 
 size_t collector_ring_bytes_per_cpu(const struct collector *c)

@@ -54,19 +54,24 @@ void collector_close(struct collector *c);
 int collector_add_process(struct collector *c, pid_t pid);
 /* Traced process pid is about to exec path (weft run): lets areas attach before it runs. */
 int collector_pre_exec(struct collector *c, pid_t pid, const char *path);
+/* The recording is over: detach every program. It takes a while (collect/detach.c), so it goes
+ * on in the background; collector_close() waits for it. Records may still be drained. */
+void collector_detach(struct collector *c);
 /* Add / remove a process (thread group) to the in-kernel filter. */
 int collector_trace_pid(struct collector *c, pid_t tgid);
 int collector_untrace_pid(struct collector *c, pid_t tgid);
 /* Drain whatever the ring holds now. Returns records consumed or a negative errno. */
 int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
 /* Wait up to timeout_ms for a record that asks to be seen at once (most records do not wake
- * weft; see bpf/sched.bpf.c), draining what is there if woken. */
+ * weft; see bpf/sched.bpf.c), draining what is there if woken. Returns 1 if woken, 0 if the
+ * time ran out or a signal came, or a negative errno. */
 int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx);
 /* Sum of the per-CPU loss counters, by enum weft_loss_reason; or for one reason. */
 int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX]);
 int collector_loss(struct collector *c, enum weft_loss_reason reason, uint64_t *out);
-/* Bytes taken from the rings so far (records and their ring headers), and each ring's size. */
-uint64_t collector_ring_bytes_read(const struct collector *c);
+/* The most bytes (records and their ring headers) taken from any one CPU's ring since the last
+ * call: how full the fullest ring had become. And each ring's size. */
+uint64_t collector_ring_peak(struct collector *c);
 size_t collector_ring_bytes_per_cpu(const struct collector *c);
 
 #endif /* WEFT_COLLECTOR_H */

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "collect/area.h"
+#include "collect/detach.h"
 #include "go.skel.h"
 #include "symbolize/go_info.h"
 #include "../bpf/go.bpf.h"
@@ -195,6 +196,15 @@ static int go_pre_exec(struct collector *c, void *state, pid_t pid, const char *
 	return probe_binary(c, state, pid, path, path);
 }
 
+static void go_detach(void *state, struct detach_batch *b)
+{
+	struct go_state *st = state;
+
+	for (int i = 0; i < st->nlinks; i++)
+		detach_add(b, &st->links[i]);
+	detach_skeleton(b, st->skel->skeleton);
+}
+
 static void go_close(void *state)
 {
 	struct go_state *st = state;
@@ -210,5 +220,6 @@ const struct collector_area collector_area_go = {
 	.open = go_open,
 	.add_process = go_add_process,
 	.pre_exec = go_pre_exec,
+	.detach = go_detach,
 	.close = go_close,
 };

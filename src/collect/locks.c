@@ -15,6 +15,7 @@
 
 #include "bpf/locks.h"
 #include "collect/area.h"
+#include "collect/detach.h"
 #include "collect/tracefs.h"
 #include "locks.skel.h"
 
@@ -250,6 +251,13 @@ static void locks_poll(struct collector *c, void *state)
 	st->nreported = nkeep;
 }
 
+static void locks_detach(void *state, struct detach_batch *b)
+{
+	struct locks_state *st = state;
+
+	detach_skeleton(b, st->skel->skeleton);
+}
+
 static void locks_close(void *state)
 {
 	struct locks_state *st = state;
@@ -263,5 +271,6 @@ const struct collector_area collector_area_locks = {
 	.open = locks_open,
 	.add_process = locks_add_process,
 	.poll = locks_poll,
+	.detach = locks_detach,
 	.close = locks_close,
 };

@@ -14,6 +14,7 @@
 
 #include "bpf/loops.h"
 #include "collect/area.h"
+#include "collect/detach.h"
 #include "collect/loops.h"
 #include "collect/pyruntime.h"
 #include "collect/tracefs.h"
@@ -36,6 +37,18 @@ struct loops_state {
 	struct bpf_link *switch_link; /* attached once a loop thread is seen */
 	bool switch_failed;
 };
+
+static void loops_detach(void *state, struct detach_batch *b)
+{
+	struct loops_state *ls = state;
+
+	for (int i = 0; i < ls->ncpus; i++)
+		detach_add(b, &ls->links[i]);
+	for (size_t i = 0; i < 2 * NPOLL_CALLS; i++)
+		detach_add(b, &ls->poll_links[i]);
+	detach_add(b, &ls->switch_link);
+	detach_skeleton(b, ls->skel->skeleton);
+}
 
 static void loops_close(void *state)
 {
@@ -198,8 +211,9 @@ out:
 
 /*
  * The switch hook (blocking calls inside iterations) runs on every switch of the machine: attach
- * it when the first loop thread appears, a drain period (20 ms) at most after its first poll
- * call. Blocking calls in that first moment go untimed; their stalls are still found.
+ * it when the first loop thread appears, at the drain its first poll call wakes weft for, a
+ * fraction of a millisecond later. Blocking calls in that moment go untimed; their stalls are
+ * still found.
  */
 static void loops_poll(struct collector *c, void *state)
 {
@@ -234,5 +248,6 @@ const struct collector_area loops_collector_area = {
 	.open = loops_open,
 	.add_process = loops_add_process,
 	.poll = loops_poll,
+	.detach = loops_detach,
 	.close = loops_close,
 };
