@@ -63,11 +63,9 @@ static void chunk_release(struct reorder *r, uint32_t i)
 	r->free_chunks[r->nfree++] = i;
 }
 
-int reorder_push(struct reorder *r, const struct weft_event_header *h)
+/* Room for one more entry. */
+static int reserve_entry(struct reorder *r)
 {
-	size_t size = ALIGN8(h->size);
-	struct reorder_chunk *c = r->nchunks ? r->chunks[r->fill] : NULL;
-
 	if (r->len == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 4096;
 		void *p = realloc(r->ents, cap * sizeof(*r->ents));
@@ -77,6 +75,16 @@ int reorder_push(struct reorder *r, const struct weft_event_header *h)
 		r->ents = p;
 		r->cap = cap;
 	}
+	return 0;
+}
+
+/* A copy of h in the fill chunk: where it is, and in which chunk. */
+static int copy_in(struct reorder *r, const struct weft_event_header *h,
+		   const struct weft_event_header **rec, uint32_t *chunk)
+{
+	size_t size = ALIGN8(h->size);
+	struct reorder_chunk *c = r->nchunks ? r->chunks[r->fill] : NULL;
+
 	if (!c || CHUNK_BYTES - c->len < size) {
 		if (c && !c->live) {
 			c->len = 0; /* all released while it was being filled: start it over */
@@ -88,13 +96,38 @@ int reorder_push(struct reorder *r, const struct weft_event_header *h)
 		}
 	}
 	memcpy(c->data + c->len, h, h->size);
-	r->ents[r->len++] = (struct reorder_entry){ h->ts, r->fill, c->len };
+	*rec = (const void *)(c->data + c->len);
+	*chunk = r->fill;
 	c->len += size;
 	c->live++;
-	if (h->ts > r->newest)
-		r->newest = h->ts;
-	if (h->ts < r->released_ts)
+	return 0;
+}
+
+static void add_entry(struct reorder *r, const struct weft_event_header *rec, uint32_t chunk)
+{
+	r->ents[r->len++] = (struct reorder_entry){ rec->ts, rec, chunk, 0 };
+	if (rec->ts > r->newest)
+		r->newest = rec->ts;
+	if (rec->ts < r->released_ts)
 		r->late++;
+}
+
+int reorder_push(struct reorder *r, const struct weft_event_header *h)
+{
+	const struct weft_event_header *rec;
+	uint32_t chunk;
+
+	if (reserve_entry(r) || copy_in(r, h, &rec, &chunk))
+		return -ENOMEM;
+	add_entry(r, rec, chunk);
+	return 0;
+}
+
+int reorder_keep(struct reorder *r, const struct weft_event_header *h)
+{
+	if (reserve_entry(r))
+		return -ENOMEM;
+	add_entry(r, h, REORDER_KEPT);
 	return 0;
 }
 
@@ -163,6 +196,26 @@ void reorder_advance(struct reorder *r, uint64_t ts)
 		r->newest = ts;
 }
 
+/*
+ * Kept records still held are copied now: their memory is the caller's again once the release
+ * returns. With no memory for a copy, they are released out of turn rather than lost.
+ */
+static void copy_kept(struct reorder *r, reorder_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < r->len; i++) {
+		struct reorder_entry *e = &r->ents[i];
+
+		if (e->chunk == REORDER_KEPT && copy_in(r, e->rec, &e->rec, &e->chunk)) {
+			fn(ctx, e->rec);
+			r->late++;
+			memmove(e, e + 1, (r->len - i - 1) * sizeof(*e));
+			r->len--;
+			r->sorted--;
+			i--;
+		}
+	}
+}
+
 void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx)
 {
 	uint64_t limit;
@@ -172,22 +225,22 @@ void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx)
 		return;
 	if (sort_new(r))
 		all = 1; /* no memory to sort: release in arrival order rather than lose records */
-	if (!all && r->newest < r->window_ns)
-		return;
-	limit = all ? UINT64_MAX : r->newest - r->window_ns;
+	limit = all ? UINT64_MAX : r->newest < r->window_ns ? 0 : r->newest - r->window_ns;
 	while (n < r->len && r->ents[n].ts <= limit) {
 		const struct reorder_entry *e = &r->ents[n];
 
-		fn(ctx, (const void *)(r->chunks[e->chunk]->data + e->off));
-		chunk_release(r, e->chunk);
+		fn(ctx, e->rec);
+		if (e->chunk != REORDER_KEPT)
+			chunk_release(r, e->chunk);
 		r->released_ts = e->ts;
 		n++;
 	}
-	if (!n)
-		return;
-	r->len -= n;
-	memmove(r->ents, r->ents + n, r->len * sizeof(*r->ents));
-	r->sorted = r->len;
+	if (n) {
+		r->len -= n;
+		memmove(r->ents, r->ents + n, r->len * sizeof(*r->ents));
+		r->sorted = r->len;
+	}
+	copy_kept(r, fn, ctx);
 }
 
 void reorder_free(struct reorder *r)

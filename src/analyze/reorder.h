@@ -11,15 +11,20 @@
 /*
  * A record's timestamp is taken just before it is reserved in the ring, so records from
  * different CPUs arrive out of order (each CPU has its own ring, drained one after another).
- * Records are copied once, into fixed-size chunks, kept sorted by (ts, arrival) with a merge
- * of the sorted runs they arrive in, and released once they are older than the newest seen
- * minus `window_ns`. A chunk is reused once all its records are released, so the records
- * still held never move (copying them forward cost more than the first copy).
+ * Records are kept sorted by (ts, arrival) with a merge of the sorted runs they arrive in, and
+ * released once they are older than the newest seen minus `window_ns`. They are copied once,
+ * into fixed-size chunks; or, when the caller keeps them valid until the next release
+ * (reorder_keep: the BPF rings read in place), only if that release leaves them held. A chunk
+ * is reused once all its records are released, so the records still held never move (copying
+ * them forward cost more than the first copy).
  */
+#define REORDER_KEPT UINT32_MAX /* a record in the caller's memory, not in a chunk */
+
 struct reorder_entry {
 	uint64_t ts;
-	uint32_t chunk;    /* index into chunks */
-	uint32_t off;      /* into that chunk's data */
+	const struct weft_event_header *rec;
+	uint32_t chunk;    /* index into chunks, or REORDER_KEPT */
+	uint32_t pad;
 };
 
 struct reorder_chunk;
@@ -42,10 +47,14 @@ typedef void (*reorder_fn)(void *ctx, const struct weft_event_header *h);
 
 void reorder_init(struct reorder *r, uint64_t window_ns);
 int reorder_push(struct reorder *r, const struct weft_event_header *h);
+/* Like reorder_push, but the caller keeps h valid until the next reorder_release() returns:
+ * copied then only if not released. */
+int reorder_keep(struct reorder *r, const struct weft_event_header *h);
 /* Nothing older than ts can arrive any more (a source drained up to then): lets records be
  * released when few arrive (the preload shim records only waits). */
 void reorder_advance(struct reorder *r, uint64_t ts);
-/* Release what is old enough; all of it when `all` is set. */
+/* Release what is old enough; all of it when `all` is set. Kept records still held are copied
+ * before it returns. */
 void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx);
 void reorder_free(struct reorder *r);
 

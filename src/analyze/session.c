@@ -69,7 +69,8 @@ int session_add_thread(struct session *s, int32_t pid, int32_t tid, const char *
 	return 0;
 }
 
-int session_push(struct session *s, const void *data, size_t len)
+/* What every record needs as it arrives, before it waits in the reorder buffer. */
+static const struct weft_event_header *arrive(struct session *s, const void *data, size_t len)
 {
 	const struct weft_event_header *h;
 	const char *why;
@@ -77,7 +78,7 @@ int session_push(struct session *s, const void *data, size_t len)
 	h = weft_decode(data, len, &why);
 	if (!h) {
 		s->malformed++;
-		return -EPROTO;
+		return NULL;
 	}
 	s->records[h->type]++;
 	/*
@@ -95,7 +96,21 @@ int session_push(struct session *s, const void *data, size_t len)
 	if (h->type == WEFT_EV_STACK && !u64map_get(&s->maps_read, h->pid) &&
 	    sym_proc_load(s->sym, h->pid) == 0)
 		u64map_put(&s->maps_read, h->pid, (void *)1);
-	return reorder_push(&s->ro, h);
+	return h;
+}
+
+int session_push(struct session *s, const void *data, size_t len)
+{
+	const struct weft_event_header *h = arrive(s, data, len);
+
+	return h ? reorder_push(&s->ro, h) : -EPROTO;
+}
+
+int session_keep(struct session *s, const void *data, size_t len)
+{
+	const struct weft_event_header *h = arrive(s, data, len);
+
+	return h ? reorder_keep(&s->ro, h) : -EPROTO;
 }
 
 /*

@@ -36,8 +36,10 @@ struct session *session_new(const struct session_opts *opts);
 int session_add_process(struct session *s, int32_t pid, int32_t ppid, const char *name,
 			const char *cmdline);
 int session_add_thread(struct session *s, int32_t pid, int32_t tid, const char *comm);
-/* One raw record from a ring. Returns 0, or -EPROTO for a malformed record (counted). */
+/* One raw record from a ring, copied. Returns 0, or -EPROTO for a malformed record (counted). */
 int session_push(struct session *s, const void *data, size_t len);
+/* The same, for a record the caller keeps valid until the next session_flush() returns. */
+int session_keep(struct session *s, const void *data, size_t len);
 /* The clock reached `now` (BOOTTIME) and every record stamped before it has been pushed:
  * lets a quiet recording (a stuck process sends nothing) release what it holds. */
 void session_clock(struct session *s, uint64_t now);

@@ -533,9 +533,8 @@ void recording_pre_exec(struct recording *r, pid_t pid, const char *path)
 			strerror(-ret));
 }
 
-static int on_record(void *ctx, const void *data, size_t len)
+static void on_arrival(struct recording *r, const void *data, size_t len)
 {
-	struct recording *r = ctx;
 	const struct weft_event_header *h = data;
 
 	/*
@@ -552,7 +551,25 @@ static int on_record(void *ctx, const void *data, size_t len)
 			fprintf(stderr, "weft: pid %d: attaching per-binary probes: %s\n", h->pid,
 				strerror(-ret));
 	}
+}
+
+/* A record valid only during the call. */
+static int on_record(void *ctx, const void *data, size_t len)
+{
+	struct recording *r = ctx;
+
+	on_arrival(r, data, len);
 	session_push(r->ses, data, len);
+	return 0;
+}
+
+/* A record read in place from the BPF rings: valid until collector_release(). */
+static int on_ring_record(void *ctx, const void *data, size_t len)
+{
+	struct recording *r = ctx;
+
+	on_arrival(r, data, len);
+	session_keep(r->ses, data, len);
 	return 0;
 }
 
@@ -578,7 +595,7 @@ static void drain(struct recording *r, bool all)
 	uint64_t before = boottime_ns();
 
 	if (r->col)
-		collector_drain(r->col, on_record, r);
+		collector_drain(r->col, on_record, on_ring_record, r);
 	if (r->switches)
 		perf_switch_drain(r->switches, on_record, r);
 	if (r->rings)
@@ -590,6 +607,8 @@ static void drain(struct recording *r, bool all)
 	 */
 	session_clock(r->ses, r->rings ? before - 2 * DRAIN_PERIOD_NS : before);
 	session_flush(r->ses, all);
+	if (r->col)
+		collector_release(r->col); /* the flush released or copied what it read in place */
 	untrace_exited(r, false);
 }
 
@@ -624,7 +643,7 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 
 			if (!r->col)
 				nanosleep(&rest, NULL);
-			else if (collector_wait(r->col, (next - now) / 1000000 + 1, on_record, r) > 0)
+			else if (collector_wait(r->col, (next - now) / 1000000 + 1) > 0)
 				break;
 		}
 		child_signal = 0;
@@ -658,7 +677,7 @@ int recording_finish(struct recording *r)
 	/* Let the last switches of exiting tasks land, then take everything. */
 	nanosleep(&grace, NULL);
 	if (r->col) {
-		collector_drain(r->col, on_record, r);
+		collector_drain(r->col, on_record, on_ring_record, r);
 		collector_losses(r->col, losses);
 		collector_detach(r->col);
 	}

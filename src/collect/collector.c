@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -19,16 +18,11 @@
 
 #include "collect/area.h"
 #include "collect/collector.h"
+#include "collect/cpu_rings.h"
 #include "collect/detach.h"
 #include "sched.skel.h"
 
 #define AREAS_MAX 16
-
-/* One per-CPU ring as the consumer sees it: the bytes taken from it since the last ask. */
-struct ring_reader {
-	struct collector *c;
-	uint64_t bytes;
-};
 
 struct collector {
 	struct sched_bpf *skel;
@@ -36,13 +30,10 @@ struct collector {
 	bool area_open[AREAS_MAX];
 	collector_msg_fn message;
 	void *message_ctx;
-	struct ring_buffer *rb;  /* all the per-CPU rings */
+	struct cpu_rings *rings; /* all the per-CPU rings, read in place */
 	int *ring_fds;           /* one per possible CPU */
-	struct ring_reader *readers; /* likewise */
 	size_t ring_bytes;       /* each */
 	_Atomic uint64_t *traced; /* the BPF "traced" bitmap, mapped: one bit per tgid */
-	collector_event_fn fn;
-	void *ctx;
 	int ncpus;
 	struct injected *injected, **injected_tail; /* user-space records, in order */
 	struct detach_batch links; /* being destroyed by the detacher thread */
@@ -126,15 +117,6 @@ static int probe_features(struct collector_error *err)
 	return 0;
 }
 
-static int on_record(void *ctx, void *data, size_t len)
-{
-	struct ring_reader *rd = ctx;
-	struct collector *c = rd->c;
-
-	rd->bytes += len + BPF_RINGBUF_HDR_SZ;
-	return c->fn ? c->fn(c->ctx, data, len) : 0;
-}
-
 /* --ringbuf-size is the total: each CPU gets its share, a power of two of at least 64K. */
 static size_t ring_bytes_per_cpu(size_t total, int ncpus)
 {
@@ -149,8 +131,7 @@ static size_t ring_bytes_per_cpu(size_t total, int ncpus)
 static int rings_create(struct collector *c, size_t bytes)
 {
 	c->ring_fds = malloc(c->ncpus * sizeof(*c->ring_fds));
-	c->readers = calloc(c->ncpus, sizeof(*c->readers));
-	if (!c->ring_fds || !c->readers)
+	if (!c->ring_fds)
 		return -ENOMEM;
 	for (int cpu = 0; cpu < c->ncpus; cpu++)
 		c->ring_fds[cpu] = -1;
@@ -171,17 +152,10 @@ static int rings_attach(struct collector *c)
 	for (int cpu = 0; cpu < c->ncpus; cpu++) {
 		int fd = c->ring_fds[cpu];
 
-		c->readers[cpu].c = c;
 		if (bpf_map_update_elem(table, &cpu, &fd, BPF_ANY))
 			return -errno;
-		if (!c->rb)
-			c->rb = ring_buffer__new(fd, on_record, &c->readers[cpu], NULL);
-		else if (ring_buffer__add(c->rb, fd, on_record, &c->readers[cpu]))
-			return -errno;
-		if (!c->rb)
-			return -errno;
 	}
-	return 0;
+	return cpu_rings_open(&c->rings, c->ring_fds, c->ncpus, c->ring_bytes);
 }
 
 int collector_open(struct collector **out, const struct collector_opts *opts,
@@ -370,12 +344,11 @@ void collector_close(struct collector *c)
 		free(c->injected);
 		c->injected = next;
 	}
-	ring_buffer__free(c->rb);
+	cpu_rings_close(c->rings);
 	for (int cpu = 0; c->ring_fds && cpu < c->ncpus; cpu++)
 		if (c->ring_fds[cpu] >= 0)
 			close(c->ring_fds[cpu]);
 	free(c->ring_fds);
-	free(c->readers);
 	if (c->traced)
 		munmap((void *)c->traced, WEFT_TGID_LIMIT / 8);
 	sched_bpf__destroy(c->skel);
@@ -399,15 +372,9 @@ int collector_untrace_pid(struct collector *c, pid_t tgid)
 	return 0;
 }
 
-static void ring_setup(struct collector *c, collector_event_fn fn, void *ctx)
+int collector_drain(struct collector *c, collector_event_fn fn, collector_event_fn kept,
+		    void *ctx)
 {
-	c->fn = fn;
-	c->ctx = ctx;
-}
-
-int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
-{
-	ring_setup(c, fn, ctx);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
 		if (c->area_open[i] && collector_areas[i]->poll)
 			collector_areas[i]->poll(c, c->area_state[i]);
@@ -419,20 +386,17 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 		free(r);
 	}
 	c->injected_tail = NULL;
-	return ring_buffer__consume(c->rb);
+	return cpu_rings_read(c->rings, kept, ctx);
 }
 
-int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx)
+void collector_release(struct collector *c)
 {
-	struct epoll_event ev;
-	int n, ret;
+	cpu_rings_release(c->rings);
+}
 
-	n = epoll_wait(ring_buffer__epoll_fd(c->rb), &ev, 1, timeout_ms);
-	if (n <= 0)
-		return n < 0 && errno != EINTR ? -errno : 0;
-	ring_setup(c, fn, ctx);
-	ret = ring_buffer__consume(c->rb);
-	return ret < 0 ? ret : 1;
+int collector_wait(struct collector *c, int timeout_ms)
+{
+	return cpu_rings_wait(c->rings, timeout_ms);
 }
 
 int collector_inject(struct collector *c, const void *rec, size_t len)
@@ -481,14 +445,7 @@ int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])
 
 uint64_t collector_ring_peak(struct collector *c)
 {
-	uint64_t peak = 0;
-
-	for (int cpu = 0; c->readers && cpu < c->ncpus; cpu++) {
-		if (c->readers[cpu].bytes > peak)
-			peak = c->readers[cpu].bytes;
-		c->readers[cpu].bytes = 0;
-	}
-	return peak;
+	return cpu_rings_peak(c->rings);
 }
 
 size_t collector_ring_bytes_per_cpu(const struct collector *c)

@@ -60,12 +60,18 @@ void collector_detach(struct collector *c);
 /* Add / remove a process (thread group) to the in-kernel filter. */
 int collector_trace_pid(struct collector *c, pid_t tgid);
 int collector_untrace_pid(struct collector *c, pid_t tgid);
-/* Drain whatever the ring holds now. Returns records consumed or a negative errno. */
-int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
+/*
+ * Drain what the rings hold now. Records made in user space go to fn, valid during the call
+ * only; the rings' records go to kept, and stay valid (their ring space taken) until
+ * collector_release(). Returns the rings' records handed out or a negative errno.
+ */
+int collector_drain(struct collector *c, collector_event_fn fn, collector_event_fn kept,
+		    void *ctx);
+void collector_release(struct collector *c);
 /* Wait up to timeout_ms for a record that asks to be seen at once (most records do not wake
- * weft; see bpf/sched.bpf.c), draining what is there if woken. Returns 1 if woken, 0 if the
- * time ran out or a signal came, or a negative errno. */
-int collector_wait(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx);
+ * weft; see bpf/sched.bpf.c). Returns 1 if one came, 0 if the time ran out or a signal came,
+ * or a negative errno; nothing is read. */
+int collector_wait(struct collector *c, int timeout_ms);
 /* Sum of the per-CPU loss counters, by enum weft_loss_reason; or for one reason. */
 int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX]);
 int collector_loss(struct collector *c, enum weft_loss_reason reason, uint64_t *out);

@@ -274,6 +274,48 @@ static void test_release_empty(void **state)
 	free(o);
 }
 
+/*
+ * Records kept in the caller's memory (the BPF rings read in place): what a release leaves held
+ * is copied before it returns, so the caller may reuse the memory; order holds across both.
+ */
+static void test_kept_records_survive_their_memory(void **state)
+{
+	struct weft_comm_event ring[6];
+	struct reorder r;
+	struct out *o = out_new();
+
+	reorder_init(&r, 100);
+	for (int i = 0; i < 6; i++) {
+		memset(&ring[i], 0, sizeof(ring[i]));
+		ring[i].hdr.type = WEFT_EV_COMM;
+		ring[i].hdr.size = sizeof(ring[i]);
+		ring[i].hdr.ts = 1000 + 50 * (i % 3) + (i >= 3 ? 10 : 0); /* two CPUs' runs */
+		ring[i].hdr.tid = i;
+		snprintf(ring[i].comm, sizeof(ring[i].comm), "k%d", i);
+		assert_int_equal(reorder_keep(&r, &ring[i].hdr), 0);
+	}
+	push(&r, 1020, 99); /* a copied one among them */
+	/* newest 1110, window 100: up to 1010 goes (ts 1000 and 1010), the rest is held */
+	reorder_release(&r, 0, collect, o);
+	assert_int_equal(o->n, 2);
+	assert_int_equal(o->tag[0], 0);
+	assert_int_equal(o->tag[1], 3);
+	memset(ring, 0xa5, sizeof(ring)); /* the ring space is reused */
+	reorder_release(&r, 1, collect, o);
+	assert_int_equal(o->n, 7);
+	uint32_t want[] = { 0, 3, 99, 1, 4, 2, 5 };
+	for (int i = 0; i < 7; i++) {
+		char name[WEFT_COMM_LEN];
+
+		assert_int_equal(o->tag[i], want[i]);
+		snprintf(name, sizeof(name), want[i] == 99 ? "t%u" : "k%u", want[i]);
+		assert_string_equal(o->comm[i], name);
+	}
+	assert_int_equal(r.late, 0);
+	reorder_free(&r);
+	free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_runs_over_drains),
 		cmocka_unit_test(test_chunks_reused),
 		cmocka_unit_test(test_release_empty),
+		cmocka_unit_test(test_kept_records_survive_their_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
