@@ -222,7 +222,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	read_comm(e->comm, p);
 	filename = bprm->filename;
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), filename);
-	submit(e);
+	/* Wake the collector: per-binary probes (Go, actors) attach when it reads the exec. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
