@@ -393,6 +393,7 @@ void session_free(struct session *s)
 	u64map_free(&s->maps_read);
 	reorder_free(&s->ro);
 	offcpu_free(&s->offcpu);
+	stack_cache_free(&s->stack_cache);
 	task_table_free(&s->tt);
 	free(s);
 }

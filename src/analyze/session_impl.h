@@ -8,9 +8,8 @@
 #include "analyze/offcpu.h"
 #include "analyze/reorder.h"
 #include "analyze/session.h"
+#include "analyze/stack_cache.h"
 #include "analyze/tasks.h"
-#include "perfetto/writer.h"
-
 #include "perfetto/writer.h"
 
 struct sym;
@@ -22,6 +21,7 @@ struct session {
 	struct session_opts opts;
 	struct task_table tt;
 	struct offcpu_table offcpu;
+	struct stack_cache stack_cache; /* off-CPU stacks symbolized, by address */
 	struct reorder ro;
 	struct pf_writer *pf;
 	struct sym *sym;

@@ -113,19 +113,48 @@ static int resolve_user(struct session *s, int32_t pid, uint64_t pc, uint64_t lo
 	return ret;
 }
 
-const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e)
+/*
+ * The addresses of a stack record: its kernel frames as recorded (ips[0..*nkernel)), then its
+ * user frames, unwound from the copy of the stack. Returns how many in all.
+ */
+static size_t stack_ips(struct session *s, const struct weft_stack_event *e, uint64_t *ips,
+			size_t *nkernel)
+{
+	size_t n = 0;
+	int nu = 0;
+
+	for (uint32_t i = 0; i < e->kstack_len && i < WEFT_KSTACK_MAX; i++)
+		ips[n++] = e->kstack[i];
+	*nkernel = n;
+	if (e->uregs[WEFT_UREG_IP]) {
+		nu = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs,
+				     e->ustack, e->ustack_len, ips + n, STACK_USER_FRAMES_MAX);
+		if (nu <= 0) {
+			ips[n] = e->uregs[WEFT_UREG_IP];
+			nu = 1;
+		}
+		s->stacks_unwound++;
+		s->stacks_user_frames += nu;
+	}
+	return n + nu;
+}
+
+/* Names for pid's stack ips. *complete: every user frame has a function name (a JIT may name
+ * the others later). The result is valid until the next call. */
+static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
+						 const uint64_t *ips, size_t nkernel, size_t n,
+						 bool *complete)
 {
 	static struct stack_syms out;
-	uint64_t ips[STACK_USER_FRAMES_MAX];
 	struct sym_loc loc;
-	int nu = 0;
 
 	out.n = 0;
 	out.nkernel = 0;
 	out.blocked_in = NULL;
-	for (uint32_t i = 0; i < e->kstack_len && i < WEFT_KSTACK_MAX; i++) {
+	*complete = true;
+	for (size_t i = 0; i < nkernel; i++) {
 		memset(&loc, 0, sizeof(loc));
-		sym_resolve_kernel(s->sym, e->kstack[i], &loc);
+		sym_resolve_kernel(s->sym, ips[i], &loc);
 		if (is_scheduler_frame(loc.function))
 			continue;
 		if (!out.blocked_in && loc.function)
@@ -135,19 +164,14 @@ const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_s
 		out.n++;
 	}
 	out.nkernel = out.n;
-	if (e->uregs[WEFT_UREG_IP]) {
-		nu = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs,
-				     e->ustack, e->ustack_len, ips, STACK_USER_FRAMES_MAX);
-		if (nu <= 0) {
-			ips[0] = e->uregs[WEFT_UREG_IP];
-			nu = 1;
-		}
-		s->stacks_unwound++;
-		s->stacks_user_frames += nu;
-	}
-	for (int i = 0; i < nu; i++) {
+	for (size_t i = nkernel; i < n; i++) {
+		/* Return addresses point after the call: look up the call itself. */
+		uint64_t lookup = i > nkernel ? ips[i] - 1 : ips[i];
+
 		memset(&loc, 0, sizeof(loc));
-		resolve_user(s, e->hdr.pid, ips[i], i ? ips[i] - 1 : ips[i], &loc);
+		resolve_user(s, pid, ips[i], lookup, &loc);
+		if (!loc.function)
+			*complete = false;
 		out.frames[out.n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };
 		out.labels[out.n] = frame_label(out.names[out.n], STACK_FRAME_NAME_MAX, &loc);
 		out.n++;
@@ -155,18 +179,44 @@ const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_s
 	return &out;
 }
 
+const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e)
+{
+	uint64_t ips[WEFT_KSTACK_MAX + STACK_USER_FRAMES_MAX];
+	size_t nkernel, n = stack_ips(s, e, ips, &nkernel);
+	bool complete;
+
+	return stack_symbolize(s, e->hdr.pid, ips, nkernel, n, &complete);
+}
+
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait)
 {
-	const struct stack_syms *st = trace_stack_syms(s, e);
-	uint64_t iid;
+	uint64_t ips[WEFT_KSTACK_MAX + STACK_USER_FRAMES_MAX];
+	size_t nkernel, n = stack_ips(s, e, ips, &nkernel);
+	uint64_t gen = sym_generation(s->sym);
+	const struct stack_cache_val *hit = stack_cache_get(&s->stack_cache, e->hdr.pid, gen, ips, n);
+	struct stack_cache_val v;
 
-	if (st->blocked_in)
-		pf_sched_blocked_reason(s->pf, e->hdr.cpu, e->hdr.ts, e->hdr.tid, st->blocked_in,
+	if (hit) {
+		v = *hit;
+	} else {
+		bool complete;
+		const struct stack_syms *st = stack_symbolize(s, e->hdr.pid, ips, nkernel, n,
+							      &complete);
+
+		v.blocked_in = st->blocked_in;
+		v.callstack_iid = st->n ? pf_callstack(s->pf, st->frames, st->n) : 0;
+		v.agg = st->n ? offcpu_intern(&s->offcpu, st->labels, st->n) : NULL;
+		/* Resolving may have read the map again: file it under the generation it saw. */
+		if (complete && v.callstack_iid && v.agg)
+			stack_cache_put(&s->stack_cache, e->hdr.pid, sym_generation(s->sym), ips, n,
+					&v);
+	}
+	if (v.blocked_in)
+		pf_sched_blocked_reason(s->pf, e->hdr.cpu, e->hdr.ts, e->hdr.tid, v.blocked_in,
 					io_wait);
-	iid = st->n ? pf_callstack(s->pf, st->frames, st->n) : 0;
-	if (iid)
-		pf_perf_sample(s->pf, e->hdr.ts, e->hdr.cpu, e->hdr.pid, e->hdr.tid, iid,
-			       PF_MODE_KERNEL);
-	return st->n ? offcpu_intern(&s->offcpu, st->labels, st->n) : NULL;
+	if (v.callstack_iid)
+		pf_perf_sample(s->pf, e->hdr.ts, e->hdr.cpu, e->hdr.pid, e->hdr.tid,
+			       v.callstack_iid, PF_MODE_KERNEL);
+	return v.agg;
 }

@@ -113,6 +113,7 @@ struct sym {
 	char *debug_dir;      /* root of .build-id debug files, NULL: do not look */
 	struct sym_elf *vdso; /* our own vDSO image, the same for every 64-bit process */
 	bool vdso_tried;
+	uint64_t generation;  /* bumped whenever a process's map is read again or dropped */
 };
 
 /* maps.c */

@@ -118,6 +118,7 @@ int sym_proc_load(struct sym *s, pid_t pid)
 	p->maps = maps;
 	p->nmaps = nmaps;
 	p->loaded_ns = sym_now_ns();
+	s->generation++;
 	maps = NULL;
 out:
 	maps_free(maps, maps ? nmaps : 0);
@@ -132,6 +133,12 @@ void sym_proc_forget(struct sym *s, pid_t pid)
 		return;
 	*pp = p->next;
 	proc_free(p);
+	s->generation++;
+}
+
+uint64_t sym_generation(const struct sym *s)
+{
+	return s->generation;
 }
 
 void sym_proc_reset(struct sym *s, pid_t pid)

@@ -27,6 +27,9 @@ int sym_proc_load(struct sym *s, pid_t pid);
 void sym_proc_reset(struct sym *s, pid_t pid);
 /* Drop everything kept for pid (its stacks are all resolved); ELF files stay cached. */
 void sym_proc_forget(struct sym *s, pid_t pid);
+/* Changes whenever a process's map is read again or dropped: what was resolved before may
+ * resolve differently now. */
+uint64_t sym_generation(const struct sym *s);
 /* Where separate debug files live ("DIR/.build-id/xx/yyyy.debug"); default /usr/lib/debug,
  * NULL: use only the mapped files (.symtab, else .dynsym). Affects files not yet resolved. */
 int sym_set_debug_dir(struct sym *s, const char *dir);
