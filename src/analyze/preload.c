@@ -65,11 +65,6 @@ static void label_pc(struct session *s, int32_t pid, uint64_t pc, bool ret_addr,
 		snprintf(buf, len, "0x%" PRIx64 " (%s)", pc, module_base(loc.module));
 }
 
-static bool is_shim(const struct sym_loc *loc)
-{
-	return loc->module && strstr(module_base(loc->module), "libweft-preload");
-}
-
 /* A lock in a program's or library's data has a symbol: name it by that. */
 static struct lock_entry *lock_get(struct session *s, struct preload_state *st, int32_t pid,
 				   uint64_t lock, uint32_t kind)
@@ -214,7 +209,7 @@ static struct edge_stack *unwind_edge(struct session *s, const struct weft_lock_
 			    e->ustack_len, ips, 64);
 	for (int i = 0; i < n && es->n < EDGE_FRAMES; i++) {
 		resolve(s, e->hdr.pid, ips[i], i ? ips[i] - 1 : ips[i], &loc);
-		if (is_shim(&loc))
+		if (trace_frame_is_weft(&loc))
 			continue;
 		frames[es->n] = (struct pf_frame){ NULL, loc.module, loc.rel_pc };
 		if (loc.function)

@@ -13,6 +13,7 @@
 #include "perfetto/writer.h"
 
 struct sym;
+struct sym_loc;
 
 #define CPU_MAX 1024
 #define AREAS_MAX 16
@@ -63,7 +64,16 @@ struct stack_syms {
 	size_t nkernel;            /* frames[0..nkernel) are kernel frames */
 	const char *blocked_in;    /* innermost named kernel frame below the scheduler */
 };
-/* Symbolizes a stack record. The result is valid until the next call. */
+/*
+ * True if the frame is in weft's own code inside the traced process (the preload shim's
+ * wrappers and its thread trampoline): instrumentation, not the program, so stacks shown to the
+ * user leave it out. The shim calls the real function from its wrapper, so its frames sit
+ * between libc's and the program's (and outside the thread function), not only at one end;
+ * dropping them keeps the program's call site, which is a frame of its own.
+ */
+bool trace_frame_is_weft(const struct sym_loc *loc);
+/* Symbolizes a stack record, weft's own frames dropped. The result is valid until the next
+ * call. */
 const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e);
 /* Symbolizes an off-CPU stack, writes it as a sample and returns the aggregate it belongs to. */
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,

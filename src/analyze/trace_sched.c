@@ -90,11 +90,27 @@ static bool is_scheduler_frame(const char *fn)
 	return false;
 }
 
+/* The file name of a frame's module, without its directory. */
+static const char *module_base(const struct sym_loc *loc)
+{
+	const char *slash = loc->module ? strrchr(loc->module, '/') : NULL;
+
+	return slash ? slash + 1 : (loc->module ? loc->module : "[unknown]");
+}
+
+bool trace_frame_is_weft(const struct sym_loc *loc)
+{
+	/* By file name: the build tree's shim and an installed one (lib/weft/) differ only in
+	 * their directory, and the analysis is not told which path was preloaded. */
+	static const char shim[] = "libweft-preload";
+
+	return !strncmp(module_base(loc), shim, sizeof(shim) - 1);
+}
+
 static const char *frame_label(char *buf, size_t len, const struct sym_loc *loc)
 {
-	const char *mod = loc->module ? strrchr(loc->module, '/') : NULL;
+	const char *mod = module_base(loc);
 
-	mod = mod ? mod + 1 : (loc->module ? loc->module : "[unknown]");
 	if (loc->function)
 		snprintf(buf, len, "%s (%s)", loc->function, mod);
 	else
@@ -170,6 +186,8 @@ static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 
 		memset(&loc, 0, sizeof(loc));
 		resolve_user(s, pid, ips[i], lookup, &loc);
+		if (trace_frame_is_weft(&loc))
+			continue;
 		if (!loc.function)
 			*complete = false;
 		out.frames[out.n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };

@@ -17,11 +17,11 @@ STARTUP_ALLOWANCE = 1.5  # seconds weft may take to load its probes on a busy ma
 # busy machine) must find still there.
 
 
-def run_sample(name, *args, timeout=120):
+def run_sample(name, *args, timeout=120, mode="bpf"):
     d = workdir()
     trace, js = os.path.join(d, f"{name}.pftrace"), os.path.join(d, f"{name}.json")
-    p = weft("run", "-o", trace, "--summary-json", js, "--", sample(f"threads/{name}"),
-             *map(str, args), timeout=timeout)
+    p = weft("run", f"--mode={mode}", "-o", trace, "--summary-json", js, "--",
+             sample(f"threads/{name}"), *map(str, args), timeout=timeout)
     check(p.returncode == 0, f"weft run {name} failed ({p.returncode}): {p.stderr[-2000:]}")
     with open(js) as f:
         summary = json.load(f)
@@ -119,6 +119,32 @@ select count(*) as n, max(c.value) as most, min(c.value) as least from counter c
 join process_counter_track t on t.id = c.track_id where t.name = 'waiting: g_account_lock'""")[0]
     check(counter[0]["n"] >= lk["waits"] and 1 <= counter[0]["most"] <= 4
           and counter[0]["least"] >= 0, f"waiting counter: {counter}")
+
+
+@test
+def both_mode_stacks_leave_out_the_shim():
+    """--mode=both: the shim's wrappers run inside every lock wait (between the program's call
+    and libc's pthread_mutex_lock, and around the thread function), but the stacks shown are the
+    program's: no frame of libweft-preload.so, the call site in account_update kept."""
+    trace, summary, _, err = run_sample("lock_convoy", 2000, 50, 4, mode="both")
+    lk = check_first(summary, "g_account_lock", "mutex")
+    stacks = [s["frames"] for s in lk["waiter_stacks"] + lk["holder_stacks"]]
+    stacks += [lk["first_stack"]] if lk["first_stack"] else []
+    stacks += [s["frames"] for s in summary["offcpu_stacks"]]
+    check(lk["waiter_stacks"], f"g_account_lock has no waiter stack: {json.dumps(lk)[:800]}")
+    shim = [f for st in stacks for f in st if "libweft-preload" in f]
+    check(not shim, f"the shim's own frames in stacks: {sorted(set(shim))}")
+    check(any("account_update (lock_convoy)" in st for st in stacks[:len(lk["waiter_stacks"])]),
+          f"waiter stacks lack the program's locking function: {lk['waiter_stacks'][:1]}")
+    check("libweft-preload" not in err, "the text summary shows the shim's frames")
+    problems, mods = query(trace, IMPORT_PROBLEMS, """
+select m.name as module, count(*) as n from stack_profile_callsite c
+join stack_profile_frame f on f.id = c.frame_id
+join stack_profile_mapping m on m.id = f.mapping group by m.name""")
+    check_clean_import(problems)
+    names = {m["module"] for m in mods}
+    check(not [m for m in names if "libweft-preload" in m], f"trace callstacks: {names}")
+    check(any(m.endswith("/lock_convoy") for m in names), f"trace callstacks: {names}")
 
 
 @test
