@@ -17,6 +17,8 @@
 
 #include "collect/cpu_rings.h"
 
+#define RING_PREFETCH_BYTES 512
+
 struct cpu_ring {
 	uint64_t *consumer;       /* the kernel's consumer position (ours to write) */
 	const uint64_t *producer; /* the kernel's producer position */
@@ -101,6 +103,9 @@ int cpu_rings_read(struct cpu_rings *cr, collector_event_fn fn, void *ctx)
 			/* Reserved but not yet submitted: what follows must wait for it. */
 			if (len & BPF_RINGBUF_BUSY_BIT)
 				break;
+			/* The records were written on another CPU, long enough ago to be out of
+			 * this one's caches: ask for the ones a few lines ahead now. */
+			__builtin_prefetch(r->data + ((pos + RING_PREFETCH_BYTES) & mask));
 			size = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
 			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
 				fn(ctx, (const uint8_t *)hdr + BPF_RINGBUF_HDR_SZ,
