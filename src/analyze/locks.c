@@ -8,6 +8,7 @@
 
 #include "analyze/area.h"
 #include "analyze/hist.h"
+#include "analyze/lockname.h"
 #include "analyze/locks.h"
 #include "analyze/offcpu.h"
 #include "analyze/session_impl.h"
@@ -53,7 +54,8 @@ struct lock {
 	uint64_t uaddr;
 	enum lock_kind kind;
 	bool kind_known;                  /* from the libc function waited in, or the shim's call */
-	char name[NAME_LEN];
+	char name[NAME_LEN];              /* lock_name(): its global, else its address */
+	bool in_data;                     /* lies in a global: the name says where it is */
 	struct offcpu_stack *first_stack; /* where it was first seen contended */
 	uint64_t waits, timeouts, total_ns, max_ns, holder_known, releaser_known;
 	uint64_t reader_held;             /* rwlock waits while readers held it */
@@ -267,9 +269,10 @@ static int32_t find_holder(struct session *s, struct lock *l, uint32_t cmd, cons
 }
 
 /*
- * A lock is named by the global it lies in ("g_account_lock"), else by its address. Futex
- * words inside one global are one lock: a condvar sleeps on either of two words, an rwlock on
- * two, and their internal waits use others. Heap locks are keyed by the futex word alone.
+ * A lock is named by the global it lies in ("g_account_lock"), else by its address, as the
+ * shim's analysis names it (lock_name()). Futex words inside one global are one lock: a condvar
+ * sleeps on either of two words, an rwlock on two, and their internal waits use others. Heap
+ * locks are keyed by the futex word alone.
  */
 static struct lock *lock_get(struct session *s, struct locks_state *st, int32_t pid,
 			     uint64_t uaddr)
@@ -291,10 +294,8 @@ static struct lock *lock_get(struct session *s, struct locks_state *st, int32_t 
 			return NULL;
 		l->pid = pid;
 		l->uaddr = base;
-		if (loc.function)
-			snprintf(l->name, sizeof(l->name), "%s", loc.function);
-		else
-			snprintf(l->name, sizeof(l->name), "lock@0x%" PRIx64, base);
+		l->in_data = loc.function != NULL;
+		lock_name(l->name, sizeof(l->name), loc.function, 0, base);
 		if (u64map_put(&st->locks, lock_key(pid, base), l)) {
 			free(l);
 			return NULL;
@@ -1069,7 +1070,7 @@ static void locks_summary_text(struct session *s, void *state, FILE *f)
 		}
 		if (l->chain[0])
 			fprintf(f, "      longest chain: %s\n", l->chain);
-		if (!strncmp(l->name, "lock@", 5))
+		if (!l->in_data) /* its address alone does not say where it is */
 			text_stack(f, "first seen contended at", l->first_stack, 10);
 		text_stack(f, "waiter stack (most wait time)",
 			   l->nwstacks ? l->wstacks[0].st : l->first_stack, 10);

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* Per-lock wait statistics (see locktable.h). */
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,20 +116,6 @@ const char *lock_kind_name(uint32_t kind)
 		return "cond";
 	}
 	return "lock";
-}
-
-const char *lock_entry_label(struct lock_entry *l)
-{
-	const char *fn = l->site;
-	size_t n = strcspn(fn, " ");
-
-	if (l->name[0])
-		snprintf(l->label, sizeof(l->label), "%s", l->name);
-	else if (l->site[0])
-		snprintf(l->label, sizeof(l->label), "0x%" PRIx64 " @%.*s", l->lock, (int)n, fn);
-	else
-		snprintf(l->label, sizeof(l->label), "0x%" PRIx64, l->lock);
-	return l->label;
 }
 
 static int by_wait(const void *a, const void *b)

@@ -25,10 +25,9 @@ struct lock_entry {
 	int32_t pid;
 	uint32_t kind;               /* enum weft_lock_kind */
 	uint64_t lock;
-	char site[256];              /* where it was first waited for: "function (module)" */
-	char name[128];              /* its symbol, for a lock in a program's data; "" if none */
+	char site[256];              /* where it was first taken: "function (module)" */
+	char name[128];              /* lock_name(): what every section calls it */
 	bool named;                  /* name looked up */
-	char label[320];
 	uint64_t waits, timeouts, releases;
 	uint64_t total_wait_ns, max_wait_ns;
 	int32_t waiters[LOCK_TIDS_MAX];
@@ -53,8 +52,6 @@ struct lock_entry *lock_table_get(struct lock_table *t, int32_t pid, uint64_t lo
 struct lock_entry *lock_table_find(struct lock_table *t, int32_t pid, uint64_t lock);
 void lock_entry_add_wait(struct lock_entry *l, int32_t waiter, int32_t holder, int32_t releaser,
 			 uint64_t ns, bool failed);
-/* "big_lock", else "0x55d0c0a010e0 @worker" (address and where it is taken). */
-const char *lock_entry_label(struct lock_entry *l);
 const char *lock_kind_name(uint32_t kind);
 /* Mutual exclusion (mutexes, rwlocks: contention) or waiting for an event (condition
  * variables, semaphores: a thread idle until told, not held up by a holder). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyze/area.h"
+#include "analyze/lockname.h"
 #include "analyze/lockorder.h"
 #include "analyze/locks.h"
 #include "analyze/locktable.h"
@@ -65,7 +66,8 @@ static void label_pc(struct session *s, int32_t pid, uint64_t pc, bool ret_addr,
 		snprintf(buf, len, "0x%" PRIx64 " (%s)", pc, module_base(loc.module));
 }
 
-/* A lock in a program's or library's data has a symbol: name it by that. */
+/* Named at first sight, as the lock area names it (lock_name()): by the global of a program or
+ * library it lies in, else by its address. */
 static struct lock_entry *lock_get(struct session *s, struct preload_state *st, int32_t pid,
 				   uint64_t lock, uint32_t kind)
 {
@@ -77,8 +79,7 @@ static struct lock_entry *lock_get(struct session *s, struct preload_state *st, 
 	l->named = true;
 	if (sym_resolve_data(s->sym, pid, lock, &loc) == -ENOENT && sym_proc_load(s->sym, pid) == 0)
 		sym_resolve_data(s->sym, pid, lock, &loc);
-	if (loc.function && loc.func_off < 4096)
-		snprintf(l->name, sizeof(l->name), "%s%s", loc.function, loc.func_off ? "+" : "");
+	lock_name(l->name, sizeof(l->name), loc.function, loc.func_off, lock);
 	return l;
 }
 
@@ -104,7 +105,7 @@ static void release_slice(struct session *s, struct lock_entry *l, int32_t pid, 
 	if (!track)
 		return;
 	snprintf(name, sizeof(name), "%s %s", l->kind == WEFT_LOCK_COND ? "signal" :
-		 l->kind == WEFT_LOCK_SEM ? "post" : "unlock", lock_entry_label(l));
+		 l->kind == WEFT_LOCK_SEM ? "post" : "unlock", l->name);
 	pf_slice_begin(s->pf, track, l->last_release_ts, name, NULL, 0, &flow, 1, NULL, 0);
 	pf_slice_end(s->pf, track, l->last_release_ts + 1);
 }
@@ -114,7 +115,7 @@ static void on_wait(struct session *s, struct preload_state *st,
 {
 	struct lock_entry *l = lock_get(s, st, e->hdr.pid, e->lock, e->kind);
 	uint64_t track, term = 0, dur = e->hdr.ts > e->wait_start ? e->hdr.ts - e->wait_start : 0;
-	struct pf_arg args[5];
+	struct pf_arg args[6];
 	char name[LABEL_MAX + 64];
 	int32_t releaser = 0;
 	size_t na = 0;
@@ -147,12 +148,14 @@ static void on_wait(struct session *s, struct preload_state *st,
 		struct task *h = task_get(&s->tt, e->holder_tid);
 
 		snprintf(name, sizeof(name), "%s %s held by %s%s%d%s", lock_kind_name(e->kind),
-			 lock_entry_label(l), h && h->comm[0] ? h->comm : "", h && h->comm[0] ?
+			 l->name, h && h->comm[0] ? h->comm : "", h && h->comm[0] ?
 			 " (" : "", e->holder_tid, h && h->comm[0] ? ")" : "");
 	} else {
-		snprintf(name, sizeof(name), "%s %s", lock_kind_name(e->kind), lock_entry_label(l));
+		snprintf(name, sizeof(name), "%s %s", lock_kind_name(e->kind), l->name);
 	}
 	args[na++] = (struct pf_arg){ .name = "lock", .type = PF_ARG_POINTER, .u = e->lock };
+	/* Beside the name, not in it: see lockname.h. */
+	args[na++] = (struct pf_arg){ .name = "site", .type = PF_ARG_STRING, .s = l->site };
 	if (e->holder_tid)
 		args[na++] = (struct pf_arg){ .name = "holder_tid", .type = PF_ARG_INT,
 					      .i = e->holder_tid };
@@ -191,7 +194,7 @@ static const char *lock_label_of(struct preload_state *st, int32_t pid, uint64_t
 {
 	struct lock_entry *l = lock_table_find(&st->locks, pid, lock);
 
-	return l ? lock_entry_label(l) : "?";
+	return l ? l->name : "?";
 }
 
 static struct edge_stack *unwind_edge(struct session *s, const struct weft_lock_edge_event *e)
@@ -306,8 +309,8 @@ static void wait_table_text(struct preload_state *st, bool exclusive, FILE *f)
 		else
 			fprintf(f, "\nCondition-variable and semaphore waits (preload shim), longest "
 				   "total first:\n");
-		fprintf(f, "  %-40s %-8s %8s %9s %9s %7s  %s\n", exclusive ? "LOCK" : "OBJECT",
-			"KIND", "WAITS", "TOTAL", "MAX", "WAITERS",
+		fprintf(f, "  %-28s %-20s %-8s %8s %9s %9s %7s  %s\n", exclusive ? "LOCK" : "OBJECT",
+			"FIRST TAKEN IN", "KIND", "WAITS", "TOTAL", "MAX", "WAITERS",
 			exclusive ? "HOLDERS (tid:times)" : "WOKEN BY (tid:times)");
 		for (size_t i = 0; i < n && i < 10 && ranked[i]->waits; i++) {
 			struct lock_entry *l = ranked[i];
@@ -316,8 +319,10 @@ static void wait_table_text(struct preload_state *st, bool exclusive, FILE *f)
 
 			summary_fmt_ns(tot, sizeof(tot), l->total_wait_ns);
 			summary_fmt_ns(mx, sizeof(mx), l->max_wait_ns);
-			fprintf(f, "  %-40s %-8s %8" PRIu64 " %9s %9s %7zu  ", lock_entry_label(l),
-				lock_kind_name(l->kind), l->waits, tot, mx, l->nwaiters);
+			/* the function; its module is in the JSON */
+			fprintf(f, "  %-28s %-20.*s %-8s %8" PRIu64 " %9s %9s %7zu  ", l->name,
+				(int)strcspn(l->site, " "), l->site, lock_kind_name(l->kind), l->waits,
+				tot, mx, l->nwaiters);
 			for (size_t j = 0; j < nwho && j < 3; j++)
 				fprintf(f, "%s%d:%" PRIu64, j ? " " : "", who[j].tid, who[j].count);
 			fprintf(f, "\n");
@@ -370,7 +375,9 @@ static void wait_table_json(struct preload_state *st, bool exclusive, FILE *f)
 			continue;
 		fprintf(f, "%s\n    {\"pid\": %d, \"lock\": \"0x%" PRIx64 "\", \"kind\": \"%s\", "
 			"\"label\": ", first ? "" : ",", l->pid, l->lock, lock_kind_name(l->kind));
-		summary_json_str(f, lock_entry_label(l));
+		summary_json_str(f, l->name);
+		fprintf(f, ", \"site\": ");
+		summary_json_str(f, l->site);
 		fprintf(f, ", \"waits\": %" PRIu64 ", \"timeouts\": %" PRIu64
 			", \"total_wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
 			", \"releases_with_waiters\": %" PRIu64 ", \"waiters\": [",

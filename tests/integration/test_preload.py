@@ -343,6 +343,32 @@ def both_mode_keeps_futex_waits_the_shim_cannot_see():
 
 
 @test
+def both_mode_heap_lock_named_alike_in_every_section():
+    """Two heap locks, waited for (the lock area: its table, the trace) and taken in both orders
+    (the shim's analysis: the inversion): one name per lock everywhere, lock@0x<address>."""
+    p, trace, s = both_run("heap_locks", "3")
+    check_one_lock_table(p, s)
+    rep = next(r for r in sample_report(p.stdout) if "heap_locks" in r)
+    a, b = lock_at(s, rep["a"]), lock_at(s, rep["b"])
+    for lk in (a, b):
+        check(lk["name"] == f"lock@{hex(lk['address'])}" and lk["kind"] == "mutex" and
+              lk["waits"] >= 1, f"heap lock: {json.dumps(lk)[:800]}")
+    ab = f" {a['name']} -> {b['name']} -> {a['name']}"
+    ba = f" {b['name']} -> {a['name']} -> {b['name']}"
+    live = [ln for ln in p.stderr.splitlines() if ln.startswith("weft: lock-order inversion")]
+    check(len(live) == 1 and (ab in live[0] or ba in live[0]),
+          f"the inversion should name the locks as the lock table does ({a['name']}, "
+          f"{b['name']}): {live}")
+    summary = p.stderr[p.stderr.find("Lock-order inversions"):]
+    check(f"took {a['name']} while holding {b['name']}" in summary and
+          f"took {b['name']} while holding {a['name']}" in summary,
+          f"the summary's inversion names the locks otherwise: {summary[:2000]}")
+    waits, = query(trace, f"select count(*) as n from slice where name like "
+                   f"'lock wait: {a['name']}%'")
+    check(waits[0]["n"] == a["waits"], f"{a['name']}: {waits} wait slices, {a['waits']} waits")
+
+
+@test
 def preload_cond_and_sem_waits_name_who_woke_them():
     p, trace, s = preload_run("handoff", "50")
     rep = sample_report(p.stdout)[0]

@@ -16,6 +16,7 @@
 
 #include "session_fixture.h"
 
+#include "analyze/lockname.h"
 #include "analyze/session.h"
 #include "symbolize/symbolize.h"
 
@@ -184,6 +185,20 @@ static void shim_wait(struct fixture *f, uint64_t from_us, uint64_t to_us, uint3
 	e.kind = kind;
 	e.holder_tid = holder;
 	push(f, &e);
+}
+
+/* The shim saw `tid` take `to` while holding `from` (a lock-order edge). */
+static void shim_edge(struct fixture *f, uint64_t us, uint32_t tid, uint64_t from, uint64_t to)
+{
+	struct weft_lock_edge_event *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	hdr(&e->hdr, WEFT_EV_LOCK_EDGE, sizeof(*e), AT(us), tid);
+	e->from = from;
+	e->to = to;
+	e->from_kind = e->to_kind = WEFT_LOCK_MUTEX;
+	push(f, e);
+	free(e);
 }
 
 static void finish(struct fixture *f, uint64_t us)
@@ -455,6 +470,82 @@ static void test_both_unclaimed_futex_wait_counts_after_the_horizon(void **state
 	assert_int_equal(field(lock_obj(f->json, "lock@0x5000100"), "waits"), 1);
 }
 
+/* The name the lock table gives the lock at `addr`, into buf. */
+static void name_at(const char *json, uint64_t addr, char *buf, size_t len)
+{
+	const char *pat = "{\"name\": \"";
+
+	for (const char *p = strstr(json, pat); p; p = strstr(p + 1, pat)) {
+		const char *name = p + strlen(pat);
+
+		if (field(p, "address") == addr) {
+			snprintf(buf, len, "%.*s", (int)strcspn(name, "\""), name);
+			return;
+		}
+	}
+	fail_msg("no lock at 0x%llx in %s", (unsigned long long)addr, json);
+}
+
+/*
+ * --mode=both, two heap locks: the kernel's futex waits and the shim's waits on A make the lock
+ * table's entry, the shim's edges A->B and B->A an inversion. Both analyses must name A and B
+ * alike (as lock_name() does), in the lock table, the inversion told live and the text summary.
+ */
+static void test_both_heap_lock_named_alike_everywhere(void **state)
+{
+	struct fixture *f = *state;
+	char a[128], b[128], want[128], ab[512], ba[512], *text = NULL;
+	size_t text_len = 0;
+	FILE *m;
+
+	futex_wait(f, 120, 300, T2, LOCK_A, T1, T1, 290);
+	shim_wait(f, 100, 310, T2, WEFT_LOCK_MUTEX, LOCK_A, 0, T1);
+	futex_wait(f, 420, 500, T1, LOCK_B, T2, T2, 490);
+	shim_wait(f, 400, 510, T1, WEFT_LOCK_MUTEX, LOCK_B, 0, T2);
+	shim_edge(f, 600, T1, LOCK_A, LOCK_B);
+	shim_edge(f, 700, T2, LOCK_B, LOCK_A);
+	finish(f, 1000);
+	name_at(f->json, LOCK_A, a, sizeof(a));
+	name_at(f->json, LOCK_B, b, sizeof(b));
+	lock_name(want, sizeof(want), NULL, 0, LOCK_A);
+	assert_string_equal(a, want);
+	assert_int_equal(f->notices, 1);
+	/* the cycle may be told from either lock */
+	snprintf(ab, sizeof(ab), " %s -> %s -> %s ", a, b, a);
+	snprintf(ba, sizeof(ba), " %s -> %s -> %s ", b, a, b);
+	if (!strstr(f->notice, ab) && !strstr(f->notice, ba))
+		fail_msg("the inversion names the locks otherwise than the lock table (%s, %s): %s",
+			 a, b, f->notice);
+
+	m = open_memstream(&text, &text_len);
+	assert_non_null(m);
+	session_summary_text(f->s, m, 8);
+	assert_int_equal(fclose(m), 0);
+	assert_non_null(strstr(text, "Lock-order inversions"));
+	snprintf(ab, sizeof(ab), "took %s while holding %s", b, a);
+	snprintf(ba, sizeof(ba), "took %s while holding %s", a, b);
+	if (!strstr(text, ab) || !strstr(text, ba))
+		fail_msg("no \"%s\" and \"%s\" in the text summary:\n%s", ab, ba, text);
+	snprintf(ab, sizeof(ab), "mutex %s (pid", a);
+	if (!strstr(text, ab))
+		fail_msg("no \"%s\" in the text summary:\n%s", ab, text);
+	free(text);
+}
+
+/* One rule for every section: a global's symbol, a place inside one, else the address. */
+static void test_lock_name_rule(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	lock_name(buf, sizeof(buf), "g_account_lock", 0, 0x55d0c0a01040);
+	assert_string_equal(buf, "g_account_lock");
+	lock_name(buf, sizeof(buf), "g_bank", 8, 0x55d0c0a01048);
+	assert_string_equal(buf, "g_bank+0x8");
+	lock_name(buf, sizeof(buf), NULL, 0, 0x55d0c0a3e2a0);
+	assert_string_equal(buf, "lock@0x55d0c0a3e2a0");
+}
+
 /* Locks are named by their global: data symbols of this (PIE, .symtab) test binary. */
 pthread_mutex_t g_named_lock = PTHREAD_MUTEX_INITIALIZER; /* .bss */
 struct {
@@ -509,6 +600,9 @@ int main(void)
 						setup_both, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_both_unclaimed_futex_wait_counts_after_the_horizon, setup_both, teardown),
+		cmocka_unit_test_setup_teardown(test_both_heap_lock_named_alike_everywhere,
+						setup_both, teardown),
+		cmocka_unit_test(test_lock_name_rule),
 		cmocka_unit_test(test_data_symbols),
 		cmocka_unit_test(test_record_sizes),
 	};

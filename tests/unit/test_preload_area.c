@@ -126,6 +126,8 @@ static void test_waits_ranked_with_holder_and_releaser(void **state)
 	assert_non_null(big);
 	assert_non_null(small);
 	assert_true(big < small); /* most total wait first */
+	/* no symbol: its address, as the lock area names it (lockname.h), the site beside it */
+	assert_non_null(strstr(big, "\"label\": \"lock@0x1000\", \"site\": \""));
 	assert_non_null(strstr(big, "\"waits\": 2, \"timeouts\": 0, \"total_wait_ns\": 900000, "
 				    "\"max_wait_ns\": 700000"));
 	assert_non_null(strstr(big, "\"waiters\": [12, 13], \"holders\": [{\"tid\": 11, "
