@@ -37,8 +37,9 @@ def main():
         rss[rounds] = traced_summary([PINGPONG, rounds, "50"])["events"]["collector_max_rss_kb"]
     print(f"collector peak RSS: {rss['50000'] / 1024:.1f} MiB for 50k rounds, "
           f"{rss['400000'] / 1024:.1f} MiB for 400k rounds")
-    for how, e in (("", ev), (" with --compress",
-                             traced_summary([PINGPONG, "400000", "50"], ("--compress",))["events"])):
+    for how, e in (("", ev), (" with --no-compress",
+                             traced_summary([PINGPONG, "400000", "50"],
+                                            ("--no-compress",))["events"])):
         sw, wk = e["by_type"]["switch"], e["by_type"]["waking"]
         print(f"trace bytes per context switch{how}: {e['trace_bytes'] / sw:.2f} with the "
               f"wakeups, names and off-CPU stacks included; {e['trace_bytes'] / (sw + wk):.2f} "

@@ -42,7 +42,7 @@
 	"processes ran shows as idle); use --mode=bpf as root for the rest"
 
 enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_STALL_THRESHOLD,
-       OPT_NO_LOCKS, OPT_ACTOR_BUDGET, OPT_MODE, OPT_COMPRESS };
+       OPT_NO_LOCKS, OPT_ACTOR_BUDGET, OPT_MODE, OPT_COMPRESS, OPT_NO_COMPRESS };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -59,6 +59,7 @@ const struct option record_longopts[] = {
 	{ "actor-budget", required_argument, NULL, OPT_ACTOR_BUDGET },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "compress", no_argument, NULL, OPT_COMPRESS },
+	{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 	{ "pid", required_argument, NULL, 'p' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -122,6 +123,7 @@ void record_opts_init(struct record_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->output = "weft.pftrace";
 	o->ringbuf_bytes = 16 << 20;
+	o->compress = true;
 	o->stack_rate = 200;
 	o->top_stacks = 5;
 	o->stall_threshold_ns = WEFT_LOOPS_DEFAULT_STALL_NS;
@@ -266,7 +268,8 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 		o->top_stacks = (int)v;
 		return 1;
 	case OPT_COMPRESS:
-		o->compress = true;
+	case OPT_NO_COMPRESS:
+		o->compress = opt == OPT_COMPRESS;
 		return 1;
 	case OPT_ACTOR_BUDGET:
 		if (parse_number(arg, &v) || v <= 0 || v > 100) {
@@ -291,8 +294,8 @@ void record_options_help(void)
 	       "0: none)\n"
 	       "      --ringbuf-size SIZE kernel-to-weft buffer, split into one ring per CPU\n"
 	       "                          (default 16M)\n"
-	       "      --compress          deflate the trace: a third of the size, for ~40 ns\n"
-	       "                          more of weft's CPU per event\n"
+	       "      --no-compress       write the trace's packets as they are: three times the\n"
+	       "                          size, ~20 ns less of weft's CPU per event\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
 	       "      --stall-threshold T event-loop iterations this long are stalls "
 	       "(default 50ms)\n"

@@ -104,31 +104,38 @@ def switch_and_wakeup_times_follow_the_clock():
 
 
 @test
-def compressed_trace_reads_the_same():
-    """--compress deflates the trace's packets: Perfetto's reader must see the same threads and
-    switches, in a third of the bytes."""
+def traces_are_compressed_unless_asked_not_to():
+    """By default the trace's packets are deflated: Perfetto's reader must see the same threads
+    and switches as the kernel counted, in a third of the bytes. --no-compress writes them as
+    they are."""
     d = workdir()
-    trace, js = os.path.join(d, "z.pftrace"), os.path.join(d, "z.json")
-    p = weft("run", "--compress", "-o", trace, "--summary-json", js, "--", PINGPONG, "20000",
-             "50")
-    check(p.returncode == 0, f"weft run --compress failed ({p.returncode}): {p.stderr[-2000:]}")
-    threads = {r["thread"]: r for r in sample_report(p.stdout) if "thread" in r}
-    problems, rows = query(trace, IMPORT_PROBLEMS,
-                           "select t.tid, t.name, count(*) as n from sched s join thread t "
-                           "using(utid) where s.end_state in ('S', 'D') group by t.tid")
-    check_clean_import(problems)
-    by_tid = {r["tid"]: r for r in rows}
-    for name in ("ping", "pong"):
-        t = threads[name]
-        got = by_tid.get(int(t["tid"]), {})
-        check(got.get("name") == name and within(got.get("n", 0), int(t["voluntary"]), 0.10),
-              f"{name}: trace has {got}, kernel counted {t['voluntary']} voluntary switches")
-    with open(js) as f:
-        ev = json.load(f)["events"]
-    per_switch = os.path.getsize(trace) / ev["by_type"]["switch"]
-    check(ev["trace_bytes"] == os.path.getsize(trace) and per_switch < 6,
-          f"compressed trace: {per_switch:.1f} bytes per switch, summary says "
-          f"{ev['trace_bytes']} bytes, file has {os.path.getsize(trace)}")
+    size = {}
+    for flags in ((), ("--no-compress",)):
+        trace = os.path.join(d, f"z{len(flags)}.pftrace")
+        js = os.path.join(d, f"z{len(flags)}.json")
+        p = weft("run", *flags, "-o", trace, "--summary-json", js, "--", PINGPONG, "20000", "50")
+        check(p.returncode == 0, f"weft run {flags} failed ({p.returncode}): {p.stderr[-2000:]}")
+        threads = {r["thread"]: r for r in sample_report(p.stdout) if "thread" in r}
+        problems, rows = query(trace, IMPORT_PROBLEMS,
+                               "select t.tid, t.name, count(*) as n from sched s join thread t "
+                               "using(utid) where s.end_state in ('S', 'D') group by t.tid")
+        check_clean_import(problems)
+        by_tid = {r["tid"]: r for r in rows}
+        for name in ("ping", "pong"):
+            t = threads[name]
+            got = by_tid.get(int(t["tid"]), {})
+            check(got.get("name") == name and within(got.get("n", 0), int(t["voluntary"]), 0.10),
+                  f"{flags}: {name}: trace has {got}, kernel counted {t['voluntary']} "
+                  "voluntary switches")
+        with open(js) as f:
+            ev = json.load(f)["events"]
+        check(ev["trace_bytes"] == os.path.getsize(trace),
+              f"{flags}: summary says {ev['trace_bytes']} bytes, file has "
+              f"{os.path.getsize(trace)}")
+        size[flags] = os.path.getsize(trace) / ev["by_type"]["switch"]
+    check(size[()] < 6 and size[("--no-compress",)] > 2 * size[()],
+          f"bytes per switch: {size[()]:.1f} by default, {size[('--no-compress',)]:.1f} "
+          "with --no-compress")
 
 
 @test
