@@ -85,7 +85,7 @@ struct recording {
 	 * before the record came out of the reorder window (see on_record()). */
 	pid_t early_exec[MAX_EARLY_EXECS];
 	int nearly;
-	struct pace pace;               /* weft's own priority (BPF mode) */
+	struct pace pace;               /* drain period and weft's priority (BPF mode) */
 };
 
 static volatile sig_atomic_t stop_signal, child_signal;
@@ -295,7 +295,7 @@ void record_options_help(void)
 	       "      --ringbuf-size SIZE kernel-to-weft buffer, split into one ring per CPU\n"
 	       "                          (default 16M)\n"
 	       "      --no-compress       write the trace's packets as they are: three times the\n"
-	       "                          size, ~20 ns less of weft's CPU per event\n"
+	       "                          size, ~15-40 ns less of weft's CPU per event\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
 	       "      --stall-threshold T event-loop iterations this long are stalls "
 	       "(default 50ms)\n"
