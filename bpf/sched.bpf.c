@@ -148,8 +148,10 @@ static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
 	struct weft_waking_event *e;
+	__u64 ts = bpf_ktime_get_boot_ns();
 
-	e = reserve(sizeof(*e), WEFT_EV_WAKING, cur, bpf_ktime_get_boot_ns());
+	switch_clock_floor(ts);
+	e = reserve(sizeof(*e), WEFT_EV_WAKING, cur, ts);
 	if (!e)
 		return;
 	e->pid = p->tgid;

@@ -16,6 +16,12 @@
  * measurement so that it follows a drifting clock (up to 25 ppm) and forgets an unusually small
  * one. The first measurements on a CPU are taken on consecutive switches, to start from a
  * good minimum.
+ *
+ * The two clocks are not one clock, though (in a VM, sched_clock may be the hypervisor's and
+ * CLOCK_BOOTTIME the TSC's), and an estimate lagging a jump would stamp a switch before a
+ * wakeup recorded just before it on the same CPU: the trace would show the woken thread
+ * running without having been runnable. So no switch on a CPU is stamped earlier than the last
+ * wakeup recorded there.
  */
 #ifndef WEFT_SWITCH_CLOCK_BPF_H
 #define WEFT_SWITCH_CLOCK_BPF_H
@@ -30,6 +36,7 @@ struct switch_clock {
 	__u64 offset;    /* CLOCK_BOOTTIME - rq->clock */
 	__u64 synced_at; /* rq->clock when the offset was last measured */
 	__u64 syncs;     /* measurements so far */
+	__u64 floor;     /* the last wakeup's timestamp on this CPU */
 };
 
 struct {
@@ -54,16 +61,27 @@ static __always_inline __u64 switch_time(struct task_struct *prev)
 	if (!c || !rq)
 		return bpf_ktime_get_boot_ns();
 	clock = rq->clock;
-	if (c->syncs >= SWITCH_CLOCK_FIRST && clock >= c->synced_at &&
-	    clock - c->synced_at < SWITCH_CLOCK_SYNC_NS)
-		return clock + c->offset;
-	offset = bpf_ktime_get_boot_ns() - clock;
-	if (c->syncs && offset > c->offset + SWITCH_CLOCK_RISE_NS)
-		offset = c->offset + SWITCH_CLOCK_RISE_NS;
-	c->offset = offset;
-	c->synced_at = clock;
-	c->syncs++;
-	return clock + offset;
+	if (c->syncs < SWITCH_CLOCK_FIRST || clock < c->synced_at ||
+	    clock - c->synced_at >= SWITCH_CLOCK_SYNC_NS) {
+		offset = bpf_ktime_get_boot_ns() - clock;
+		if (c->syncs && offset > c->offset + SWITCH_CLOCK_RISE_NS)
+			offset = c->offset + SWITCH_CLOCK_RISE_NS;
+		c->offset = offset;
+		c->synced_at = clock;
+		c->syncs++;
+	}
+	return clock + c->offset > c->floor ? clock + c->offset : c->floor;
+}
+
+/* A wakeup on this CPU was stamped ts (sched_waking): no later switch here is stamped before. */
+static __always_inline void switch_clock_floor(__u64 ts)
+{
+	struct switch_clock *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&switch_clocks, &zero);
+	if (c)
+		c->floor = ts;
 }
 
 #endif /* WEFT_SWITCH_CLOCK_BPF_H */
