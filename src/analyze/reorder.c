@@ -192,8 +192,8 @@ static int sort_new(struct reorder *r)
 
 void reorder_advance(struct reorder *r, uint64_t ts)
 {
-	if (ts > r->newest)
-		r->newest = ts;
+	if (ts > r->clock)
+		r->clock = ts;
 }
 
 /*
@@ -218,14 +218,14 @@ static void copy_kept(struct reorder *r, reorder_fn fn, void *ctx)
 
 void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx)
 {
-	uint64_t limit;
+	uint64_t now = r->clock ? r->clock : r->newest, limit;
 	size_t n = 0;
 
 	if (!r->len)
 		return;
 	if (sort_new(r))
 		all = 1; /* no memory to sort: release in arrival order rather than lose records */
-	limit = all ? UINT64_MAX : r->newest < r->window_ns ? 0 : r->newest - r->window_ns;
+	limit = all ? UINT64_MAX : now < r->window_ns ? 0 : now - r->window_ns;
 	while (n < r->len && r->ents[n].ts <= limit) {
 		const struct reorder_entry *e = &r->ents[n];
 

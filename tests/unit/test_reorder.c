@@ -228,6 +228,39 @@ static void test_cpu_runs_over_drains(void **state)
 }
 
 /*
+ * A drain slower than the window: ring 0 is read at 10 000, ring 1 only at 50 000 (weft was
+ * preempted in between), so ring 1 brings records up to 50 000 while ring 0's from 10 000 on are
+ * still in it. Released by the drain's clock (taken as it began), not by the newest record,
+ * those come next drain and are not late.
+ */
+static void test_slow_drain_not_late(void **state)
+{
+	struct out *o = out_new();
+	struct reorder r;
+	uint32_t tag = 0;
+
+	reorder_init(&r, 5000);
+	for (uint64_t ts = 1000; ts < 10000; ts += 100)
+		push(&r, ts, tag++); /* ring 0 */
+	for (uint64_t ts = 1050; ts < 50000; ts += 100)
+		push(&r, ts, tag++); /* ring 1 */
+	reorder_advance(&r, 9000); /* the drain began at 9 000 */
+	reorder_release(&r, 0, collect, o);
+	assert_true(o->n > 0);
+	assert_true(o->ts[o->n - 1] <= 4000);
+	for (uint64_t ts = 10000; ts < 60000; ts += 100)
+		push(&r, ts, tag++); /* ring 0, next drain */
+	assert_int_equal(r.late, 0);
+	reorder_advance(&r, 55000);
+	reorder_release(&r, 1, collect, o);
+	for (size_t i = 1; i < o->n; i++)
+		assert_true(o->ts[i - 1] <= o->ts[i]);
+	assert_int_equal(r.late, 0);
+	reorder_free(&r);
+	free(o);
+}
+
+/*
  * A long recording through a short window: the chunks records are copied into are reused once
  * released, so the buffer does not grow with the length of the recording, and records held
  * across chunk boundaries come out intact.
@@ -325,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_late_counted),
 		cmocka_unit_test(test_many_and_free),
 		cmocka_unit_test(test_cpu_runs_over_drains),
+		cmocka_unit_test(test_slow_drain_not_late),
 		cmocka_unit_test(test_chunks_reused),
 		cmocka_unit_test(test_release_empty),
 		cmocka_unit_test(test_kept_records_survive_their_memory),
