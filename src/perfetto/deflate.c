@@ -3,12 +3,22 @@
 #include <errno.h>
 #include <string.h>
 #include <zlib.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "perfetto/deflate.h"
 
 #define MIN_MATCH 4 /* deflate allows 3; 4 is what one hash load finds */
 #define MAX_MATCH 258
 #define WINDOW 32768
+/*
+ * After 8 positions in a row without a match, test only every other one, after 16 every third,
+ * and so on, as LZ4 does: timestamp deltas hardly repeat, and hashing each of their bytes was a
+ * third of the compressor's work. Measured on a ping-pong trace: a third fewer instructions,
+ * the output 4% larger.
+ */
+#define SKIP_SHIFT 3
 
 /*
  * Bits go out least significant first; Huffman codes are defined most significant bit first,
@@ -145,9 +155,99 @@ static size_t match_len(const uint8_t *in, size_t m, size_t i, size_t max)
 	return l;
 }
 
+#define ADLER_MOD 65521
+#define ADLER_NMAX 5536 /* bytes before the sums must be reduced: zlib's 5552, a multiple of 32 */
+
+#if defined(__x86_64__)
+/* 32 bytes a step: s1 gains their sum (psadbw), s2 their sum weighted 32..1 (pmaddubsw), and
+ * 32 times s1 as it was before them. */
+__attribute__((target("ssse3"))) static uint32_t adler32_ssse3(uint32_t adler, const uint8_t *p,
+								 size_t len)
+{
+	const __m128i w_lo = _mm_setr_epi8(32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19,
+					   18, 17);
+	const __m128i w_hi = _mm_setr_epi8(16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+	const __m128i ones = _mm_set1_epi16(1), zero = _mm_setzero_si128();
+	uint64_t s1 = adler & 0xffff, s2 = adler >> 16;
+
+	while (len >= 32) {
+		size_t n = (len < ADLER_NMAX ? len : ADLER_NMAX) & ~(size_t)31;
+		__m128i v1 = zero, v2 = zero, vp = zero;
+		uint32_t t[4];
+
+		len -= n;
+		s2 += s1 * n;
+		for (size_t k = 0; k < n; k += 32, p += 32) {
+			__m128i a = _mm_loadu_si128((const __m128i *)p);
+			__m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
+
+			vp = _mm_add_epi32(vp, v1);
+			v1 = _mm_add_epi32(v1, _mm_add_epi32(_mm_sad_epu8(a, zero),
+							     _mm_sad_epu8(b, zero)));
+			v2 = _mm_add_epi32(v2, _mm_madd_epi16(_mm_maddubs_epi16(a, w_lo), ones));
+			v2 = _mm_add_epi32(v2, _mm_madd_epi16(_mm_maddubs_epi16(b, w_hi), ones));
+		}
+		_mm_storeu_si128((__m128i *)t, vp);
+		s2 += 32 * ((uint64_t)t[0] + t[1] + t[2] + t[3]);
+		_mm_storeu_si128((__m128i *)t, v2);
+		s2 += (uint64_t)t[0] + t[1] + t[2] + t[3];
+		_mm_storeu_si128((__m128i *)t, v1);
+		s1 += (uint64_t)t[0] + t[1] + t[2] + t[3];
+		s1 %= ADLER_MOD;
+		s2 %= ADLER_MOD;
+	}
+	while (len--) {
+		s1 += *p++;
+		s2 += s1;
+	}
+	return (uint32_t)((s2 % ADLER_MOD) << 16 | s1 % ADLER_MOD);
+}
+#endif
+
+/* The stream's checksum (RFC 1950): zlib's own takes a quarter of the compressor's time. */
+static uint32_t adler32_of(const uint8_t *p, size_t len)
+{
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("ssse3"))
+		return adler32_ssse3(1, p, len);
+#endif
+	return (uint32_t)adler32(adler32(0, NULL, 0), p, (uInt)len);
+}
+
+/*
+ * Literals are most of the work on data that does not repeat (timestamp deltas): six at a time
+ * (at most 54 bits, on fewer than 8 pending), then every whole byte out in one unaligned store.
+ * The caller's buffer has a word of slack past the worst case.
+ */
 static void put_literals(struct bitwriter *b, const uint8_t *p, size_t n)
 {
-	for (size_t k = 0; k < n; k++)
+	uint64_t acc = b->acc;
+	unsigned bits = b->n;
+	uint8_t *o = b->p;
+	size_t k = 0;
+
+	while (bits >= 8) { /* the invariant here: fewer than 8 pending */
+		*o++ = (uint8_t)acc;
+		acc >>= 8;
+		bits -= 8;
+	}
+	for (; k + 6 <= n; k += 6) {
+#pragma GCC unroll 6
+		for (unsigned j = 0; j < 6; j++) {
+			struct code c = literal[p[k + j]];
+
+			acc |= (uint64_t)c.bits << bits;
+			bits += c.len;
+		}
+		memcpy(o, &acc, 8);
+		o += bits >> 3;
+		acc >>= bits & ~7u;
+		bits &= 7;
+	}
+	b->acc = acc;
+	b->n = bits;
+	b->p = o;
+	for (; k < n; k++)
 		put(b, literal[p[k]].bits, literal[p[k]].len);
 }
 
@@ -165,14 +265,15 @@ void pf_deflate_init(struct pf_deflate *z)
 int pf_deflate(struct pf_deflate *z, const uint8_t *in, size_t len, struct pf_bytes *out)
 {
 	struct bitwriter b;
-	size_t i = 0, lit = 0;
+	size_t i = 0, lit = 0, misses = 0;
 	uint32_t adler;
 
 	if (len > UINT32_MAX / 2)
 		return -E2BIG;
 	if (UINT32_MAX - z->base < len)
 		pf_deflate_init(z);
-	/* worst case: 9 bits a literal, plus header, end code, checksum and a word of slack */
+	/* worst case: 9 bits a literal, plus header, end code, checksum and a word of slack (the
+	 * literals' 8-byte stores) */
 	if (pf_bytes_reserve(out, len + len / 8 + 16))
 		return -ENOMEM;
 	out->p[out->len++] = 0x78; /* deflate, 32 KiB window */
@@ -196,9 +297,10 @@ int pf_deflate(struct pf_deflate *z, const uint8_t *in, size_t len, struct pf_by
 			put(&b, lc.bits | (uint64_t)dc.bits << lc.len, lc.len + dc.len);
 			i += l;
 			lit = i;
+			misses = 0;
 			continue;
 		}
-		i++;
+		i += 1 + (misses++ >> SKIP_SHIFT);
 	}
 	put_literals(&b, in + lit, len - lit);
 	put(&b, 0, 7); /* end of block: symbol 256 */
@@ -207,7 +309,7 @@ int pf_deflate(struct pf_deflate *z, const uint8_t *in, size_t len, struct pf_by
 		b.acc >>= 8;
 		b.n = b.n > 8 ? b.n - 8 : 0;
 	}
-	adler = (uint32_t)adler32(adler32(0, NULL, 0), in, (uInt)len);
+	adler = adler32_of(in, len);
 	b.p[0] = (uint8_t)(adler >> 24);
 	b.p[1] = (uint8_t)(adler >> 16);
 	b.p[2] = (uint8_t)(adler >> 8);

@@ -64,6 +64,32 @@ static void test_random_bytes(void **state)
 }
 
 /*
+ * The checksum at every length around its 32-byte steps and its reductions (every 5536 bytes),
+ * on 0xff bytes, the largest sums, and on noise: zlib's inflate checks it.
+ */
+static void test_checksum_lengths(void **state)
+{
+	struct pf_deflate *z = malloc(sizeof(*z));
+	size_t cap = 3 * 5536 + 100;
+	uint8_t *ff = malloc(cap), *noise = malloc(cap);
+	uint64_t seed = 3;
+
+	pf_deflate_init(z);
+	memset(ff, 0xff, cap);
+	for (size_t i = 0; i < cap; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		noise[i] = (uint8_t)(seed >> 56);
+	}
+	for (size_t n = 0; n <= cap; n += n < 80 || (n % 5536 > 5460) ? 1 : 61) {
+		round_trip(z, ff, n);
+		round_trip(z, noise, n);
+	}
+	free(ff);
+	free(noise);
+	free(z);
+}
+
+/*
  * Runs and repeats of every length and distance deflate has codes for (up to 258 bytes back
  * 32 KiB), mixed with noise; several inputs through one state, so stale table entries from the
  * earlier inputs must not be taken for matches.
@@ -115,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_short_inputs),
 		cmocka_unit_test(test_random_bytes),
+		cmocka_unit_test(test_checksum_lengths),
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_compresses_repeats),
 	};
