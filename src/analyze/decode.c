@@ -4,12 +4,13 @@
 
 #include "analyze/decode.h"
 
-#define KIND(type, name, st) [type] = { name, sizeof(st) },
-static const struct {
-	const char *name;
-	size_t size;
-} kinds[WEFT_EV_TYPE_MAX] = { WEFT_ALL_KINDS(KIND) };
-#undef KIND
+#define NAME(type, name, st) [type] = name,
+static const char *const kind_names[WEFT_EV_TYPE_MAX] = { WEFT_ALL_KINDS(NAME) };
+#undef NAME
+
+#define SIZE(type, name, st) [type] = sizeof(st),
+const size_t weft_record_size[WEFT_EV_TYPE_MAX] = { WEFT_ALL_KINDS(SIZE) };
+#undef SIZE
 
 static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
 	[WEFT_LOSS_RINGBUF_FULL] = "ring buffer full",
@@ -27,7 +28,7 @@ static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
 
 const char *weft_event_name(unsigned type)
 {
-	return type < WEFT_EV_TYPE_MAX && kinds[type].name ? kinds[type].name : "unknown";
+	return type < WEFT_EV_TYPE_MAX && kind_names[type] ? kind_names[type] : "unknown";
 }
 
 const char *weft_loss_name(unsigned reason)
@@ -35,7 +36,7 @@ const char *weft_loss_name(unsigned reason)
 	return reason < WEFT_LOSS_REASON_MAX && loss_names[reason] ? loss_names[reason] : "unknown";
 }
 
-const struct weft_event_header *weft_decode(const void *data, size_t len, const char **why)
+const struct weft_event_header *weft_decode_slow(const void *data, size_t len, const char **why)
 {
 	const struct weft_event_header *h = data;
 	static __thread char buf[64];
@@ -44,7 +45,7 @@ const struct weft_event_header *weft_decode(const void *data, size_t len, const 
 		*why = "record shorter than its header";
 		return NULL;
 	}
-	if (h->type == 0 || h->type >= WEFT_EV_TYPE_MAX || !kinds[h->type].name) {
+	if (h->type == 0 || h->type >= WEFT_EV_TYPE_MAX || !kind_names[h->type]) {
 		snprintf(buf, sizeof(buf), "unknown record type %u", h->type);
 		*why = buf;
 		return NULL;
@@ -53,9 +54,9 @@ const struct weft_event_header *weft_decode(const void *data, size_t len, const 
 		*why = "record truncated";
 		return NULL;
 	}
-	if (h->size != kinds[h->type].size) {
+	if (h->size != weft_record_size[h->type]) {
 		snprintf(buf, sizeof(buf), "%s record of %u bytes, expected %zu",
-			 kinds[h->type].name, h->size, kinds[h->type].size);
+			 kind_names[h->type], h->size, weft_record_size[h->type]);
 		*why = buf;
 		return NULL;
 	}
