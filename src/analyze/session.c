@@ -31,9 +31,10 @@ struct session *session_new(const struct session_opts *opts)
 	for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++)
 		s->area_ok[i] = !analyze_areas[i]->init ||
 				analyze_areas[i]->init(s, &s->area_state[i]) == 0;
-	/* Read kallsyms now (~0.1 s) rather than at the first stack: records are drained by the
-	 * same thread, and a stall then is when short-lived processes slip away unread. */
-	sym_resolve_kernel(s->sym, 0, &(struct sym_loc){ 0 });
+	/* Read kallsyms now, beside the caller's start-up, rather than at the first stack: records
+	 * are drained by the same thread, and a stall then is when short-lived processes slip
+	 * away unread. */
+	sym_load_kernel_early(s->sym);
 	/* The release tells Perfetto how to read prev_state (0x100 = preempted since 4.14). */
 	if (!uname(&u))
 		pf_system_info(s->pf, u.sysname, u.release, u.machine);

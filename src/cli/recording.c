@@ -416,6 +416,20 @@ int recording_start(struct recording **out, const struct record_opts *o)
 		}
 	}
 	r->o.mode = record_mode_resolve(o->mode);
+	/* The session first: it reads kallsyms on a thread while the BPF programs load. */
+	so.trace_fd = r->fd;
+	so.reorder_window_ns = REORDER_WINDOW_NS;
+	so.compress = o->compress;
+	so.stall_threshold_ns = o->stall_threshold_ns;
+	so.hooks.process_exited = on_process_exited;
+	so.hooks.process_exec = on_process_exec;
+	so.hooks.notice = on_notice;
+	so.hooks.ctx = r;
+	r->ses = session_new(&so);
+	if (!r->ses) {
+		cli_error(1, NULL, "out of memory");
+		goto fail;
+	}
 	if (r->o.mode == RECORD_MODE_PRELOAD || r->o.mode == RECORD_MODE_BOTH) {
 		ret = preload_rings_open(&r->rings, o->ringbuf_bytes > (64u << 20) ? (64u << 20)
 							 : o->ringbuf_bytes / 4 < (1u << 20)
@@ -426,7 +440,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 		}
 	}
 	if (r->o.mode == RECORD_MODE_PRELOAD)
-		goto session;
+		goto opened;
 	co.ringbuf_bytes = o->ringbuf_bytes;
 	co.stack_interval_ns = o->stack_rate > 0 ? (uint64_t)(1e9 / o->stack_rate) : 0;
 	co.stack_burst = 8;
@@ -441,20 +455,7 @@ int recording_start(struct recording **out, const struct record_opts *o)
 		cli_error(1, cerr.hint[0] ? cerr.hint : NULL, "%s", cerr.what);
 		goto fail;
 	}
-session:
-	so.trace_fd = r->fd;
-	so.reorder_window_ns = REORDER_WINDOW_NS;
-	so.compress = o->compress;
-	so.stall_threshold_ns = o->stall_threshold_ns;
-	so.hooks.process_exited = on_process_exited;
-	so.hooks.process_exec = on_process_exec;
-	so.hooks.notice = on_notice;
-	so.hooks.ctx = r;
-	r->ses = session_new(&so);
-	if (!r->ses) {
-		recording_free(r);
-		return cli_error(1, NULL, "out of memory");
-	}
+opened:
 	if (r->o.mode == RECORD_MODE_PRELOAD)
 		session_set_capture(r->ses, "preload", NOT_SEEN_PRELOAD);
 	else if (r->o.mode == RECORD_MODE_BOTH)
@@ -463,6 +464,7 @@ session:
 	*out = r;
 	return 0;
 fail:
+	session_free(r->ses);
 	preload_rings_close(r->rings);
 	close(r->fd);
 	unlink(o->output);

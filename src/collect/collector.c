@@ -158,6 +158,62 @@ static int rings_attach(struct collector *c)
 	return cpu_rings_open(&c->rings, c->ring_fds, c->ncpus, c->ring_bytes);
 }
 
+/* One area's open, run on a thread of its own. */
+struct area_opening {
+	struct collector *c;
+	const struct collector_area *a;
+	const struct collector_opts *opts;
+	void *state;
+	struct collector_error err;
+	int ret;
+	pthread_t thread;
+	bool threaded;
+};
+
+static void *area_open_run(void *arg)
+{
+	struct area_opening *o = arg;
+
+	o->ret = o->a->open(o->c, &o->state, o->opts, &o->err);
+	return NULL;
+}
+
+/*
+ * The areas' objects load at the same time: each parses the kernel's BTF for itself (libbpf
+ * keeps no copy between objects) and has its programs verified, ~60 ms apiece here, and they
+ * share only the scheduler object's maps, which are already made. An area that cannot run on
+ * this kernel is skipped with a message; the first that fails otherwise fails the open (the
+ * areas that did open are closed with the collector).
+ */
+static int areas_open(struct collector *c, const struct collector_opts *opts,
+		      struct collector_error *err)
+{
+	struct area_opening o[AREAS_MAX] = { 0 };
+	int n = 0, ret = 0;
+
+	for (; collector_areas[n] && n < AREAS_MAX; n++) {
+		o[n] = (struct area_opening){ .c = c, .a = collector_areas[n], .opts = opts };
+		o[n].threaded = pthread_create(&o[n].thread, NULL, area_open_run, &o[n]) == 0;
+		if (!o[n].threaded)
+			area_open_run(&o[n]);
+	}
+	for (int i = 0; i < n; i++) {
+		if (o[i].threaded)
+			pthread_join(o[i].thread, NULL);
+		if (!o[i].ret) {
+			c->area_state[i] = o[i].state;
+			c->area_open[i] = true;
+		} else if (o[i].ret == -EOPNOTSUPP) {
+			collector_message(c, COLLECTOR_MSG_VERBOSE, o[i].err.hint, "%s: %s",
+					  o[i].a->name, o[i].err.what);
+		} else if (!ret) {
+			*err = o[i].err;
+			ret = o[i].ret;
+		}
+	}
+	return ret;
+}
+
 int collector_open(struct collector **out, const struct collector_opts *opts,
 		   struct collector_error *err)
 {
@@ -228,22 +284,9 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 			  "attaching to scheduler tracepoints: %s", strerror(-ret));
 		goto out;
 	}
-	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++) {
-		const struct collector_area *a = collector_areas[i];
-		struct collector_error aerr = { 0 };
-
-		ret = a->open(c, &c->area_state[i], opts, &aerr);
-		if (ret == -EOPNOTSUPP) {
-			collector_message(c, COLLECTOR_MSG_VERBOSE, aerr.hint, "%s: %s", a->name,
-					  aerr.what);
-			continue;
-		}
-		if (ret) {
-			*err = aerr;
-			goto out;
-		}
-		c->area_open[i] = true;
-	}
+	ret = areas_open(c, opts, err);
+	if (ret)
+		goto out;
 	*out = c;
 	return 0;
 out:

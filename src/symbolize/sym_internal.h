@@ -3,6 +3,7 @@
 #ifndef WEFT_SYM_INTERNAL_H
 #define WEFT_SYM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,8 @@ struct sym {
 	struct kallsyms *ksyms;
 	struct sym_kcache kcache[SYM_KCACHE];
 	int ksyms_err;	      /* sticky error from loading /proc/kallsyms */
+	pthread_t ksyms_loader; /* sym_load_kernel_early()'s thread, joined at first use */
+	bool ksyms_loading;
 	char *debug_dir;      /* root of .build-id debug files, NULL: do not look */
 	struct sym_elf *vdso; /* our own vDSO image, the same for every 64-bit process */
 	bool vdso_tried;

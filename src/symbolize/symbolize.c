@@ -11,6 +11,8 @@
 /* A pc outside every known mapping re-reads /proc/PID/maps at most this often per process. */
 #define SYM_RELOAD_MIN_NS (10 * 1000 * 1000ull)
 
+static void kernel_loaded(struct sym *s);
+
 uint64_t sym_now_ns(void)
 {
 	struct timespec ts;
@@ -57,6 +59,7 @@ void sym_free(struct sym *s)
 			proc_free(p);
 		}
 	elf_cache_free(s);
+	kernel_loaded(s);
 	kallsyms_free(s->ksyms);
 	free(s->debug_dir);
 	free(s);
@@ -243,6 +246,33 @@ int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *lo
 	return -ENOENT;
 }
 
+static void *load_kernel(void *arg)
+{
+	struct sym *s = arg;
+
+	s->ksyms_err = kallsyms_load(&s->ksyms);
+	return NULL;
+}
+
+void sym_load_kernel_early(struct sym *s)
+{
+	if (s->ksyms || s->ksyms_err || s->ksyms_loading)
+		return;
+	if (pthread_create(&s->ksyms_loader, NULL, load_kernel, s) == 0)
+		s->ksyms_loading = true;
+	else
+		load_kernel(s);
+}
+
+/* The early load, if one runs, is over: s->ksyms and s->ksyms_err are its. */
+static void kernel_loaded(struct sym *s)
+{
+	if (s->ksyms_loading) {
+		pthread_join(s->ksyms_loader, NULL);
+		s->ksyms_loading = false;
+	}
+}
+
 int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc)
 {
 	/* pcs are at least 2-byte apart calls: drop the low bit, mix in higher ones */
@@ -254,6 +284,7 @@ int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc)
 		*loc = k->loc;
 		return 0;
 	}
+	kernel_loaded(s);
 	if (!s->ksyms && !s->ksyms_err)
 		s->ksyms_err = kallsyms_load(&s->ksyms);
 	if (s->ksyms_err)

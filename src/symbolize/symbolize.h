@@ -65,5 +65,9 @@ int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
 int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *loc);
 /* Resolve a kernel address via /proc/kallsyms (loaded on first use). */
 int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc);
+/* Start loading /proc/kallsyms on a thread of its own (~0.1 s of CPU, half of it the kernel
+ * printing the file): it goes on while the caller loads BPF programs, and the first kernel
+ * address to resolve waits for it. Loads it on the spot if no thread can be started. */
+void sym_load_kernel_early(struct sym *s);
 
 #endif /* WEFT_SYMBOLIZE_H */
