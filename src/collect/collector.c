@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The only owner of the scheduler skeleton: everything libbpf happens here. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -158,57 +159,68 @@ static int rings_attach(struct collector *c)
 	return cpu_rings_open(&c->rings, c->ring_fds, c->ncpus, c->ring_bytes);
 }
 
-/* One area's open, run on a thread of its own. */
-struct area_opening {
+/* The areas' opens, shared out between a few threads. */
+struct area_openings {
 	struct collector *c;
-	const struct collector_area *a;
 	const struct collector_opts *opts;
-	void *state;
-	struct collector_error err;
-	int ret;
-	pthread_t thread;
-	bool threaded;
+	int n;
+	atomic_int next; /* the next area to open */
+	struct {
+		void *state;
+		struct collector_error err;
+		int ret;
+	} area[AREAS_MAX];
 };
 
-static void *area_open_run(void *arg)
+static void *areas_open_worker(void *arg)
 {
-	struct area_opening *o = arg;
+	struct area_openings *o = arg;
+	int i;
 
-	o->ret = o->a->open(o->c, &o->state, o->opts, &o->err);
+	while ((i = atomic_fetch_add(&o->next, 1)) < o->n)
+		o->area[i].ret = collector_areas[i]->open(o->c, &o->area[i].state, o->opts,
+							  &o->area[i].err);
 	return NULL;
 }
 
 /*
- * The areas' objects load at the same time: each parses the kernel's BTF for itself (libbpf
- * keeps no copy between objects) and has its programs verified, ~60 ms apiece here, and they
- * share only the scheduler object's maps, which are already made. An area that cannot run on
- * this kernel is skipped with a message; the first that fails otherwise fails the open (the
+ * The areas' objects load two at a time: each parses the kernel's BTF for itself (libbpf keeps
+ * no copy between objects) and has its programs verified, ~60 ms apiece here, and they share
+ * only the scheduler object's maps, which are made already. Two: as fast as four on two CPUs,
+ * and each BTF being parsed holds ~10 MiB until its object is loaded. An area that cannot run
+ * on this kernel is skipped with a message; the first that fails otherwise fails the open (the
  * areas that did open are closed with the collector).
  */
+#define AREA_OPENERS 2
+
 static int areas_open(struct collector *c, const struct collector_opts *opts,
 		      struct collector_error *err)
 {
-	struct area_opening o[AREAS_MAX] = { 0 };
-	int n = 0, ret = 0;
+	struct area_openings o = { .c = c, .opts = opts };
+	pthread_t helper;
+	bool helped;
+	int ret = 0;
 
-	for (; collector_areas[n] && n < AREAS_MAX; n++) {
-		o[n] = (struct area_opening){ .c = c, .a = collector_areas[n], .opts = opts };
-		o[n].threaded = pthread_create(&o[n].thread, NULL, area_open_run, &o[n]) == 0;
-		if (!o[n].threaded)
-			area_open_run(&o[n]);
-	}
-	for (int i = 0; i < n; i++) {
-		if (o[i].threaded)
-			pthread_join(o[i].thread, NULL);
-		if (!o[i].ret) {
-			c->area_state[i] = o[i].state;
+	while (collector_areas[o.n] && o.n < AREAS_MAX)
+		o.n++;
+	atomic_init(&o.next, 0);
+	/* AREA_OPENERS - 1 helpers, and this thread */
+	helped = AREA_OPENERS > 1 && pthread_create(&helper, NULL, areas_open_worker, &o) == 0;
+	areas_open_worker(&o);
+	if (helped)
+		pthread_join(helper, NULL);
+	/* What the parsing freed goes back to the system, not kept in the threads' arenas. */
+	malloc_trim(0);
+	for (int i = 0; i < o.n; i++) {
+		if (!o.area[i].ret) {
+			c->area_state[i] = o.area[i].state;
 			c->area_open[i] = true;
-		} else if (o[i].ret == -EOPNOTSUPP) {
-			collector_message(c, COLLECTOR_MSG_VERBOSE, o[i].err.hint, "%s: %s",
-					  o[i].a->name, o[i].err.what);
+		} else if (o.area[i].ret == -EOPNOTSUPP) {
+			collector_message(c, COLLECTOR_MSG_VERBOSE, o.area[i].err.hint, "%s: %s",
+					  collector_areas[i]->name, o.area[i].err.what);
 		} else if (!ret) {
-			*err = o[i].err;
-			ret = o[i].ret;
+			*err = o.area[i].err;
+			ret = o.area[i].ret;
 		}
 	}
 	return ret;
