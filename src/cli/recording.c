@@ -295,7 +295,7 @@ void record_options_help(void)
 	       "      --ringbuf-size SIZE kernel-to-weft buffer, split into one ring per CPU\n"
 	       "                          (default 16M)\n"
 	       "      --no-compress       write the trace's packets as they are: three times the\n"
-	       "                          size, ~15-40 ns less of weft's CPU per event\n"
+	       "                          size, ~5-20 ns less of weft's CPU per event\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
 	       "      --stall-threshold T event-loop iterations this long are stalls "
 	       "(default 50ms)\n"
