@@ -119,10 +119,18 @@ static __always_inline void *reserve(__u32 size, __u16 type, struct task_struct 
 
 #define WEFT_PF_KTHREAD 0x00200000
 
-/* The copy must stay inside the stack mapping: near the top of a stack a full-size read fails,
- * so retry with smaller sizes (constant sizes keep the verifier happy). */
+/*
+ * The copy stops where the readable stack does. A read that cannot fault fails as a whole if
+ * any page of it is not in memory: above the top of the stack, or a page the program never
+ * touched (libuv's uv__io_poll keeps 1024 epoll events in its frame and writes the first few,
+ * so whenever sp sat near the top of its page every read of 512 bytes or more failed, about
+ * one run in ten). So smaller sizes, and at last the rest of sp's own page, which is always
+ * in (the thread has just used it). Sizes are bounded so that the verifier can check them.
+ */
 static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp)
 {
+	__u32 page_rest = 4096 - (sp & 4095);
+
 	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES, (void *)sp))
 		return WEFT_USTACK_BYTES;
 	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 2, (void *)sp))
@@ -131,6 +139,8 @@ static __always_inline __u32 copy_user_stack(__u8 *dst, __u64 sp)
 		return WEFT_USTACK_BYTES / 4;
 	if (!bpf_probe_read_user(dst, WEFT_USTACK_BYTES / 8, (void *)sp))
 		return WEFT_USTACK_BYTES / 8;
+	if (page_rest < WEFT_USTACK_BYTES / 8 && !bpf_probe_read_user(dst, page_rest, (void *)sp))
+		return page_rest;
 	count_loss(WEFT_LOSS_STACK_READ);
 	return 0;
 }

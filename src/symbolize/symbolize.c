@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "symbolize/sym_internal.h"
 
@@ -254,11 +257,19 @@ static void *load_kernel(void *arg)
 	return NULL;
 }
 
+/* The early load may still run when the traced program starts: it must not take CPU from it
+ * (weft records at nice 19 too; a thread's nice value is its own). */
+static void *load_kernel_niced(void *arg)
+{
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19); /* if refused: loads all the same */
+	return load_kernel(arg);
+}
+
 void sym_load_kernel_early(struct sym *s)
 {
 	if (s->ksyms || s->ksyms_err || s->ksyms_loading)
 		return;
-	if (pthread_create(&s->ksyms_loader, NULL, load_kernel, s) == 0)
+	if (pthread_create(&s->ksyms_loader, NULL, load_kernel_niced, s) == 0)
 		s->ksyms_loading = true;
 	else
 		load_kernel(s);
