@@ -675,8 +675,10 @@ static struct loop_thread **ranked(struct loops *L, size_t *n)
 
 		if (!is_loop(lt))
 			continue;
-		qsort(lt->culprits, lt->nculprits, sizeof(*lt->culprits), by_total);
-		qsort(lt->blocks, lt->nblocks, sizeof(*lt->blocks), by_total);
+		if (lt->nculprits) /* qsort of a NULL array, even empty, is undefined */
+			qsort(lt->culprits, lt->nculprits, sizeof(*lt->culprits), by_total);
+		if (lt->nblocks)
+			qsort(lt->blocks, lt->nblocks, sizeof(*lt->blocks), by_total);
 		arr[(*n)++] = lt;
 	}
 	qsort(arr, *n, sizeof(*arr), by_stalled);

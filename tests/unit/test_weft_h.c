@@ -70,11 +70,12 @@ static void test_probe_sites_are_nops(void **state)
 			continue;
 		d = elf_getdata(scn, NULL);
 		while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-			const uint64_t *addr = (const uint64_t *)((char *)d->d_buf + doff);
+			uint64_t addr[3]; /* pc, base, semaphore: 4-byte aligned in the note */
 			Elf_Scn *text = NULL;
 
 			if (strcmp((char *)d->d_buf + doff + 24, "weft"))
 				continue;
+			memcpy(addr, (char *)d->d_buf + doff, sizeof(addr));
 			sites++;
 			with_sem += addr[2] != 0;
 			/* the file byte at the probe's link-time address */
