@@ -145,6 +145,9 @@ static size_t stack_ips(struct session *s, const struct weft_stack_event *e, uin
 	if (e->uregs[WEFT_UREG_IP]) {
 		nu = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs,
 				     e->ustack, e->ustack_len, ips + n, STACK_USER_FRAMES_MAX);
+		/* no code at 0: an unwind that ends there read past the last real frame */
+		while (nu > 0 && !ips[n + nu - 1])
+			nu--;
 		if (nu <= 0) {
 			ips[n] = e->uregs[WEFT_UREG_IP];
 			nu = 1;
@@ -185,7 +188,8 @@ static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 		uint64_t lookup = i > nkernel ? ips[i] - 1 : ips[i];
 
 		memset(&loc, 0, sizeof(loc));
-		resolve_user(s, pid, ips[i], lookup, &loc);
+		if (resolve_user(s, pid, ips[i], lookup, &loc) && !loc.module)
+			loc.rel_pc = ips[i]; /* in no known mapping: its address, not 0x0 */
 		if (trace_frame_is_weft(&loc))
 			continue;
 		if (!loc.function)
