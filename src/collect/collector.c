@@ -159,7 +159,7 @@ static int rings_attach(struct collector *c)
 	return cpu_rings_open(&c->rings, c->ring_fds, c->ncpus, c->ring_bytes);
 }
 
-/* The areas' opens, shared out between a few threads. */
+/* The areas' opens, shared out between two threads. */
 struct area_openings {
 	struct collector *c;
 	const struct collector_opts *opts;
@@ -191,8 +191,6 @@ static void *areas_open_worker(void *arg)
  * on this kernel is skipped with a message; the first that fails otherwise fails the open (the
  * areas that did open are closed with the collector).
  */
-#define AREA_OPENERS 2
-
 static int areas_open(struct collector *c, const struct collector_opts *opts,
 		      struct collector_error *err)
 {
@@ -204,8 +202,8 @@ static int areas_open(struct collector *c, const struct collector_opts *opts,
 	while (collector_areas[o.n] && o.n < AREAS_MAX)
 		o.n++;
 	atomic_init(&o.next, 0);
-	/* AREA_OPENERS - 1 helpers, and this thread */
-	helped = AREA_OPENERS > 1 && pthread_create(&helper, NULL, areas_open_worker, &o) == 0;
+	/* one helper thread, and this one */
+	helped = pthread_create(&helper, NULL, areas_open_worker, &o) == 0;
 	areas_open_worker(&o);
 	if (helped)
 		pthread_join(helper, NULL);
