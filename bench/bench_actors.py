@@ -3,11 +3,10 @@
 (--actor-budget), and what weft.h costs when weft is not attached."""
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from benchlib import BUILD, WEFT
+from benchlib import BUILD, WEFT, run
 
 MSGBENCH = os.path.join(BUILD, "samples", "actors", "msgbench.erl")
 NOP = os.path.join(BUILD, "samples", "actors", "annotate_cost")
@@ -27,7 +26,7 @@ def msgbench(msgs, work_us, extra=None):
     if extra is not None:
         out = os.path.join(tempfile.mkdtemp(prefix="weft-bench-"), "b.pftrace")
         cmd = [WEFT, "run", "-f", "-o", out, *extra, "--", *cmd]
-    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    p = run(cmd, capture_output=True, text=True, check=True)
     r = report(p.stdout)
     return float(r["seconds"]), float(r["rate"]), float(r["cpu_s"])
 
@@ -50,7 +49,7 @@ def compare(work_us, msgs, runs, extra):
 
 def main():
     runs = int(os.environ.get("WEFT_BENCH_RUNS", "5"))
-    p = subprocess.run([NOP, "20000000"], capture_output=True, text=True, check=True)
+    p = run([NOP, "20000000"], capture_output=True, text=True, check=True)
     # best of 5 rounds each, so load from elsewhere on the machine mostly drops out
     r = report(p.stdout)
     print(f"weft.h without weft: plain {r['plain_ns']} ns/op, annotated {r['annotated_ns']} "

@@ -7,11 +7,10 @@ the Go probes cannot attach); weft on the real binary (scheduler + Go uprobes)."
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from benchlib import BUILD, WEFT
+from benchlib import BUILD, WEFT, run
 
 SAMPLE = os.path.join(BUILD, "samples", "csp", "chan_heavy")
 RUNS = 7
@@ -19,7 +18,7 @@ GOAL = 1.3
 
 
 def work_us(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    p = run(cmd, capture_output=True, text=True, check=True)
     for line in p.stdout.splitlines():
         if line.startswith("weft-sample:") and "elapsed_us=" in line:
             return int(line.split("elapsed_us=")[1].split()[0])
@@ -29,7 +28,7 @@ def work_us(cmd):
 def main():
     d = tempfile.mkdtemp(prefix="weft-bench-go-")
     stripped = os.path.join(d, "chan_heavy-stripped")
-    subprocess.run(["strip", "-o", stripped, SAMPLE], check=True)
+    run(["strip", "-o", stripped, SAMPLE], check=True)
     trace, js = os.path.join(d, "g.pftrace"), os.path.join(d, "g.json")
     base, sched, full, hits = [], [], [], []
     for _ in range(RUNS):

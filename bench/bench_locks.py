@@ -7,17 +7,16 @@ BPF, symbolizing its first stacks) is not counted; traced and untraced runs are 
 the medians compared, within this one run (the machines are shared: only ratios mean much)."""
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from benchlib import BUILD, WEFT, traced_summary
+from benchlib import BUILD, WEFT, run, traced_summary
 
 SAMPLES = os.path.join(BUILD, "samples", "threads")
 
 
 def reported(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("weft-sample:"):
             kv = dict(x.split("=", 1) for x in line.split()[1:])

@@ -3,9 +3,8 @@
 stall detection and culprit sampling on; the sampling rate and the events per second."""
 import os
 import statistics
-import subprocess
 
-from benchlib import (BUILD, bpf_program_costs, compare, print_program_costs, traced_cmd,
+from benchlib import (BUILD, bpf_program_costs, compare, print_program_costs, run, traced_cmd,
                       traced_summary)
 
 EPOLL = os.path.join(BUILD, "samples", "loops", "epoll_loop")
@@ -15,7 +14,7 @@ CMD = [EPOLL, "fast", "60000"]  # eventfd-driven: epoll_wait + read + write, ~20
 
 def loop_elapsed(cmd):
     """The loop's own time (it prints elapsed_ns): weft's start-up and teardown excluded."""
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if "elapsed_ns=" in line:
             return int(line.split("elapsed_ns=")[1].split()[0]) / 1e9

@@ -5,11 +5,10 @@ overhead under `weft run --mode=preload` (goal <= 1.3x) and the inversion sample
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from benchlib import BUILD, ROOT, WEFT, compare, wall
+from benchlib import BUILD, ROOT, WEFT, compare, run, wall
 
 SAMPLES = os.path.join(BUILD, "samples", "preload")
 SHIM = os.path.join(BUILD, "libweft-preload.so")
@@ -37,8 +36,8 @@ def per_acquisition():
     for _ in range(RUNS):
         # pinned to one CPU: the machine is shared, this keeps migrations out of the numbers
         cmd = ["taskset", "-c", "1", lb] if shutil.which("taskset") else [lb]
-        base.append(report(subprocess.run(cmd, capture_output=True, text=True).stdout))
-        shim.append(report(subprocess.run(cmd, capture_output=True, text=True,
+        base.append(report(run(cmd, capture_output=True, text=True).stdout))
+        shim.append(report(run(cmd, capture_output=True, text=True,
                                           env=env).stdout))
     shutil.rmtree(d, ignore_errors=True)
     for key, what in (("ns_per_pair", "no lock held"),
@@ -54,7 +53,7 @@ def per_acquisition():
 
 
 def build_variant(src, cc, flags, out):
-    p = subprocess.run([cc, "-O2", "-g", "-pthread", *flags, src, "-o", out],
+    p = run([cc, "-O2", "-g", "-pthread", *flags, src, "-o", out],
                        capture_output=True, text=True)
     return out if p.returncode == 0 else None
 

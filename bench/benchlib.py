@@ -19,18 +19,43 @@ def traced_cmd(cmd, extra=(), out=None):
     return [WEFT, "run", "-f", "-o", out, *extra, "--", *cmd]
 
 
+def weft_alive():
+    """Whether a weft process other than a zombie exists."""
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, state = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2:][:1]
+        if comm == "weft" and state != "Z":
+            return True
+    return False
+
+
+def run(cmd, **kwargs):
+    """subprocess.run, and then the end of weft's release of its probes. weft leaves the links
+    still to release when it exits to a child that outlives it (collect/detach.c); until that
+    child is gone the programs still run their filters on every switch of the machine, a cost
+    the next measurement must not carry."""
+    p = subprocess.run(cmd, **kwargs)
+    deadline = time.monotonic() + 10
+    while weft_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return p
+
+
 def wall(cmd, env=None):
     """Wall time of a whole command, start-up included."""
     t0 = time.monotonic()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   env=env)
+    run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
     return time.monotonic() - t0
 
 
 def inner_time(cmd):
     """Runs cmd; returns the duration it reports itself (weft-sample: elapsed_us=N), which
     leaves out process start-up and the tracer's own start-up, or None if it reports none."""
-    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    p = run(cmd, capture_output=True, text=True, check=True)
     for line in p.stdout.splitlines():
         if line.startswith("weft-sample:") and "elapsed_us=" in line:
             return int(line.split("elapsed_us=")[1].split()[0]) / 1e6
@@ -126,6 +151,7 @@ def bpf_program_costs(cmd, extra=(), settle=1.0):
                 n, t = costs.get(name, (0, 0))
                 costs[name] = (n + prog["run_cnt"], t + prog["run_time_ns"])
         p.wait()
+        run(["true"])  # weft's probes released
     finally:
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
             f.write(was)
@@ -145,7 +171,7 @@ def traced_summary(cmd, extra=()):
     """Runs cmd under `weft run` and returns weft's summary (--summary-json) as a dict."""
     d = tempfile.mkdtemp(prefix="weft-bench-")
     js = os.path.join(d, "s.json")
-    subprocess.run(traced_cmd(cmd, ("--summary-json", js, *extra), os.path.join(d, "s.pftrace")),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    run(traced_cmd(cmd, ("--summary-json", js, *extra), os.path.join(d, "s.pftrace")),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     with open(js) as f:
         return json.load(f)

@@ -40,6 +40,7 @@ struct collector {
 	struct detach_batch links; /* being destroyed by the detacher thread */
 	pthread_t detacher;
 	bool detaching;
+	atomic_bool detached; /* the detacher is done */
 };
 
 struct injected {
@@ -364,6 +365,7 @@ static void *detacher(void *arg)
 	struct collector *c = arg;
 
 	detach_run(&c->links);
+	atomic_store(&c->detached, true);
 	return NULL;
 }
 
@@ -386,6 +388,13 @@ void collector_close(struct collector *c)
 	if (!c)
 		return;
 	collector_detach(c);
+	if (c->detaching && !atomic_load(&c->detached)) {
+		/* The programs stay attached until their links are released: they find no
+		 * process to trace meanwhile. */
+		if (c->traced)
+			memset((void *)c->traced, 0, WEFT_TGID_LIMIT / 8);
+		detach_in_background();
+	}
 	if (c->detaching)
 		pthread_join(c->detacher, NULL);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)

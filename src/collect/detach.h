@@ -3,6 +3,7 @@
 #ifndef WEFT_COLLECT_DETACH_H
 #define WEFT_COLLECT_DETACH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct bpf_link;
@@ -20,5 +21,8 @@ void detach_add(struct detach_batch *b, struct bpf_link **link);
 void detach_skeleton(struct detach_batch *b, struct bpf_object_skeleton *s);
 /* Destroys them all, concurrently, and empties the batch. */
 void detach_run(struct detach_batch *b);
+/* Links not yet released when this process exits are released after it, by a child: the
+ * process no longer waits for them. False if no child could be made. */
+bool detach_in_background(void);
 
 #endif

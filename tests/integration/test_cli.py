@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 """What users type: exit statuses, bad input, and `weft open`."""
+import json
 import os
 import subprocess
 import time
@@ -85,6 +86,43 @@ def unprivileged_user_gets_a_hint():
     one_line_error(p, "not permitted", code=1)
     check("hint:" in p.stderr and "CAP_BPF" in p.stderr and "--mode=preload" in p.stderr,
           f"no hint: {p.stderr}")
+
+
+def weft_programs():
+    """Ids of loaded BPF programs named as weft's scheduler programs are."""
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    return {p["id"] for p in json.loads(out) if p.get("name") in ("on_switch", "on_waking")}
+
+
+def live_wefts():
+    """Pids of weft processes that are not zombies."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat[stat.find("(") + 1:stat.rfind(")")] == "weft" and stat[stat.rfind(")") + 2] != "Z":
+            pids.append(int(pid))
+    return pids
+
+
+@test
+def probes_released_after_exit():
+    # weft exits without waiting for the kernel to release its slowest links: a child that
+    # outlives it does that (collect/detach.c). Nothing may stay behind: its programs and the
+    # child are gone soon after, and weft's output pipes were not held open meanwhile.
+    d = workdir()
+    before = weft_programs()
+    p = weft("run", "-o", os.path.join(d, "r.pftrace"), "--", "sh", "-c", "sleep 0.2")
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+    deadline = time.monotonic() + 20
+    while (weft_programs() - before or live_wefts()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check(not weft_programs() - before, f"programs still loaded: {weft_programs() - before}")
+    check(not live_wefts(), f"weft processes still alive: {live_wefts()}")
 
 
 @test
