@@ -11,10 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/recording.h"
+#include "collect/procfs.h"
 
 struct child {
 	pid_t pid;
@@ -156,6 +158,19 @@ static void preload_env(const char *shim, const char *dir, size_t ring_size)
 	setenv("WEFT_PRELOAD_RING_SIZE", sz, 1);
 }
 
+/*
+ * Until the child sleeps at its gate: it goes into the kernel filter after that, so the wait
+ * there (weft's, not the command's) is not seen. It gets there within microseconds unless the
+ * machine is busy; past a few milliseconds, the wait is seen, as it was.
+ */
+static void wait_at_gate(pid_t pid)
+{
+	struct timespec poll = { 0, 100000 };
+
+	for (int i = 0; i < 50 && procfs_state(pid) == 'R'; i++)
+		nanosleep(&poll, NULL);
+}
+
 static bool child_done(void *ctx, struct recording *r)
 {
 	struct child *c = ctx;
@@ -246,9 +261,11 @@ int cmd_run(int argc, char **argv)
 	}
 	close(gate[0]);
 	ret = recording_attach(r, c.pid, cmdline);
+	wait_at_gate(c.pid);
+	if (!ret)
+		ret = recording_pre_exec(r, c.pid, exe);
 	if (ret)
 		cli_error(0, NULL, "tracing pid %d: %s", c.pid, strerror(-ret));
-	recording_pre_exec(r, c.pid, exe);
 	if (write(gate[1], "g", 1) != 1)
 		cli_error(0, NULL, "starting %s: %s", argv[optind], strerror(errno));
 	close(gate[1]);

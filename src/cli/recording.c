@@ -504,7 +504,8 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 	struct procfs_process p;
 	int ret;
 
-	ret = r->col ? collector_trace_pid(r->col, pid) : 0;
+	/* `weft run`'s child goes into the kernel filter at its gate (recording_pre_exec). */
+	ret = r->col && !cmdline ? collector_trace_pid(r->col, pid) : 0;
 	if (ret)
 		return ret;
 	if (r->o.mode == RECORD_MODE_PRELOAD && !r->switches) {
@@ -529,13 +530,20 @@ int recording_attach(struct recording *r, pid_t pid, const char *cmdline)
 	return 0;
 }
 
-void recording_pre_exec(struct recording *r, pid_t pid, const char *path)
+int recording_pre_exec(struct recording *r, pid_t pid, const char *path)
 {
 	int ret = r->col ? collector_pre_exec(r->col, pid, path) : 0;
 
 	if (ret && r->o.verbose)
 		fprintf(stderr, "weft: %s: attaching per-binary probes before exec: %s\n", path,
 			strerror(-ret));
+	/*
+	 * Into the kernel filter last: the child has been waiting at its gate all along, and
+	 * that wait is weft's doing, not the command's. Traced from here, it is seen woken and
+	 * running, then exec'ing; not sleeping there (its stack, weft's own code, would have led
+	 * the command's off-CPU stacks).
+	 */
+	return r->col ? collector_trace_pid(r->col, pid) : 0;
 }
 
 static void on_arrival(struct recording *r, const void *data, size_t len)

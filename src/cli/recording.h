@@ -45,10 +45,12 @@ const char *record_mode_name(enum record_mode m);
 
 /* Opens the output, loads the probes. Returns 0 or an exit code (already reported). */
 int recording_start(struct recording **out, const struct record_opts *o);
-/* Traces a process that exists now (names from /proc). 0 or -errno. */
+/* Traces a process that exists now (names from /proc). 0 or -errno. With cmdline, it is
+ * `weft run`'s child, which the kernel filter takes at recording_pre_exec(). */
 int recording_attach(struct recording *r, pid_t pid, const char *cmdline);
-/* `weft run`: the attached child is about to exec path; per-binary probes go in first. */
-void recording_pre_exec(struct recording *r, pid_t pid, const char *path);
+/* `weft run`: the attached child is about to exec path; per-binary probes go in first, then
+ * the child into the kernel filter. 0 or -errno. */
+int recording_pre_exec(struct recording *r, pid_t pid, const char *path);
 /* Runs until `should_stop(ctx)` is true, the duration ends or a signal arrives. Returns the
  * signal that stopped it, or 0. */
 int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct recording *r),

@@ -97,14 +97,21 @@ int procfs_for_each_thread(pid_t pid, void (*fn)(void *ctx, pid_t tid, const cha
 	return n;
 }
 
-bool procfs_alive(pid_t pid)
+char procfs_state(pid_t pid)
 {
 	char path[64], buf[512], *p;
 
-	/* A zombie still answers kill(0): look at its state instead. */
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return false;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+		return 0;
+	p = strrchr(buf, ')'); /* the name in parentheses may hold anything */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+bool procfs_alive(pid_t pid)
+{
+	char state = procfs_state(pid);
+
+	/* A zombie still answers kill(0): look at its state instead. */
+	return state && state != 'Z' && state != 'X';
 }

@@ -23,5 +23,7 @@ int procfs_read_process(pid_t pid, struct procfs_process *out);
 int procfs_for_each_thread(pid_t pid, void (*fn)(void *ctx, pid_t tid, const char *comm),
 			   void *ctx);
 bool procfs_alive(pid_t pid);
+/* The process's state letter (R, S, D, Z...), or 0 if it cannot be read. */
+char procfs_state(pid_t pid);
 
 #endif

@@ -272,6 +272,23 @@ def sigterm_leaves_a_loadable_trace():
 
 
 @test
+def run_leaves_out_the_wait_before_exec():
+    # `weft run`'s child waits at a gate until the probes are in; that wait is weft's, and
+    # must not show as the command's (it led `weft run -- true`'s off-CPU stacks).
+    d = workdir()
+    js = os.path.join(d, "s.json")
+    p = weft("run", "-o", os.path.join(d, "t.pftrace"), "--summary-json", js, "--", "true")
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-500:]}")
+    with open(js) as f:
+        s = json.load(f)
+    gate = [st for st in s["offcpu_stacks"] if any("pipe_read" in fr for fr in st["frames"])]
+    check(not gate, f"the gate's pipe read is among the command's stacks: {gate}")
+    threads = [t for t in s["threads"] if t["comm"] == "true"]
+    check(threads, f"the command's thread is missing: {s['threads']}")
+    check(threads[0]["sleeping_ns"] == 0, f"`true` slept: {threads[0]}")
+
+
+@test
 def short_lived_processes_are_symbolized():
     """Processes that live a few milliseconds: their maps are read as soon as their exec
     arrives, so their stacks still resolve after they are gone."""
