@@ -38,9 +38,9 @@ struct collector {
 	int ncpus;
 	struct injected *injected, **injected_tail; /* user-space records, in order */
 	struct detach_batch links; /* being destroyed by the detacher thread */
+	bool detached;             /* collector_detach() has run */
 	pthread_t detacher;
-	bool detaching;
-	atomic_bool detached; /* the detacher is done */
+	bool detaching;            /* ... and left the links to that thread */
 };
 
 struct injected {
@@ -365,19 +365,25 @@ static void *detacher(void *arg)
 	struct collector *c = arg;
 
 	detach_run(&c->links);
-	atomic_store(&c->detached, true);
 	return NULL;
 }
 
 void collector_detach(struct collector *c)
 {
-	if (c->detaching)
+	if (c->detached)
 		return;
+	c->detached = true;
 	if (c->skel)
 		detach_skeleton(&c->links, c->skel->skeleton);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
 		if (c->area_open[i] && collector_areas[i]->detach)
 			collector_areas[i]->detach(c->area_state[i], &c->links);
+	/* The programs stay attached until the kernel has released their links: they find no
+	 * process to trace meanwhile. */
+	if (c->traced)
+		memset((void *)c->traced, 0, WEFT_TGID_LIMIT / 8);
+	if (detach_in_child(&c->links))
+		return;
 	c->detaching = !pthread_create(&c->detacher, NULL, detacher, c);
 	if (!c->detaching)
 		detach_run(&c->links);
@@ -388,13 +394,6 @@ void collector_close(struct collector *c)
 	if (!c)
 		return;
 	collector_detach(c);
-	if (c->detaching && !atomic_load(&c->detached)) {
-		/* The programs stay attached until their links are released: they find no
-		 * process to trace meanwhile. */
-		if (c->traced)
-			memset((void *)c->traced, 0, WEFT_TGID_LIMIT / 8);
-		detach_in_background();
-	}
 	if (c->detaching)
 		pthread_join(c->detacher, NULL);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)

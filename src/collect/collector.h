@@ -54,9 +54,9 @@ void collector_close(struct collector *c);
 int collector_add_process(struct collector *c, pid_t pid);
 /* Traced process pid is about to exec path (weft run): lets areas attach before it runs. */
 int collector_pre_exec(struct collector *c, pid_t pid, const char *path);
-/* The recording is over: detach every program. It takes a while (collect/detach.c), so it goes
- * on in the background; collector_close() leaves what is still to release to a child process
- * that releases it once weft has exited. Records may still be drained. */
+/* The recording is over: detach every program. The kernel takes a while to release them
+ * (collect/detach.c): a child process waits for that, or failing one, a thread that
+ * collector_close() joins. Records already in the rings may still be drained. */
 void collector_detach(struct collector *c);
 /* Add / remove a process (thread group) to the in-kernel filter. */
 int collector_trace_pid(struct collector *c, pid_t tgid);

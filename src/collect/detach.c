@@ -87,13 +87,14 @@ void detach_run(struct detach_batch *b)
 }
 
 /*
- * A child takes a copy of every open file and keeps it until this process has exited: this
- * process's own closes are then not the last ones and return at once, and the child's exit
- * releases what is left, with no one waiting for it. The child holds nothing a caller waits on
- * (its standard streams become /dev/null; the pipe it waits on is close-on-exec) and leaves the
+ * The last references go to a child: it takes a copy of every open file at the fork, this
+ * process then destroys its links (closes that are no longer the last return at once) and
+ * gives the child its cue, and the child's exit releases them in the kernel while this process
+ * writes its trace and exits, waiting for none of it. The child holds nothing a caller waits
+ * on (its standard streams become /dev/null; the cue's pipe is close-on-exec) and leaves the
  * terminal's session, so a Ctrl-C meant for the next command does not reach it.
  */
-bool detach_in_background(void)
+bool detach_in_child(struct detach_batch *b)
 {
 	static const int handled[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
 	int cue[2];
@@ -119,12 +120,17 @@ bool detach_in_background(void)
 			sigaction(handled[i], &dfl, NULL); /* weft's handlers only set flags */
 		for (int fd = 0; null >= 0 && fd < 3; fd++)
 			dup2(null, fd);
-		/* EOF: the parent is gone (a signal ends the wait too: the exit releases all the same). */
+		/* EOF: the parent has let go (a signal ends the wait too: the exit releases all
+		 * the same, only the parent's closes may then be the last ones). */
 		while (read(cue[0], &byte, 1) < 0 && errno == EINTR)
 			;
 		_exit(0);
 	}
 	close(cue[0]);
-	/* cue[1] stays open until this process exits: that is the child's cue. */
+	for (size_t i = 0; i < b->n; i++)
+		bpf_link__destroy(b->links[i]);
+	free(b->links);
+	*b = (struct detach_batch){ 0 };
+	close(cue[1]);
 	return true;
 }

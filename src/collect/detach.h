@@ -21,8 +21,8 @@ void detach_add(struct detach_batch *b, struct bpf_link **link);
 void detach_skeleton(struct detach_batch *b, struct bpf_object_skeleton *s);
 /* Destroys them all, concurrently, and empties the batch. */
 void detach_run(struct detach_batch *b);
-/* Links not yet released when this process exits are released after it, by a child: the
- * process no longer waits for them. False if no child could be made. */
-bool detach_in_background(void);
+/* Destroys them all without waiting for the kernel to release them: a child process does
+ * that. Empties the batch. False if no child could be made (the batch is left as it was). */
+bool detach_in_child(struct detach_batch *b);
 
 #endif
