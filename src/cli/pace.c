@@ -16,9 +16,13 @@
  * 1.08x at nice 19, in one run). So it records at nice 19, and goes back to normal priority
  * when it falls behind: a drain that found a ring more than a quarter full, or records lost to
  * a full ring; it returns to nice 19 after a second of light drains. Only where it may raise
- * its priority again (root): otherwise it stays as it was started.
+ * its priority again (root): otherwise it stays as it was started. When the recording ends
+ * (the command's end, Ctrl-C) it goes back to normal at once: the user is waiting now, and
+ * on a machine busy with other work a nice-19 weft took seconds to finish.
  */
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cli/pace.h"
@@ -27,6 +31,9 @@
 #define PACE_CALM_NS 1000000000ULL       /* light drains for this long: low again */
 #define PACE_MIN_PERIOD_NS 10000000ULL   /* rings filling faster than this: behind anyway */
 #define PACE_FIRST_PERIOD_NS 20000000ULL /* until the first drain tells how fast they fill */
+
+/* The draining thread, while pacing is on (0: off). For pace_hurry(). */
+static volatile sig_atomic_t pacing_tid;
 
 static void set_nice(int nice)
 {
@@ -43,6 +50,7 @@ void pace_start(struct pace *p, size_t ring_bytes_per_cpu, uint64_t max_period_n
 	if (geteuid() != 0 || getpriority(PRIO_PROCESS, 0) != 0)
 		return;
 	p->on = true;
+	pacing_tid = (sig_atomic_t)syscall(SYS_gettid);
 	set_nice(PACE_LOW_NICE);
 }
 
@@ -78,4 +86,19 @@ void pace_after_drain(struct pace *p, uint64_t peak_ring_bytes, uint64_t elapsed
 		set_nice(PACE_LOW_NICE);
 		p->behind = false;
 	}
+}
+
+void pace_stop(struct pace *p)
+{
+	if (p->on)
+		set_nice(0);
+	p->on = false;
+	pacing_tid = 0;
+}
+
+/* A plain system call: safe in a signal handler, whichever thread the signal landed on. */
+void pace_hurry(void)
+{
+	if (pacing_tid)
+		setpriority(PRIO_PROCESS, (id_t)pacing_tid, 0);
 }

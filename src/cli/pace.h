@@ -25,5 +25,10 @@ void pace_start(struct pace *p, size_t ring_bytes_per_cpu, uint64_t max_period_n
  * time since then, and records lost to full rings since the start. Sets period_ns. */
 void pace_after_drain(struct pace *p, uint64_t peak_ring_bytes, uint64_t elapsed_ns,
 		      uint64_t lost_full);
+/* The recording is over: back to normal priority for what is left (the last drain, the end of
+ * the trace, the summary), which the user is waiting for. */
+void pace_stop(struct pace *p);
+/* The same from a signal handler (Ctrl-C, the command's end), for the drain under way. */
+void pace_hurry(void);
 
 #endif /* WEFT_CLI_PACE_H */

@@ -93,6 +93,7 @@ static volatile sig_atomic_t stop_signal, child_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	pace_hurry();
 }
 
 /* A child of weft (the command of `weft run`) changed state: see at once whether it ended. */
@@ -100,6 +101,7 @@ static void on_child(int sig)
 {
 	(void)sig;
 	child_signal = 1;
+	pace_hurry();
 }
 
 static uint64_t cpu_time_ns(void)
@@ -687,6 +689,7 @@ int recording_finish(struct recording *r)
 	struct timespec grace = { 0, 20 * 1000000 };
 	int ret;
 
+	pace_stop(&r->pace);
 	/* Let the last switches of exiting tasks land, then take everything. */
 	nanosleep(&grace, NULL);
 	if (r->col) {
