@@ -35,35 +35,13 @@ struct preload_state {
 	uint64_t cycles_reported;
 };
 
-static const char *module_base(const char *m)
-{
-	const char *slash = m ? strrchr(m, '/') : NULL;
-
-	return slash ? slash + 1 : (m ? m : "[unknown]");
-}
-
-static int resolve(struct session *s, int32_t pid, uint64_t pc, uint64_t lookup,
-		   struct sym_loc *loc)
-{
-	int ret;
-
-	memset(loc, 0, sizeof(*loc));
-	ret = sym_resolve_user(s->sym, pid, pc, lookup, loc);
-	if (ret == -ENOENT && sym_proc_load(s->sym, pid) == 0)
-		ret = sym_resolve_user(s->sym, pid, pc, lookup, loc);
-	return ret;
-}
-
 static void label_pc(struct session *s, int32_t pid, uint64_t pc, bool ret_addr, char *buf,
 		     size_t len)
 {
 	struct sym_loc loc;
 
-	resolve(s, pid, pc, ret_addr ? pc - 1 : pc, &loc);
-	if (loc.function)
-		snprintf(buf, len, "%s (%s)", loc.function, module_base(loc.module));
-	else
-		snprintf(buf, len, "0x%" PRIx64 " (%s)", pc, module_base(loc.module));
+	trace_resolve_user(s, pid, pc, ret_addr ? pc - 1 : pc, &loc);
+	trace_frame_label(buf, len, &loc);
 }
 
 /* Named at first sight, as the lock area names it (lock_name()): by the global of a program or
@@ -211,17 +189,11 @@ static struct edge_stack *unwind_edge(struct session *s, const struct weft_lock_
 	n = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs, e->ustack,
 			    e->ustack_len, ips, 64);
 	for (int i = 0; i < n && es->n < EDGE_FRAMES; i++) {
-		resolve(s, e->hdr.pid, ips[i], i ? ips[i] - 1 : ips[i], &loc);
+		trace_resolve_user(s, e->hdr.pid, ips[i], i ? ips[i] - 1 : ips[i], &loc);
 		if (trace_frame_is_weft(&loc))
 			continue;
-		frames[es->n] = (struct pf_frame){ NULL, loc.module, loc.rel_pc };
-		if (loc.function)
-			snprintf(es->frames[es->n], LABEL_MAX, "%s (%s)", loc.function,
-				 module_base(loc.module));
-		else
-			snprintf(es->frames[es->n], LABEL_MAX, "0x%" PRIx64 " (%s)", ips[i],
-				 module_base(loc.module));
-		frames[es->n].function = loc.function;
+		frames[es->n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };
+		trace_frame_label(es->frames[es->n], LABEL_MAX, &loc);
 		es->n++;
 	}
 	if (!es->n) /* no unwinding: at least the caller of the locking function */

@@ -72,6 +72,13 @@ struct stack_syms {
  * dropping them keeps the program's call site, which is a frame of its own.
  */
 bool trace_frame_is_weft(const struct sym_loc *loc);
+/* The symbol of a user pc (lookup: the address to look up, pc - 1 for a return address). An
+ * address in no mapping known reads the process's map again, once; if still unknown, its
+ * rel_pc is the address itself. 0 or -errno; *loc is filled either way. */
+int trace_resolve_user(struct session *s, int32_t pid, uint64_t pc, uint64_t lookup,
+		       struct sym_loc *loc);
+/* "function (module)", or "0xoffset (module)" for a frame without a name. Returns buf. */
+const char *trace_frame_label(char *buf, size_t len, const struct sym_loc *loc);
 /* Symbolizes a stack record, weft's own frames dropped. The result is valid until the next
  * call. */
 const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e);

@@ -107,7 +107,7 @@ bool trace_frame_is_weft(const struct sym_loc *loc)
 	return !strncmp(module_base(loc), shim, sizeof(shim) - 1);
 }
 
-static const char *frame_label(char *buf, size_t len, const struct sym_loc *loc)
+const char *trace_frame_label(char *buf, size_t len, const struct sym_loc *loc)
 {
 	const char *mod = module_base(loc);
 
@@ -118,14 +118,18 @@ static const char *frame_label(char *buf, size_t len, const struct sym_loc *loc)
 	return buf;
 }
 
-static int resolve_user(struct session *s, int32_t pid, uint64_t pc, uint64_t lookup,
-			struct sym_loc *loc)
+int trace_resolve_user(struct session *s, int32_t pid, uint64_t pc, uint64_t lookup,
+		       struct sym_loc *loc)
 {
-	int ret = sym_resolve_user(s->sym, pid, pc, lookup, loc);
+	int ret;
 
+	memset(loc, 0, sizeof(*loc));
+	ret = sym_resolve_user(s->sym, pid, pc, lookup, loc);
 	/* Unknown address: the process may have mapped something new since its map was read. */
 	if (ret == -ENOENT && sym_proc_load(s->sym, pid) == 0)
 		ret = sym_resolve_user(s->sym, pid, pc, lookup, loc);
+	if (ret && !loc->module)
+		loc->rel_pc = pc; /* in no known mapping: its address, not 0x0 */
 	return ret;
 }
 
@@ -179,7 +183,7 @@ static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 		if (!out.blocked_in && loc.function)
 			out.blocked_in = loc.function;
 		out.frames[out.n] = (struct pf_frame){ loc.function, "[kernel.kallsyms]", loc.rel_pc };
-		out.labels[out.n] = frame_label(out.names[out.n], STACK_FRAME_NAME_MAX, &loc);
+		out.labels[out.n] = trace_frame_label(out.names[out.n], STACK_FRAME_NAME_MAX, &loc);
 		out.n++;
 	}
 	out.nkernel = out.n;
@@ -187,15 +191,13 @@ static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 		/* Return addresses point after the call: look up the call itself. */
 		uint64_t lookup = i > nkernel ? ips[i] - 1 : ips[i];
 
-		memset(&loc, 0, sizeof(loc));
-		if (resolve_user(s, pid, ips[i], lookup, &loc) && !loc.module)
-			loc.rel_pc = ips[i]; /* in no known mapping: its address, not 0x0 */
+		trace_resolve_user(s, pid, ips[i], lookup, &loc);
 		if (trace_frame_is_weft(&loc))
 			continue;
 		if (!loc.function)
 			*complete = false;
 		out.frames[out.n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };
-		out.labels[out.n] = frame_label(out.names[out.n], STACK_FRAME_NAME_MAX, &loc);
+		out.labels[out.n] = trace_frame_label(out.names[out.n], STACK_FRAME_NAME_MAX, &loc);
 		out.n++;
 	}
 	return &out;
