@@ -8,7 +8,7 @@
  * Not for every kind of link, though: a perf-event link (a syscall's tracepoint, a uprobe) is
  * released under the kernel's event_mutex, with a grace period of its own inside, so those go
  * one at a time however many threads close them (~28 ms apiece here). weft's ~20 held it
- * ~0.5 s after its summary was out. detach_in_background() takes that wait off weft's exit.
+ * ~0.5 s after its summary was out. detach_in_child() takes that wait off weft's exit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +100,8 @@ bool detach_in_child(struct detach_batch *b)
 	int cue[2];
 	pid_t pid;
 
+	if (!b->n)
+		return true;
 	if (pipe2(cue, O_CLOEXEC))
 		return false;
 	pid = fork();
