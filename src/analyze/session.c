@@ -273,7 +273,7 @@ static void dispatch(void *ctx, const struct weft_event_header *h)
 {
 	struct session *s = ctx;
 
-	if (!s->first_ts)
+	if (!s->first_ts || (h->ts && h->ts < s->first_ts))
 		s->first_ts = h->ts;
 	if (h->ts > s->last_ts)
 		s->last_ts = h->ts;
@@ -339,6 +339,11 @@ void session_set_capture(struct session *s, const char *mode, const char *not_se
 	s->capture_not_seen = not_seen;
 }
 
+void session_set_start(struct session *s, uint64_t ts)
+{
+	s->first_ts = ts;
+}
+
 void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb)
 {
 	s->collector_cpu_ns = cpu_ns;
@@ -356,6 +361,8 @@ int session_finish(struct session *s, uint64_t end_ts)
 	session_flush(s, true);
 	if (end_ts < s->last_ts)
 		end_ts = s->last_ts;
+	if (!s->first_ts) /* no record, no start: nothing recorded */
+		s->first_ts = end_ts;
 	for (size_t i = 0; u64map_next(&s->tt.tasks, &i, &k, &v);) {
 		struct task *t = v;
 

@@ -463,6 +463,7 @@ opened:
 	else if (r->o.mode == RECORD_MODE_BOTH)
 		session_set_capture(r->ses, "both", NULL);
 	r->start_ts = boottime_ns();
+	session_set_start(r->ses, r->start_ts);
 	*out = r;
 	return 0;
 fail:

@@ -443,6 +443,38 @@ static void test_empty_session(void **state)
 	assert_int_equal(json_u64(f->json, "captured"), 0);
 }
 
+/* The duration counts from the recording's start when it is known, else from the first record,
+ * never from the clock's origin (a recording without a single record once read "45378 s"). */
+static void test_duration_from_start(void **state)
+{
+	struct fixture *f = *state;
+
+	session_set_start(f->s, AT(0));
+	push_recording(f); /* first record at 5 us */
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	assert_int_equal(json_u64(f->json, "duration_ns"), 500000);
+}
+
+static void test_duration_without_records(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	assert_int_equal(json_u64(f->json, "duration_ns"), 0);
+}
+
+static void test_duration_started_without_records(void **state)
+{
+	struct fixture *f = *state;
+
+	session_set_start(f->s, AT(100));
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	assert_int_equal(json_u64(f->json, "duration_ns"), 400000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +484,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trace_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duration_from_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duration_without_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duration_started_without_records, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
