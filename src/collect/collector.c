@@ -504,6 +504,11 @@ int collector_losses(struct collector *c, uint64_t out[WEFT_LOSS_REASON_MAX])
 	return ret;
 }
 
+uint64_t collector_ring_waiting(struct collector *c)
+{
+	return cpu_rings_waiting(c->rings);
+}
+
 uint64_t collector_ring_peak(struct collector *c)
 {
 	return cpu_rings_peak(c->rings);

@@ -79,6 +79,8 @@ int collector_loss(struct collector *c, enum weft_loss_reason reason, uint64_t *
 /* The most bytes (records and their ring headers) taken from any one CPU's ring since the last
  * call: how full the fullest ring had become. And each ring's size. */
 uint64_t collector_ring_peak(struct collector *c);
+/* The most bytes waiting now in any one CPU's ring. */
+uint64_t collector_ring_waiting(struct collector *c);
 size_t collector_ring_bytes_per_cpu(const struct collector *c);
 
 #endif /* WEFT_COLLECTOR_H */

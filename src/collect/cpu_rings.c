@@ -138,6 +138,19 @@ int cpu_rings_wait(struct cpu_rings *cr, int timeout_ms)
 	return n > 0;
 }
 
+uint64_t cpu_rings_waiting(struct cpu_rings *cr)
+{
+	uint64_t most = 0;
+
+	for (int i = 0; i < cr->n; i++) {
+		uint64_t end = __atomic_load_n(cr->rings[i].producer, __ATOMIC_ACQUIRE);
+
+		if (end - cr->rings[i].read > most)
+			most = end - cr->rings[i].read;
+	}
+	return most;
+}
+
 uint64_t cpu_rings_peak(struct cpu_rings *cr)
 {
 	uint64_t peak = 0;

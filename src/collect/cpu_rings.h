@@ -22,6 +22,8 @@ void cpu_rings_release(struct cpu_rings *cr);
 /* Waits up to timeout_ms for a record submitted with a forced wakeup: 1 if one came, 0 if
  * the time ran out or a signal came, or a negative errno. Nothing is read. */
 int cpu_rings_wait(struct cpu_rings *cr, int timeout_ms);
+/* The most bytes waiting in one ring now, not yet handed out. */
+uint64_t cpu_rings_waiting(struct cpu_rings *cr);
 /* The most bytes (records and their headers) handed out from one ring since the last call. */
 uint64_t cpu_rings_peak(struct cpu_rings *cr);
 void cpu_rings_close(struct cpu_rings *cr);

@@ -114,8 +114,7 @@ struct sym {
 	pthread_t ksyms_loader; /* sym_load_kernel_early()'s thread, joined at first use */
 	bool ksyms_loading;
 	_Atomic pid_t ksyms_loader_tid; /* its thread id, once it runs */
-	_Atomic bool ksyms_wanted;      /* someone waits for it: at the waiter's priority */
-	_Atomic int ksyms_wanted_nice;  /* ... which is this */
+	_Atomic bool ksyms_wanted;      /* someone waits for it: at normal priority */
 	char *debug_dir;      /* root of .build-id debug files, NULL: do not look */
 	struct sym_elf *vdso; /* our own vDSO image, the same for every 64-bit process */
 	bool vdso_tried;

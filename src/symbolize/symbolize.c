@@ -261,8 +261,8 @@ static void *load_kernel(void *arg)
 /*
  * The early load may still run when the traced program starts: it must not take CPU from it
  * (weft records at nice 19 too; a thread's nice value is its own). But once a thread waits
- * for it, it runs at that thread's priority: at the end of a recording weft is back to normal,
- * and on a busy machine a nice-19 thread, getting a few percent of a CPU, took seconds.
+ * for it, it runs at normal priority: the waiter (the drainer) can do nothing else meanwhile,
+ * and on a busy machine a nice-19 thread may not run for seconds.
  * Whichever of the two comes second sets it (the tid is published before the loader reads
  * ksyms_wanted, which is set before the waiter reads the tid).
  */
@@ -274,7 +274,7 @@ static void *load_kernel_niced(void *arg)
 	atomic_store(&s->ksyms_loader_tid, tid);
 	setpriority(PRIO_PROCESS, (id_t)tid, 19); /* if refused: loads all the same */
 	if (atomic_load(&s->ksyms_wanted))
-		setpriority(PRIO_PROCESS, (id_t)tid, atomic_load(&s->ksyms_wanted_nice));
+		setpriority(PRIO_PROCESS, (id_t)tid, 0);
 	return load_kernel(arg);
 }
 
@@ -292,18 +292,12 @@ void sym_load_kernel_early(struct sym *s)
 static void kernel_loaded(struct sym *s)
 {
 	if (s->ksyms_loading) {
-		int nice;
 		pid_t tid;
 
-		errno = 0;
-		nice = getpriority(PRIO_PROCESS, 0); /* this thread's */
-		if (nice == -1 && errno)
-			nice = 0;
-		atomic_store(&s->ksyms_wanted_nice, nice);
 		atomic_store(&s->ksyms_wanted, true);
 		tid = atomic_load(&s->ksyms_loader_tid);
 		if (tid)
-			setpriority(PRIO_PROCESS, (id_t)tid, nice); /* may be refused without root */
+			setpriority(PRIO_PROCESS, (id_t)tid, 0); /* may be refused without root */
 		pthread_join(s->ksyms_loader, NULL);
 		s->ksyms_loading = false;
 	}

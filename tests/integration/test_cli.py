@@ -6,7 +6,7 @@ import subprocess
 import time
 import urllib.request
 
-from harness import WEFT, check, sample, test, weft, workdir
+from harness import WEFT, check, live_wefts, sample, test, weft, workdir
 
 PINGPONG = sample("threads/pingpong")
 
@@ -93,20 +93,6 @@ def weft_programs():
     out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
                          check=True).stdout
     return {p["id"] for p in json.loads(out) if p.get("name") in ("on_switch", "on_waking")}
-
-
-def live_wefts():
-    """Pids of weft processes that are not zombies."""
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if stat[stat.find("(") + 1:stat.rfind(")")] == "weft" and stat[stat.rfind(")") + 2] != "Z":
-            pids.append(int(pid))
-    return pids
 
 
 @test

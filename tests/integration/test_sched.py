@@ -251,6 +251,35 @@ def record_attaches_and_follows_children():
 
 
 @test
+def record_keeps_up_beside_other_busy_work():
+    # A second ping-pong, untraced, keeps both CPUs busy beside the traced one. weft drains at
+    # nice 19 and may not run for seconds there; it must notice and catch up (src/cli/pace.c).
+    # Before it did, a 2 s recording took ~8 s and lost 24-96% of its records to full rings.
+    d = workdir()
+    js = os.path.join(d, "s.json")
+    busy = subprocess.Popen([PINGPONG, "400000", "50"], stdout=subprocess.DEVNULL)
+    target = subprocess.Popen([PINGPONG, "400000", "50"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        p = weft("record", "-p", str(target.pid), "-d", "2", "-o", os.path.join(d, "t.pftrace"),
+                 "--summary-json", js)
+        took = time.monotonic() - t0
+        check(p.returncode == 0, f"weft record failed ({p.returncode}): {p.stderr[-2000:]}")
+    finally:
+        busy.kill()
+        target.kill()
+        busy.wait()
+        target.wait()
+    with open(js) as f:
+        ev = json.load(f)["events"]
+    check(ev["captured"] > 100000, f"too few records: {ev['captured']}")
+    check(ev["lost"] < 0.15 * (ev["captured"] + ev["lost"]),
+          f"lost {ev['lost']} of {ev['captured'] + ev['lost']} records")
+    check(took < 6, f"a 2 s recording took {took:.1f} s")
+
+
+@test
 def sigterm_leaves_a_loadable_trace():
     d = workdir()
     trace = os.path.join(d, "term.pftrace")
