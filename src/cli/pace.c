@@ -107,11 +107,6 @@ static uint64_t next_period(const struct pace *p, uint64_t peak, uint64_t elapse
 }
 
 /*
- * Known before the drain, as well as after it: on a machine whose CPUs other work keeps busy,
- * a nice-19 weft gets well under 1% of them, and a drain that would find out only at its end
- * took seconds (a 1 s recording took 7.9 s and lost 96% of its records to full rings).
- */
-/*
  * Each time weft falls behind again it waits twice as long before it goes back down: where
  * other work keeps the CPUs busy, a nice-19 weft may not run at all for longer than its rings
  * last (at 300 000 records/s, ~0.6 s), and going back down every second lost a third of them.
@@ -130,6 +125,11 @@ static void fall_behind(struct pace *p)
 		p->calm_needed_ns = PACE_CALM_NS;
 }
 
+/*
+ * Known before the drain, as well as after it: on a machine whose CPUs other work keeps busy,
+ * a nice-19 weft gets well under 1% of them, and a drain that would find out only at its end
+ * took seconds (a 1 s recording took 7.9 s and lost 96% of its records to full rings).
+ */
 void pace_before_drain(struct pace *p, uint64_t waiting_bytes, uint64_t lost_full)
 {
 	if (p->on && (waiting_bytes > p->ring_bytes / 4 || lost_full > p->last_lost))
@@ -146,10 +146,8 @@ void pace_after_drain(struct pace *p, uint64_t peak_ring_bytes, uint64_t elapsed
 	if (!p->on)
 		return;
 	atomic_store(&p->due_ns, boottime_ns() + p->period_ns);
-	if (atomic_exchange(&p->raised, false)) {
-		p->behind = false; /* the watchdog raised it: count it as falling behind */
-		heavy = true;
-	}
+	if (atomic_exchange(&p->raised, false))
+		heavy = true; /* the watchdog had to raise it */
 	if (heavy) {
 		fall_behind(p);
 		p->calm_ns = 0;
