@@ -314,10 +314,12 @@ def both_mode_convoy_one_lock_one_slice_per_wait():
         "join thread_track to1 on to1.id = so.track_id "
         "join thread_track to2 on to2.id = si.track_id")
     check(slept[0]["n"] >= 1, "no wait carries the futex waits the kernel saw inside it")
-    check(arrows, "no releaser -> waiter flows")
+    check(any(a["src"] == "release big_lock" for a in arrows), f"no big_lock hand-off: {arrows}")
+    # side_lock is contended too, now and then (its holder preempted): its hand-offs are real
     for a in arrows:
-        check(a["src"] == "release big_lock" and a["dst"].startswith("woken by convoy-") and
-              a["from_thread"] != a["to_thread"], f"an arrow that is no hand-off: {a}")
+        check(a["src"] in ("release big_lock", "release side_lock") and
+              a["dst"].startswith("woken by convoy-") and a["from_thread"] != a["to_thread"],
+              f"an arrow that is no hand-off: {a}")
 
 
 @test
