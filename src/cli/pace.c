@@ -130,9 +130,9 @@ static void fall_behind(struct pace *p)
  * a nice-19 weft gets well under 1% of them, and a drain that would find out only at its end
  * took seconds (a 1 s recording took 7.9 s and lost 96% of its records to full rings).
  */
-void pace_before_drain(struct pace *p, uint64_t waiting_bytes, uint64_t lost_full)
+void pace_before_drain(struct pace *p, uint64_t waiting_bytes)
 {
-	if (p->on && (waiting_bytes > p->ring_bytes / 4 || lost_full > p->last_lost))
+	if (p->on && waiting_bytes > p->ring_bytes / 4)
 		fall_behind(p);
 }
 

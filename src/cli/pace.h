@@ -36,9 +36,9 @@ void pace_start(struct pace *p, size_t ring_bytes_per_cpu, uint64_t max_period_n
  * time since then, and records lost to full rings since the start. Sets period_ns. */
 void pace_after_drain(struct pace *p, uint64_t peak_ring_bytes, uint64_t elapsed_ns,
 		      uint64_t lost_full);
-/* Before a drain: the most bytes waiting in one ring, and records lost to full rings since the
- * start. A drain that finds weft behind runs at normal priority from its start. */
-void pace_before_drain(struct pace *p, uint64_t waiting_bytes, uint64_t lost_full);
+/* Before a drain: the most bytes waiting in one ring (a ring that lost records is full). A
+ * drain that finds weft behind runs at normal priority from its start. */
+void pace_before_drain(struct pace *p, uint64_t waiting_bytes);
 /* The recording is over: back to normal priority for what is left (the last drain, the end of
  * the trace, the summary), which the user is waiting for. */
 void pace_stop(struct pace *p);

@@ -611,11 +611,7 @@ static void drain(struct recording *r, bool all)
 	uint64_t before = boottime_ns();
 
 	if (r->col) {
-		uint64_t lost;
-
-		if (collector_loss(r->col, WEFT_LOSS_RINGBUF_FULL, &lost))
-			lost = 0;
-		pace_before_drain(&r->pace, collector_ring_waiting(r->col), lost);
+		pace_before_drain(&r->pace, collector_ring_waiting(r->col));
 		collector_drain(r->col, on_record, on_ring_record, r);
 	}
 	if (r->switches)
