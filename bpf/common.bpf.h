@@ -53,13 +53,15 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
-static __always_inline void count_loss(__u32 reason)
+static __always_inline void count_losses(__u32 reason, __u64 count)
 {
 	__u64 *n = bpf_map_lookup_elem(&losses, &reason);
 
 	if (n)
-		*n += 1;
+		*n += count;
 }
+
+#define count_loss(reason) count_losses(reason, 1)
 
 static __always_inline bool tgid_traced(__u32 tgid)
 {

@@ -3,6 +3,7 @@
 #include "common.bpf.h"
 #include "budget.bpf.h"
 #include "switch_clock.bpf.h"
+#include "sched_batch.bpf.h"
 #include "lock_wakes.bpf.h"
 
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
@@ -114,12 +115,18 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 {
 	bool prev_traced = is_traced(prev), next_traced = is_traced(next);
 	struct weft_switch_event *e;
+	struct sched_batch *b;
+	bool batched;
 	__u64 ts;
 
 	if (!prev_traced && !next_traced)
 		return 0;
 	ts = switch_time(prev);
-	e = reserve(sizeof(*e), WEFT_EV_SWITCH, prev, ts);
+	b = sched_batch();
+	e = sched_batch_reserve(b, sizeof(*e), WEFT_EV_SWITCH, prev, ts);
+	batched = e;
+	if (!e)
+		e = reserve(sizeof(*e), WEFT_EV_SWITCH, prev, ts);
 	if (!e)
 		return 0;
 	e->prev_state = prev_state;
@@ -134,12 +141,19 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	read_comm(e->prev_comm, prev);
 	read_comm(e->next_comm, next);
-	submit(e);
+	if (batched)
+		sched_batch_commit(b, sizeof(*e));
+	else
+		submit(e);
 
-	/* Voluntary switch-out: the thread is going to wait; remember where. */
+	/* Voluntary switch-out: the thread is going to wait; remember where. The stack goes
+	 * straight to the ring, after the batch that holds its switch. */
 	if (prev_traced && !preempt && prev_state != 0 && !(prev_state & TASK_DEAD) &&
-	    !prev->exit_state && stack_allowed(prev, ts))
+	    !prev->exit_state && stack_allowed(prev, ts)) {
+		if (b)
+			sched_batch_flush(b);
 		emit_stack(ctx, prev, ts);
+	}
 	return 0;
 }
 
@@ -147,11 +161,17 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
+	/* A task that wakes itself does it with interrupts on: not into the batch. */
+	struct sched_batch *b = p != cur ? sched_batch() : NULL;
 	struct weft_waking_event *e;
 	__u64 ts = bpf_ktime_get_boot_ns();
+	bool batched;
 
 	switch_clock_floor(ts);
-	e = reserve(sizeof(*e), WEFT_EV_WAKING, cur, ts);
+	e = sched_batch_reserve(b, sizeof(*e), WEFT_EV_WAKING, cur, ts);
+	batched = e;
+	if (!e)
+		e = reserve(sizeof(*e), WEFT_EV_WAKING, cur, ts);
 	if (!e)
 		return;
 	e->pid = p->tgid;
@@ -161,7 +181,10 @@ static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 	e->new_task = new_task;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	read_comm(e->comm, p);
-	submit(e);
+	if (batched)
+		sched_batch_commit(b, sizeof(*e));
+	else
+		submit(e);
 }
 
 SEC("tp_btf/sched_waking")
@@ -180,6 +203,17 @@ int BPF_PROG(on_wakeup_new, struct task_struct *p)
 	if (!is_traced(p))
 		return 0;
 	emit_waking(p, 1);
+	return 0;
+}
+
+/* Run by the collector on each CPU before it reads the rings (BPF_F_TEST_RUN_ON_CPU). */
+SEC("raw_tp")
+int flush_batch(void *ctx)
+{
+	struct sched_batch *b = sched_batch();
+
+	if (b)
+		sched_batch_flush(b);
 	return 0;
 }
 

@@ -6,8 +6,10 @@
 /*
  * Shared by BPF programs (which see __u32 etc. from vmlinux.h) and user space (linux/types.h).
  * Rules: fixed-width fields only, explicit padding, no pointers or longs, every record starts
- * with struct weft_event_header and its size field covers the whole record.
- * tests/unit/test_events.c pins sizes and offsets.
+ * with struct weft_event_header and its size field covers the whole record, a multiple of 8.
+ * A BPF ring record holds one or several records back to back (switches and wakeups are
+ * written a batch at a time: bpf/sched_batch.bpf.h). tests/unit/test_events.c pins sizes and
+ * offsets.
  *
  *   0      2      4          8                 16        20        24
  *   +------+------+----------+-----------------+---------+---------+------------ - -

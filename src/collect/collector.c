@@ -35,6 +35,8 @@ struct collector {
 	int *ring_fds;           /* one per possible CPU */
 	size_t ring_bytes;       /* each */
 	_Atomic uint64_t *traced; /* the BPF "traced" bitmap, mapped: one bit per tgid */
+	const uint8_t *batches;  /* the per-CPU batches of switches and wakeups, mapped */
+	size_t batch_stride, batches_bytes;
 	int ncpus;
 	struct injected *injected, **injected_tail; /* user-space records, in order */
 	struct detach_batch links; /* being destroyed by the detacher thread */
@@ -143,6 +145,22 @@ static int rings_create(struct collector *c, size_t bytes)
 		if (c->ring_fds[cpu] < 0)
 			return -errno;
 	}
+	return 0;
+}
+
+/* Read-only: the collector only looks at how full each CPU's batch is. */
+static int batches_map(struct collector *c)
+{
+	struct bpf_map *m = c->skel->maps.sched_batches;
+	size_t page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	c->batch_stride = (bpf_map__value_size(m) + 7) & ~(size_t)7;
+	c->batches_bytes = (c->batch_stride * c->ncpus + page - 1) & ~(page - 1);
+	p = mmap(NULL, c->batches_bytes, PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	c->batches = p;
 	return 0;
 }
 
@@ -266,6 +284,7 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 	 * template's size. */
 	ret = bpf_map__set_max_entries(c->skel->maps.events, c->ncpus);
 	ret = ret ?: bpf_map__set_inner_map_fd(c->skel->maps.events, c->ring_fds[0]);
+	ret = ret ?: bpf_map__set_max_entries(c->skel->maps.sched_batches, c->ncpus);
 	if (ret) {
 		set_error(err, NULL, "setting up the per-CPU ring buffers: %s", strerror(-ret));
 		goto out;
@@ -287,6 +306,11 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 		c->traced = NULL;
 		ret = -errno;
 		set_error(err, NULL, "mapping the process filter: %s", strerror(-ret));
+		goto out;
+	}
+	ret = batches_map(c);
+	if (ret) {
+		set_error(err, NULL, "mapping the per-CPU record batches: %s", strerror(-ret));
 		goto out;
 	}
 	ret = sched_bpf__attach(c->skel);
@@ -412,6 +436,8 @@ void collector_close(struct collector *c)
 	free(c->ring_fds);
 	if (c->traced)
 		munmap((void *)c->traced, WEFT_TGID_LIMIT / 8);
+	if (c->batches)
+		munmap((void *)c->batches, c->batches_bytes);
 	sched_bpf__destroy(c->skel);
 	free(c);
 }
@@ -433,9 +459,31 @@ int collector_untrace_pid(struct collector *c, pid_t tgid)
 	return 0;
 }
 
+/*
+ * Each CPU's batch of switches and wakeups into its ring (bpf/sched_batch.bpf.h), run on that
+ * CPU: there nothing writes the batch while it is flushed. Only CPUs whose batch holds records
+ * (its first field, the length in bytes): an idle CPU is not interrupted. One whose record is
+ * being added as we look is flushed at the next drain, well inside the reorder window.
+ */
+static void flush_batches(struct collector *c)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU);
+	int fd = bpf_program__fd(c->skel->progs.flush_batch);
+
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		const volatile uint32_t *len = (const void *)(c->batches + cpu * c->batch_stride);
+
+		if (!*len)
+			continue;
+		opts.cpu = cpu;
+		bpf_prog_test_run_opts(fd, &opts);
+	}
+}
+
 int collector_drain(struct collector *c, collector_event_fn fn, collector_event_fn kept,
 		    void *ctx)
 {
+	flush_batches(c);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
 		if (c->area_open[i] && collector_areas[i]->poll)
 			collector_areas[i]->poll(c, c->area_state[i]);

@@ -18,6 +18,7 @@
 #include <linux/bpf.h>
 
 #include "collect/cpu_rings.h"
+#include "weft/events.h"
 
 #define RING_PREFETCH_BYTES 512
 
@@ -88,6 +89,33 @@ fail:
 	return ret;
 }
 
+/*
+ * A ring record holds one event or several back to back (a batch of switches and wakeups,
+ * bpf/sched_batch.bpf.h), each sized by its header. A size that does not fit hands the rest
+ * over as one record, for the decoder to count as malformed.
+ */
+static int read_events(collector_event_fn fn, void *ctx, const uint8_t *p, size_t len)
+{
+	int count = 0;
+
+	while (len) {
+		const struct weft_event_header *h = (const void *)p;
+		size_t size = len;
+
+		/* The records were written on another CPU, long enough ago to be out of this
+		 * one's caches: ask for the ones a few lines ahead now (the ring is mapped twice
+		 * in a row, so past its end is the start again). */
+		__builtin_prefetch(p + RING_PREFETCH_BYTES);
+		if (len >= sizeof(*h) && h->size >= sizeof(*h) && h->size <= len)
+			size = h->size;
+		fn(ctx, p, size);
+		count++;
+		p += size;
+		len -= size;
+	}
+	return count;
+}
+
 int cpu_rings_read(struct cpu_rings *cr, collector_event_fn fn, void *ctx)
 {
 	uint64_t mask = cr->ring_bytes - 1;
@@ -105,15 +133,11 @@ int cpu_rings_read(struct cpu_rings *cr, collector_event_fn fn, void *ctx)
 			/* Reserved but not yet submitted: what follows must wait for it. */
 			if (len & BPF_RINGBUF_BUSY_BIT)
 				break;
-			/* The records were written on another CPU, long enough ago to be out of
-			 * this one's caches: ask for the ones a few lines ahead now. */
-			__builtin_prefetch(r->data + ((pos + RING_PREFETCH_BYTES) & mask));
 			size = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
-			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-				fn(ctx, (const uint8_t *)hdr + BPF_RINGBUF_HDR_SZ,
-				   len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT));
-				count++;
-			}
+			if (!(len & BPF_RINGBUF_DISCARD_BIT))
+				count += read_events(fn, ctx, (const uint8_t *)hdr + BPF_RINGBUF_HDR_SZ,
+						     len & ~(BPF_RINGBUF_BUSY_BIT |
+							     BPF_RINGBUF_DISCARD_BIT));
 			pos += size;
 			r->taken += size;
 		}

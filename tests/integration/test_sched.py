@@ -104,6 +104,31 @@ def switch_and_wakeup_times_follow_the_clock():
 
 
 @test
+def a_quiet_cpu_gives_up_its_records_in_time():
+    """Switches and wakeups wait in a per-CPU batch until it fills, and before each drain weft
+    flushes the batches that hold records. A `sleep` alone on CPU 1 while a ping-pong keeps
+    CPU 0 busy leaves a few records in CPU 1's batch for 0.3 s: they must reach the analysis
+    at the next drain, not at the end after later records of CPU 0, and none may be lost."""
+    d = workdir()
+    trace, js = os.path.join(d, "quiet.pftrace"), os.path.join(d, "quiet.json")
+    script = f"taskset -c 0 {PINGPONG} 20000 50 & taskset -c 1 sleep 0.3; wait"
+    p = weft("run", "-o", trace, "--summary-json", js, "--", "sh", "-c", script)
+    check(p.returncode == 0, f"weft run failed ({p.returncode}): {p.stderr[-2000:]}")
+    with open(js) as f:
+        ev = json.load(f)["events"]
+    check(ev["out_of_order"] == 0 and not records_lost(ev) and ev["malformed"] == 0,
+          f"records out of order, lost or malformed: {ev}")
+    rows = query(trace, "select ts.state, ts.dur, ts.cpu from thread_state ts join thread t "
+                 "using(utid) where t.name = 'sleep' order by ts.ts")[0]
+    slept = [i for i, r in enumerate(rows)
+             if r["state"] == "S" and 250_000_000 <= r["dur"] <= 600_000_000]
+    # Before its exec the thread was sh, then taskset, which moved it to CPU 1.
+    check(len(slept) == 1 and rows[slept[0] - 1]["cpu"] == 1 and
+          [r["cpu"] for r in rows[slept[0] + 1:] if r["state"] == "Running"] == [1],
+          f"sleep's states: {rows}")
+
+
+@test
 def traces_are_compressed_unless_asked_not_to():
     """By default the trace's packets are deflated: Perfetto's reader must see the same threads
     and switches as the kernel counted, in a third of the bytes. --no-compress writes them as
