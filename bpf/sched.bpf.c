@@ -164,10 +164,9 @@ static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 	/* A task that wakes itself does it with interrupts on: not into the batch. */
 	struct sched_batch *b = p != cur ? sched_batch() : NULL;
 	struct weft_waking_event *e;
-	__u64 ts = bpf_ktime_get_boot_ns();
+	__u64 ts = waking_time();
 	bool batched;
 
-	switch_clock_floor(ts);
 	e = sched_batch_reserve(b, sizeof(*e), WEFT_EV_WAKING, cur, ts);
 	batched = e;
 	if (!e)

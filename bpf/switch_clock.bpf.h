@@ -21,7 +21,10 @@
  * CLOCK_BOOTTIME the TSC's), and an estimate lagging a jump would stamp a switch before a
  * wakeup recorded just before it on the same CPU: the trace would show the woken thread
  * running without having been runnable. So no switch on a CPU is stamped earlier than the last
- * wakeup recorded there.
+ * wakeup recorded there. The other way round, an estimate too large would stamp a switch after
+ * a wakeup its next task made once running: the trace would show the previous task as the
+ * waker (or, first on its CPU, Perfetto would drop the wakeup). So no wakeup on a CPU is
+ * stamped earlier than the last switch there.
  */
 #ifndef WEFT_SWITCH_CLOCK_BPF_H
 #define WEFT_SWITCH_CLOCK_BPF_H
@@ -37,6 +40,7 @@ struct switch_clock {
 	__u64 synced_at; /* rq->clock when the offset was last measured */
 	__u64 syncs;     /* measurements so far */
 	__u64 floor;     /* the last wakeup's timestamp on this CPU */
+	__u64 last;      /* the last switch's */
 };
 
 struct {
@@ -70,18 +74,25 @@ static __always_inline __u64 switch_time(struct task_struct *prev)
 		c->synced_at = clock;
 		c->syncs++;
 	}
-	return clock + c->offset > c->floor ? clock + c->offset : c->floor;
+	c->last = clock + c->offset > c->floor ? clock + c->offset : c->floor;
+	return c->last;
 }
 
-/* A wakeup on this CPU was stamped ts (sched_waking): no later switch here is stamped before. */
-static __always_inline void switch_clock_floor(__u64 ts)
+/* CLOCK_BOOTTIME of a wakeup on this CPU (sched_waking): now, or the last switch's time if that
+ * is later; and no later switch here is stamped before it. */
+static __always_inline __u64 waking_time(void)
 {
+	__u64 ts = bpf_ktime_get_boot_ns();
 	struct switch_clock *c;
 	__u32 zero = 0;
 
 	c = bpf_map_lookup_elem(&switch_clocks, &zero);
-	if (c)
-		c->floor = ts;
+	if (!c)
+		return ts;
+	if (ts < c->last)
+		ts = c->last;
+	c->floor = ts;
+	return ts;
 }
 
 #endif /* WEFT_SWITCH_CLOCK_BPF_H */

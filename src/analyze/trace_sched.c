@@ -59,15 +59,17 @@ void trace_waking(struct session *s, const struct weft_waking_event *e)
 	int32_t *cur = cpu_slot(s, e->hdr.cpu);
 
 	/* The UI names the waker as whatever ran on the CPU; make that true for wakeups from
-	 * interrupts or untraced tasks whose switch-in was not recorded. */
+	 * interrupts or untraced tasks whose switch-in was not recorded, and for a traced task
+	 * running since before the recording on a CPU with no switch yet (Perfetto drops a
+	 * wakeup on such a CPU). */
 	if (cur && *cur != (int32_t)e->hdr.tid) {
 		struct task *w = task_get(&s->tt, e->hdr.tid);
 
-		if (!w || !w->traced) {
+		if (!w || !w->traced || *cur < 0) {
 			static const char unnamed[PF_COMM_LEN], idle[PF_COMM_LEN] = "swapper";
+			const char *comm = w && w->traced ? w->comm : e->hdr.tid ? unnamed : idle;
 
-			pf_sched_switch(s->pf, e->hdr.cpu, e->hdr.ts, 0, e->hdr.tid, 120,
-					e->hdr.tid ? unnamed : idle);
+			pf_sched_switch(s->pf, e->hdr.cpu, e->hdr.ts, 0, e->hdr.tid, 120, comm);
 			*cur = e->hdr.tid;
 		}
 	}
