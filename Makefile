@@ -161,8 +161,10 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FIXTURES   := $(BUILD)/tests/fixture-pie $(BUILD)/tests/fixture-nopie $(BUILD)/tests/libfixture.so
 
-# Tool code a unit test needs besides the core (pure logic that lives with the CLI).
+# Tool code a unit test needs besides the core (pure logic that lives with the CLI or the
+# collector).
 UNIT_OBJS_test_pace := $(BUILD)/obj/src/cli/pace.o
+UNIT_OBJS_test_cpu_rings := $(BUILD)/obj/src/collect/cpu_rings.o
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libweft-core.a $$(UNIT_OBJS_test_$$*) | $(PROTO_H)
 	@echo "  TEST    $@"

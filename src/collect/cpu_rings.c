@@ -89,13 +89,9 @@ fail:
 	return ret;
 }
 
-/*
- * A ring record holds one event or several back to back (a batch of switches and wakeups,
- * bpf/sched_batch.bpf.h), each sized by its header. A size that does not fit hands the rest
- * over as one record, for the decoder to count as malformed.
- */
-static int read_events(collector_event_fn fn, void *ctx, const uint8_t *p, size_t len)
+int cpu_rings_split(collector_event_fn fn, void *ctx, const void *rec, size_t len)
 {
+	const uint8_t *p = rec;
 	int count = 0;
 
 	while (len) {
@@ -135,9 +131,10 @@ int cpu_rings_read(struct cpu_rings *cr, collector_event_fn fn, void *ctx)
 				break;
 			size = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
 			if (!(len & BPF_RINGBUF_DISCARD_BIT))
-				count += read_events(fn, ctx, (const uint8_t *)hdr + BPF_RINGBUF_HDR_SZ,
-						     len & ~(BPF_RINGBUF_BUSY_BIT |
-							     BPF_RINGBUF_DISCARD_BIT));
+				count += cpu_rings_split(fn, ctx,
+							 (const uint8_t *)hdr + BPF_RINGBUF_HDR_SZ,
+							 len & ~(BPF_RINGBUF_BUSY_BIT |
+								 BPF_RINGBUF_DISCARD_BIT));
 			pos += size;
 			r->taken += size;
 		}

@@ -17,6 +17,13 @@ int cpu_rings_open(struct cpu_rings **out, const int *fds, int n, size_t ring_by
  * order written. The records stay valid, and their space taken, until cpu_rings_release().
  * Returns the number of records. */
 int cpu_rings_read(struct cpu_rings *cr, collector_event_fn fn, void *ctx);
+/*
+ * One ring record to fn as the records it holds: one, or several back to back (a batch of
+ * switches and wakeups, bpf/sched_batch.bpf.h), each sized by its header. A size that does not
+ * fit hands the rest over as one record, for the decoder to count as malformed. Returns how
+ * many fn got.
+ */
+int cpu_rings_split(collector_event_fn fn, void *ctx, const void *rec, size_t len);
 /* Gives the space of every record handed out back to the kernel. */
 void cpu_rings_release(struct cpu_rings *cr);
 /* Waits up to timeout_ms for a record submitted with a forced wakeup: 1 if one came, 0 if
