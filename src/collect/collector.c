@@ -463,7 +463,8 @@ int collector_untrace_pid(struct collector *c, pid_t tgid)
  * Each CPU's batch of switches and wakeups into its ring (bpf/sched_batch.bpf.h), run on that
  * CPU: there nothing writes the batch while it is flushed. Only CPUs whose batch holds records
  * (its first field, the length in bytes): an idle CPU is not interrupted. One whose record is
- * being added as we look is flushed at the next drain, well inside the reorder window.
+ * being added as we look is flushed at the next drain: a record that late is still held for it
+ * (cli/recording.c, REORDER_WINDOW_NS).
  */
 static void flush_batches(struct collector *c)
 {

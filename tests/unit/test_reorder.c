@@ -228,6 +228,38 @@ static void test_cpu_runs_over_drains(void **state)
 }
 
 /*
+ * Many runs at once (40 rings of 30 records each, then 3, then 40 again), their timestamps
+ * shared between rings, over drains that leave some held: out in ts order, ties in arrival
+ * order.
+ */
+static void test_many_runs_keep_order_and_ties(void **state)
+{
+	struct out *o = out_new();
+	struct reorder r;
+	uint32_t tag = 0;
+
+	reorder_init(&r, 500);
+	for (uint64_t drain = 0; drain < 3; drain++) {
+		for (uint64_t ring = 0; ring < (drain == 1 ? 3 : 40); ring++)
+			for (uint64_t i = 0; i < 30; i++)
+				push(&r, 1000000 + drain * 3000 + i * 100 + (ring / 2 % 3) * 10, tag++);
+		reorder_advance(&r, 1000000 + drain * 3000 + 3000);
+		reorder_release(&r, 0, collect, o);
+		assert_true(r.len > 0); /* the last 500 ns of each drain stay */
+	}
+	reorder_release(&r, 1, collect, o);
+	assert_int_equal(o->n, (40 + 3 + 40) * 30);
+	for (size_t i = 1; i < o->n; i++) {
+		assert_true(o->ts[i - 1] <= o->ts[i]);
+		if (o->ts[i - 1] == o->ts[i])
+			assert_true(o->tag[i - 1] < o->tag[i]);
+	}
+	assert_int_equal(r.late, 0);
+	reorder_free(&r);
+	free(o);
+}
+
+/*
  * A drain slower than the window: ring 0 is read at 10 000, ring 1 only at 50 000 (weft was
  * preempted in between), so ring 1 brings records up to 50 000 while ring 0's from 10 000 on are
  * still in it. Released by the drain's clock (taken as it began), not by the newest record,
@@ -358,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_late_counted),
 		cmocka_unit_test(test_many_and_free),
 		cmocka_unit_test(test_cpu_runs_over_drains),
+		cmocka_unit_test(test_many_runs_keep_order_and_ties),
 		cmocka_unit_test(test_slow_drain_not_late),
 		cmocka_unit_test(test_chunks_reused),
 		cmocka_unit_test(test_release_empty),
