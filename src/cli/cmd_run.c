@@ -268,9 +268,12 @@ int cmd_run(int argc, char **argv)
 		cli_error(0, NULL, "tracing pid %d: %s", c.pid, strerror(-ret));
 	if (write(gate[1], "g", 1) != 1)
 		cli_error(0, NULL, "starting %s: %s", argv[optind], strerror(errno));
-	close(gate[1]);
 
 	sig = recording_loop(r, child_done, &c);
+	/* Not closed at once: closing takes the pipe's lock, which the child, woken by the write,
+	 * takes too to read, and it then slept on it, traced by now (CI caught that wait among
+	 * the command's stacks). */
+	close(gate[1]);
 	if (sig && !c.exited)
 		kill(c.pid, sig); /* stop the command too; its status is still returned */
 	ret = recording_finish(r);
