@@ -59,6 +59,16 @@ static struct out *out_new(void)
 	return o;
 }
 
+/* Out in time order, records with equal timestamps in the order they were pushed. */
+static void assert_in_order(const struct out *o)
+{
+	for (size_t i = 1; i < o->n; i++) {
+		assert_true(o->ts[i - 1] <= o->ts[i]);
+		if (o->ts[i - 1] == o->ts[i])
+			assert_true(o->tag[i - 1] < o->tag[i]);
+	}
+}
+
 static void test_sorted_by_ts(void **state)
 {
 	const uint64_t ts[] = { 50, 10, 40, 20, 30, 15, 45, 5 };
@@ -95,11 +105,7 @@ static void test_equal_ts_keep_push_order(void **state)
 			push(&r, ts * 1000, tag++);
 	reorder_release(&r, 1, collect, o);
 	assert_int_equal(o->n, 12);
-	for (size_t i = 1; i < o->n; i++) {
-		assert_true(o->ts[i - 1] <= o->ts[i]);
-		if (o->ts[i - 1] == o->ts[i])
-			assert_true(o->tag[i - 1] < o->tag[i]);
-	}
+	assert_in_order(o);
 	reorder_free(&r);
 	free(o);
 }
@@ -217,11 +223,7 @@ static void test_cpu_runs_over_drains(void **state)
 	}
 	reorder_release(&r, 1, collect, o);
 	assert_int_equal(o->n, 2400);
-	for (size_t i = 1; i < o->n; i++) {
-		assert_true(o->ts[i - 1] <= o->ts[i]);
-		if (o->ts[i - 1] == o->ts[i])
-			assert_true(o->tag[i - 1] < o->tag[i]);
-	}
+	assert_in_order(o);
 	assert_int_equal(r.late, 0);
 	reorder_free(&r);
 	free(o);
@@ -249,11 +251,7 @@ static void test_many_runs_keep_order_and_ties(void **state)
 	}
 	reorder_release(&r, 1, collect, o);
 	assert_int_equal(o->n, (40 + 3 + 40) * 30);
-	for (size_t i = 1; i < o->n; i++) {
-		assert_true(o->ts[i - 1] <= o->ts[i]);
-		if (o->ts[i - 1] == o->ts[i])
-			assert_true(o->tag[i - 1] < o->tag[i]);
-	}
+	assert_in_order(o);
 	assert_int_equal(r.late, 0);
 	reorder_free(&r);
 	free(o);
