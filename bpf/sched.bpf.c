@@ -115,7 +115,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 {
 	bool prev_traced = is_traced(prev), next_traced = is_traced(next);
 	struct weft_switch_event *e;
-	struct sched_batch *b;
+	struct weft_sched_batch *b;
 	bool batched;
 	__u64 ts;
 
@@ -162,7 +162,7 @@ static __always_inline void emit_waking(struct task_struct *p, __u8 new_task)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
 	/* A task that wakes itself does it with interrupts on: not into the batch. */
-	struct sched_batch *b = p != cur ? sched_batch() : NULL;
+	struct weft_sched_batch *b = p != cur ? sched_batch() : NULL;
 	struct weft_waking_event *e;
 	__u64 ts = waking_time();
 	bool batched;
@@ -209,7 +209,7 @@ int BPF_PROG(on_wakeup_new, struct task_struct *p)
 SEC("raw_tp")
 int flush_batch(void *ctx)
 {
-	struct sched_batch *b = sched_batch();
+	struct weft_sched_batch *b = sched_batch();
 
 	if (b)
 		sched_batch_flush(b);

@@ -21,34 +21,24 @@
 
 #include "common.bpf.h"
 
-/* A page per CPU: no two CPUs' batches share a cache line. */
-#define SCHED_BATCH_BYTES (4096 - 16)
-
 /* Another program on this CPU may read these between two of our stores: keep them in order. */
 #define batch_barrier() asm volatile("" ::: "memory")
 #define batch_flag(b) (*(volatile __u32 *)&(b)->flushing)
 
-struct sched_batch {
-	__u32 len;       /* bytes of records in buf */
-	__u32 count;     /* records in buf */
-	__u32 flushing;  /* a flush is under way on this CPU: write straight to the ring */
-	__u32 pad;
-	__u8 buf[SCHED_BATCH_BYTES];
-};
-
 /*
- * Indexed by CPU, and mapped by the collector, which reads each len to run the flush only on
- * the CPUs that hold records (an idle CPU is not woken for nothing).
+ * struct weft_sched_batch (include/weft/events.h), a page per CPU so that no two CPUs' batches
+ * share a cache line. Indexed by CPU, and mapped by the collector, which reads each len to run
+ * the flush only on the CPUs that hold records (an idle CPU is not woken for nothing).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1); /* set to the number of possible CPUs by user space */
 	__type(key, __u32);
-	__type(value, struct sched_batch);
+	__type(value, struct weft_sched_batch);
 } sched_batches SEC(".maps");
 
-static __always_inline struct sched_batch *sched_batch(void)
+static __always_inline struct weft_sched_batch *sched_batch(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 
@@ -56,7 +46,7 @@ static __always_inline struct sched_batch *sched_batch(void)
 }
 
 /* The batch to the CPU's ring, as one record; what a full ring refuses is counted lost. */
-static __always_inline void sched_batch_flush(struct sched_batch *b)
+static __always_inline void sched_batch_flush(struct weft_sched_batch *b)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), len;
 	void *ring;
@@ -67,8 +57,8 @@ static __always_inline void sched_batch_flush(struct sched_batch *b)
 	len = b->len;
 	if (len) {
 		ring = bpf_map_lookup_elem(&events, &cpu);
-		if (len > SCHED_BATCH_BYTES)
-			len = SCHED_BATCH_BYTES;
+		if (len > WEFT_SCHED_BATCH_BYTES)
+			len = WEFT_SCHED_BATCH_BYTES;
 		if (!ring || bpf_ringbuf_output(ring, b->buf, len, BPF_RB_NO_WAKEUP))
 			count_losses(WEFT_LOSS_RINGBUF_FULL, b->count);
 		b->len = 0;
@@ -82,7 +72,7 @@ static __always_inline void sched_batch_flush(struct sched_batch *b)
  * Room for a record of `size` bytes (a constant) in this CPU's batch, its header filled like
  * reserve()'s; sched_batch_commit() once the rest is. NULL: write it with reserve() instead.
  */
-static __always_inline void *sched_batch_reserve(struct sched_batch *b, __u32 size, __u16 type,
+static __always_inline void *sched_batch_reserve(struct weft_sched_batch *b, __u32 size, __u16 type,
 						 struct task_struct *t, __u64 ts)
 {
 	struct weft_event_header *h;
@@ -91,7 +81,7 @@ static __always_inline void *sched_batch_reserve(struct sched_batch *b, __u32 si
 	if (!b || batch_flag(b))
 		return NULL;
 	off = b->len;
-	if (off > SCHED_BATCH_BYTES - size) {
+	if (off > WEFT_SCHED_BATCH_BYTES - size) {
 		sched_batch_flush(b);
 		off = 0;
 	}
@@ -105,7 +95,7 @@ static __always_inline void *sched_batch_reserve(struct sched_batch *b, __u32 si
 	return h;
 }
 
-static __always_inline void sched_batch_commit(struct sched_batch *b, __u32 size)
+static __always_inline void sched_batch_commit(struct weft_sched_batch *b, __u32 size)
 {
 	b->len += size;
 	b->count++;

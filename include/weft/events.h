@@ -66,6 +66,21 @@ enum weft_loss_reason {
 	WEFT_LOSS_REASON_MAX = 32,
 };
 
+/*
+ * A CPU's batch of switch and wakeup records on their way to its ring (bpf/sched_batch.bpf.h),
+ * in a map the collector maps too: it reads len to flush only the CPUs that hold records, and
+ * takes the records itself from a CPU that went offline, where no flush can run. A page each.
+ */
+#define WEFT_SCHED_BATCH_BYTES (4096 - 16)
+
+struct weft_sched_batch {
+	__u32 len;       /* bytes of records in buf */
+	__u32 count;     /* records in buf */
+	__u32 flushing;  /* a flush is under way: a writer goes straight to the ring */
+	__u32 pad;
+	__u8 buf[WEFT_SCHED_BATCH_BYTES];
+};
+
 struct weft_event_header {
 	__u16 type;   /* enum weft_event_type */
 	__u16 size;   /* bytes of the whole record, header included */

@@ -35,8 +35,8 @@ struct collector {
 	int *ring_fds;           /* one per possible CPU */
 	size_t ring_bytes;       /* each */
 	_Atomic uint64_t *traced; /* the BPF "traced" bitmap, mapped: one bit per tgid */
-	const uint8_t *batches;  /* the per-CPU batches of switches and wakeups, mapped */
-	size_t batch_stride, batches_bytes;
+	struct weft_sched_batch *batches; /* each CPU's batch of switches and wakeups, mapped */
+	size_t batches_bytes;
 	int ncpus;
 	struct injected *injected, **injected_tail; /* user-space records, in order */
 	struct detach_batch links; /* being destroyed by the detacher thread */
@@ -148,16 +148,17 @@ static int rings_create(struct collector *c, size_t bytes)
 	return 0;
 }
 
-/* Read-only: the collector only looks at how full each CPU's batch is. */
+/* The collector reads how full each CPU's batch is, and empties an offline CPU's itself. */
 static int batches_map(struct collector *c)
 {
 	struct bpf_map *m = c->skel->maps.sched_batches;
 	size_t page = sysconf(_SC_PAGESIZE);
 	void *p;
 
-	c->batch_stride = (bpf_map__value_size(m) + 7) & ~(size_t)7;
-	c->batches_bytes = (c->batch_stride * c->ncpus + page - 1) & ~(page - 1);
-	p = mmap(NULL, c->batches_bytes, PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+	if (bpf_map__value_size(m) != sizeof(*c->batches))
+		return -EINVAL;
+	c->batches_bytes = (sizeof(*c->batches) * c->ncpus + page - 1) & ~(page - 1);
+	p = mmap(NULL, c->batches_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	c->batches = p;
@@ -460,31 +461,51 @@ int collector_untrace_pid(struct collector *c, pid_t tgid)
 }
 
 /*
+ * The batch of a CPU that went offline, where the flush cannot run (and where nothing writes it
+ * until it comes back): its records are taken from the mapping, so they are neither held back
+ * until the CPU returns nor lost at the end. The flag sends a writer on a CPU that comes back
+ * meanwhile straight to the ring, as during a flush.
+ */
+static void take_offline_batch(struct weft_sched_batch *b, collector_event_fn fn, void *ctx)
+{
+	volatile struct weft_sched_batch *vb = b;
+	uint32_t len;
+
+	vb->flushing = 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	len = vb->len < sizeof(b->buf) ? vb->len : sizeof(b->buf);
+	cpu_rings_split(fn, ctx, b->buf, len);
+	vb->len = 0;
+	vb->count = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vb->flushing = 0;
+}
+
+/*
  * Each CPU's batch of switches and wakeups into its ring (bpf/sched_batch.bpf.h), run on that
  * CPU: there nothing writes the batch while it is flushed. Only CPUs whose batch holds records
- * (its first field, the length in bytes): an idle CPU is not interrupted. One whose record is
- * being added as we look is flushed at the next drain: a record that late is still held for it
- * (cli/recording.c, REORDER_WINDOW_NS).
+ * (an idle CPU is not interrupted). One whose record is being added as we look is flushed at
+ * the next drain: a record that late is still held for it (cli/recording.c, REORDER_WINDOW_NS).
+ * An offline CPU's records go to fn, copied.
  */
-static void flush_batches(struct collector *c)
+static void flush_batches(struct collector *c, collector_event_fn fn, void *ctx)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU);
 	int fd = bpf_program__fd(c->skel->progs.flush_batch);
 
 	for (int cpu = 0; cpu < c->ncpus; cpu++) {
-		const volatile uint32_t *len = (const void *)(c->batches + cpu * c->batch_stride);
-
-		if (!*len)
+		if (!((volatile struct weft_sched_batch *)&c->batches[cpu])->len)
 			continue;
 		opts.cpu = cpu;
-		bpf_prog_test_run_opts(fd, &opts);
+		if (bpf_prog_test_run_opts(fd, &opts) == -ENXIO)
+			take_offline_batch(&c->batches[cpu], fn, ctx);
 	}
 }
 
 int collector_drain(struct collector *c, collector_event_fn fn, collector_event_fn kept,
 		    void *ctx)
 {
-	flush_batches(c);
+	flush_batches(c, fn, ctx);
 	for (int i = 0; collector_areas[i] && i < AREAS_MAX; i++)
 		if (c->area_open[i] && collector_areas[i]->poll)
 			collector_areas[i]->poll(c, c->area_state[i]);

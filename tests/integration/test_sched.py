@@ -129,6 +129,49 @@ def a_quiet_cpu_gives_up_its_records_in_time():
 
 
 @test
+def an_offline_cpu_gives_up_its_records():
+    """A CPU taken offline keeps its batch of switches, and the flush that runs on each CPU
+    cannot run there: weft must take them itself. A shell spins on CPU 1; CPU 1 goes offline
+    0.6 s in, until the recording is over. Its switch-out there (to the CPU's migration
+    thread) must be in the trace: without it the shell ran on CPU 1 until the end."""
+    online = "/sys/devices/system/cpu/cpu1/online"
+    check(os.path.exists(online), f"{online} is missing: this test needs a second CPU that "
+          "can be taken offline")
+    d = workdir()
+    trace, js = os.path.join(d, "offline.pftrace"), os.path.join(d, "offline.json")
+    spin = "taskset -c 1 sh -c 'while :; do :; done' & p=$!; sleep 1.5; kill $p"
+    w = subprocess.Popen([WEFT, "run", "-o", trace, "--summary-json", js, "--", "sh", "-c",
+                          spin], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.6)
+        with open(online, "w") as f:
+            f.write("0")
+        out, err = w.communicate(timeout=60)
+    finally:
+        if w.poll() is None:
+            w.kill()
+        with open(online, "w") as f:
+            f.write("1")
+    check(w.returncode == 0, f"weft run failed ({w.returncode}): {err[-2000:]}")
+    with open(js) as f:
+        ev = json.load(f)["events"]
+    check(ev["out_of_order"] == 0 and not records_lost(ev) and ev["malformed"] == 0,
+          f"records out of order, lost or malformed: {ev}")
+    problems, rows, end = query(
+        trace, IMPORT_PROBLEMS,
+        "select s.ts, s.dur, s.end_state from sched s join thread t using(utid) "
+        "where s.cpu = 1 and t.name = 'sh' order by s.ts desc limit 1",
+        "select max(ts + dur) as end from sched")
+    check_clean_import(problems)
+    check(rows, "the spinning shell has no slice on CPU 1")
+    last, trace_end = rows[0], end[0]["end"]
+    # CPU 1 is offline for the last ~0.9 s: the shell's last slice there ends at that point
+    check(last["ts"] + last["dur"] < trace_end - 300_000_000,
+          f"the shell's last slice on CPU 1 ends {trace_end - last['ts'] - last['dur']} ns "
+          f"before the end of the trace, though CPU 1 was offline for the last ~0.9 s: {last}")
+
+
+@test
 def traces_are_compressed_unless_asked_not_to():
     """By default the trace's packets are deflated: Perfetto's reader must see the same threads
     and switches as the kernel counted, in a third of the bytes. --no-compress writes them as

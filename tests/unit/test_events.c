@@ -71,6 +71,16 @@ static void test_header(void **state)
 	FIELD(struct weft_event_header, tid, 20, 4);
 }
 
+/* A page per CPU, its records 8-byte aligned like a ring record's. */
+static void test_sched_batch(void **state)
+{
+	assert_int_equal(sizeof(struct weft_sched_batch), 4096);
+	FIELD(struct weft_sched_batch, len, 0, 4);
+	FIELD(struct weft_sched_batch, count, 4, 4);
+	FIELD(struct weft_sched_batch, flushing, 8, 4);
+	FIELD(struct weft_sched_batch, buf, 16, WEFT_SCHED_BATCH_BYTES);
+}
+
 static void test_switch(void **state)
 {
 	assert_int_equal(sizeof(struct weft_switch_event), 88);
@@ -209,6 +219,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_constants),
 		cmocka_unit_test(test_header),
+		cmocka_unit_test(test_sched_batch),
 		cmocka_unit_test(test_switch),
 		cmocka_unit_test(test_waking),
 		cmocka_unit_test(test_fork),
