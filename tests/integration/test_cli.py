@@ -88,6 +88,21 @@ def unprivileged_user_gets_a_hint():
           f"no hint: {p.stderr}")
 
 
+@test
+def no_kernel_btf_gets_a_hint():
+    # A kernel without BTF, as weft sees it: an empty /sys/kernel/btf in a mount namespace of
+    # its own. The command must not start untraced.
+    d = workdir()
+    marker = os.path.join(d, "ran")
+    p = subprocess.run(["unshare", "-m", "sh", "-c",
+                        'mount -t tmpfs none /sys/kernel/btf && exec "$@"', "sh", WEFT, "run",
+                        "-o", os.path.join(d, "b.pftrace"), "--", "touch", marker],
+                       capture_output=True, text=True, timeout=60)
+    one_line_error(p, "BTF", "/sys/kernel/btf/vmlinux", code=1)
+    check("hint:" in p.stderr and "CONFIG_DEBUG_INFO_BTF" in p.stderr, f"no hint: {p.stderr}")
+    check(not os.path.exists(marker), "the command ran without tracing")
+
+
 def weft_programs():
     """Ids of loaded BPF programs named as weft's scheduler programs are."""
     out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
