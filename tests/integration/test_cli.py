@@ -6,7 +6,8 @@ import subprocess
 import time
 import urllib.request
 
-from harness import WEFT, check, live_wefts, sample, test, weft, workdir
+from harness import (IMPORT_PROBLEMS, WEFT, check, check_clean_import, live_wefts, query, sample,
+                     test, weft, workdir)
 
 PINGPONG = sample("threads/pingpong")
 
@@ -48,6 +49,23 @@ def record_bad_pids():
     one_line_error(weft("record", "-p", "2", "-o", out), "kernel thread", code=1)
     one_line_error(weft("record", "-p", "abc", "-o", out), "abc", code=2)
     one_line_error(weft("record", "-o", out), "-p", code=2)
+
+
+@test
+def record_pid_that_exits_during_attach():
+    # A process alive when weft checks it and gone by the time its probes are in (loading them
+    # takes ~0.2 s here): said in one line, exit 1, and the (empty) trace still written and
+    # loadable.
+    d = workdir()
+    out = os.path.join(d, "gone.pftrace")
+    short = subprocess.Popen(["sleep", "0.1"])
+    try:
+        p = weft("record", "-p", str(short.pid), "-o", out)
+    finally:
+        short.wait()
+    one_line_error(p, str(short.pid), "exited while weft was attaching", code=1)
+    check(os.path.exists(out), "no trace written")
+    check_clean_import(query(out, IMPORT_PROBLEMS)[0])
 
 
 @test
