@@ -473,7 +473,9 @@ static void take_offline_batch(struct weft_sched_batch *b, collector_event_fn fn
 
 	vb->flushing = 1;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	len = vb->len < sizeof(b->buf) ? vb->len : sizeof(b->buf);
+	len = vb->len;
+	if (len > sizeof(b->buf))
+		len = sizeof(b->buf);
 	cpu_rings_split(fn, ctx, b->buf, len);
 	vb->len = 0;
 	vb->count = 0;
