@@ -181,7 +181,8 @@ $(BUILD)/tests/fixture-nopie: tests/fixtures/fixture.c $(BUILD)/tests/libfixture
 
 # --- top-level targets ----------------------------------------------------------------------------
 .SECONDARY:
-.PHONY: all samples unit-tests test test-unit test-integration bench format clean tp-reader
+.PHONY: all samples unit-tests test test-unit test-integration test-sanitized bench format clean \
+	tp-reader
 .DEFAULT_GOAL := all
 all: $(BUILD)/weft $(BUILD)/libweft-preload.so samples
 samples: $(SAMPLES) $(ERL_SAMPLES) $(CXX_SAMPLES)
@@ -196,7 +197,26 @@ tp-reader:
 test-integration: all tp-reader
 	$(Q)tests/integration/run.sh $(BUILD)
 
-test: test-unit test-integration
+# weft and the samples again, built with AddressSanitizer and UndefinedBehaviorSanitizer, through
+# the unit tests and the integration tests that take the paths a real recording takes (stacks
+# resolved while maps are read again, JIT names, Go and BEAM probes, locks, loops, bad input).
+# The preload shim's tests stay out: a sanitized shim cannot be preloaded into other programs.
+SAN_BUILD := $(BUILD)-san
+SAN_TESTS := run_writes_clean_named_trace waker_is_the_other_thread \
+	offcpu_stack_keeps_caller_of_libc output_file_rules record_bad_pids \
+	record_pid_that_exits_during_attach convoy_lock_ranked_first_with_holders \
+	deadlock_found_live epoll_stalls_and_culprits node_stalls_name_the_js_function \
+	asyncio_stalls_name_python_functions go_slow_channel_ranks_first_on_send_side \
+	go_record_attaches_to_running_program beam_pingpong_flows caf_slow_actor_identified
+
+test-sanitized: tp-reader
+	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) SAN=address,undefined all unit-tests
+	$(Q)tests/run-unit.sh $(SAN_BUILD)
+	$(Q)ln -sfn $(abspath $(BUILD)/tp) $(SAN_BUILD)/tp
+	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+		tests/integration/run.sh $(SAN_BUILD) $(SAN_TESTS)
+
+test: test-unit test-integration test-sanitized
 
 # The benchmarks' reference: empty programs on the scheduler tracepoints weft uses.
 $(BUILD)/bench/tracepoint_floor.bpf.o: bench/floor/tracepoint_floor.bpf.c $(BUILD)/vmlinux.h
@@ -218,6 +238,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

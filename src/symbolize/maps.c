@@ -11,8 +11,69 @@
 
 static const char deleted_suffix[] = " (deleted)";
 
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The slot holding name, or the free slot where it belongs. */
+static char **names_slot(char **slots, size_t cap, const char *name)
+{
+	size_t i = name_hash(name) & (cap - 1);
+
+	while (slots[i] && strcmp(slots[i], name))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static int names_grow(struct map_names *names)
+{
+	size_t cap = names->cap ? names->cap * 2 : 256;
+	char **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < names->cap; i++)
+		if (names->slots[i])
+			*names_slot(slots, cap, names->slots[i]) = names->slots[i];
+	free(names->slots);
+	names->slots = slots;
+	names->cap = cap;
+	return 0;
+}
+
+/* The stored copy of name, stored now if it is new; NULL when out of memory. */
+static const char *names_get(struct map_names *names, const char *name)
+{
+	char **slot;
+
+	/* at most half full: probes stay short */
+	if (2 * (names->n + 1) > names->cap && names_grow(names))
+		return NULL;
+	slot = names_slot(names->slots, names->cap, name);
+	if (!*slot) {
+		*slot = strdup(name);
+		if (!*slot)
+			return NULL;
+		names->n++;
+	}
+	return *slot;
+}
+
+void map_names_free(struct map_names *names)
+{
+	for (size_t i = 0; i < names->cap; i++)
+		free(names->slots[i]);
+	free(names->slots);
+	*names = (struct map_names){ 0 };
+}
+
 /* Parse one maps line; returns 0, or -EINVAL for a line we do not understand. */
-static int maps_parse_line(char *line, struct sym_map *m)
+static int maps_parse_line(char *line, struct map_names *names, struct sym_map *m)
 {
 	unsigned long long start, end, offset, ino;
 	unsigned int major, minor;
@@ -39,11 +100,11 @@ static int maps_parse_line(char *line, struct sym_map *m)
 	if (len > sizeof(deleted_suffix) - 1 &&
 	    !strcmp(name + len - (sizeof(deleted_suffix) - 1), deleted_suffix))
 		name[len - (sizeof(deleted_suffix) - 1)] = '\0';
-	m->name = strdup(name[0] ? name : "[anon]");
+	m->name = names_get(names, name[0] ? name : "[anon]");
 	return m->name ? 0 : -ENOMEM;
 }
 
-int maps_read(pid_t pid, struct sym_map **mapsp, int *nmapsp)
+int maps_read(pid_t pid, struct map_names *names, struct sym_map **mapsp, int *nmapsp)
 {
 	struct sym_map *maps = NULL, *grown;
 	int nmaps = 0, cap = 0, err = 0;
@@ -67,7 +128,7 @@ int maps_read(pid_t pid, struct sym_map **mapsp, int *nmapsp)
 			}
 			maps = grown;
 		}
-		err = maps_parse_line(line, &maps[nmaps]);
+		err = maps_parse_line(line, names, &maps[nmaps]);
 		if (err == -EINVAL) {
 			err = 0;
 			continue;
@@ -84,21 +145,12 @@ out:
 		fclose(f);
 	free(line);
 	if (err) {
-		maps_free(maps, nmaps);
+		free(maps);
 		return err;
 	}
 	*mapsp = maps;
 	*nmapsp = nmaps;
 	return 0;
-}
-
-void maps_free(struct sym_map *maps, int nmaps)
-{
-	int i;
-
-	for (i = 0; i < nmaps; i++)
-		free(maps[i].name);
-	free(maps);
 }
 
 struct sym_map *maps_find(struct sym_map *maps, int nmaps, uint64_t addr)

@@ -67,7 +67,7 @@ struct sym_map {
 	uint64_t dev;
 	uint64_t ino;
 	struct sym_elf *elf; /* executable file mappings only; owned by the ELF cache */
-	char *name;	      /* path, "[vdso]", "[anon]" ...; owned here */
+	const char *name;    /* path, "[vdso]", "[anon]" ...; owned by the process's map_names */
 	bool exec;
 };
 
@@ -82,10 +82,23 @@ struct unwind_ctx {
 };
 
 /* Everything kept for one process, valid after it exits. */
+/*
+ * The names a process's maps have had, each stored once. Frames resolved earlier point into
+ * them (sym_loc.module) while the map is read again, so a name lives as long as its process's
+ * entry, not as long as one reading of the map: a stack with a JIT frame in the middle reads the
+ * map again halfway through resolving its frames.
+ */
+struct map_names {
+	char **slots; /* open addressing, NULL: free */
+	size_t cap;   /* a power of two */
+	size_t n;
+};
+
 struct sym_proc {
 	struct sym_proc *next; /* hash chain */
 	pid_t pid;
-	struct sym_map *maps;	/* sorted by start, non-overlapping */
+	struct map_names names;
+	struct sym_map *maps;	/* sorted by start, non-overlapping; names from `names` */
 	int nmaps;
 	uint64_t loaded_ns;	/* CLOCK_MONOTONIC of the last /proc read, rate-limits reloads */
 	Dwfl *dwfl;		/* built on first unwind from maps, reused until maps change */
@@ -122,8 +135,9 @@ struct sym {
 };
 
 /* maps.c */
-int maps_read(pid_t pid, struct sym_map **mapsp, int *nmapsp);
-void maps_free(struct sym_map *maps, int nmaps);
+/* Names in the maps read are stored in names (which keeps them when the read fails). */
+int maps_read(pid_t pid, struct map_names *names, struct sym_map **mapsp, int *nmapsp);
+void map_names_free(struct map_names *names);
 struct sym_map *maps_find(struct sym_map *maps, int nmaps, uint64_t addr);
 
 /* elf_symbols.c */

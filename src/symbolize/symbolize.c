@@ -44,7 +44,8 @@ struct sym *sym_new(void)
 static void proc_free(struct sym_proc *p)
 {
 	unwind_proc_drop(p);
-	maps_free(p->maps, p->nmaps);
+	free(p->maps);
+	map_names_free(&p->names);
 	perf_map_free(p->perf_map);
 	free(p);
 }
@@ -96,13 +97,23 @@ int sym_proc_load(struct sym *s, pid_t pid)
 {
 	struct sym_proc **pp = proc_slot(s, pid), *p = *pp;
 	struct sym_map *maps = NULL;
-	int nmaps = 0, i, err;
+	bool fresh = !p;
+	int nmaps = 0, err;
 
+	if (fresh) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->pid = pid;
+	}
 	/* Read first: if the process is already gone, what was kept stays. */
-	err = maps_read(pid, &maps, &nmaps);
-	if (err)
-		goto out;
-	for (i = 0; i < nmaps; i++) {
+	err = maps_read(pid, &p->names, &maps, &nmaps);
+	if (err) {
+		if (fresh)
+			proc_free(p);
+		return err;
+	}
+	for (int i = 0; i < nmaps; i++) {
 		struct sym_map *m = &maps[i];
 
 		if (!m->exec)
@@ -111,25 +122,15 @@ int sym_proc_load(struct sym *s, pid_t pid)
 		if (m->elf && elf_map_bias(m->elf, m, &m->bias))
 			m->elf = NULL;
 	}
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p) {
-			err = -ENOMEM;
-			goto out;
-		}
-		p->pid = pid;
+	if (fresh)
 		*pp = p;
-	}
 	unwind_proc_drop(p);
-	maps_free(p->maps, p->nmaps);
+	free(p->maps);
 	p->maps = maps;
 	p->nmaps = nmaps;
 	p->loaded_ns = sym_now_ns();
 	s->generation++;
-	maps = NULL;
-out:
-	maps_free(maps, maps ? nmaps : 0);
-	return err;
+	return 0;
 }
 
 void sym_proc_forget(struct sym *s, pid_t pid)

@@ -248,6 +248,26 @@ static void test_self(void **state)
 	sym_free(s);
 }
 
+/*
+ * A frame resolved before the map is read again keeps its module name: the stack it belongs to
+ * may be half resolved (a JIT frame further on makes the symbolizer read the map again). One
+ * reading only: the names of the first are still allocated while the second's are made, so a
+ * copy could not land at the same address.
+ */
+static void test_module_name_outlives_reload(void **state)
+{
+	uint64_t pc = (uint64_t)(uintptr_t)local_function;
+	struct sym *s = sym_new();
+	struct sym_loc before, after;
+
+	assert_int_equal(sym_resolve_user(s, getpid(), pc, pc, &before), 0);
+	assert_int_equal(sym_proc_load(s, getpid()), 0);
+	assert_int_equal(sym_resolve_user(s, getpid(), pc, pc, &after), 0);
+	assert_ptr_equal(before.module, after.module);
+	assert_string_equal(base_name(before.module), "test_symbolize");
+	sym_free(s);
+}
+
 /* The vDSO: symbolized from the symbolizer's own copy of the kernel's image. */
 static void test_vdso(void **state)
 {
@@ -364,11 +384,17 @@ static void test_kernel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resolve_pie),	    cmocka_unit_test(test_resolve_nopie),
-		cmocka_unit_test(test_resolve_after_exit), cmocka_unit_test(test_two_processes),
-		cmocka_unit_test(test_unmapped),	    cmocka_unit_test(test_libc_dynsym),
-		cmocka_unit_test(test_self),		    cmocka_unit_test(test_resolve_cost),
-		cmocka_unit_test(test_kernel),		    cmocka_unit_test(test_vdso),
+		cmocka_unit_test(test_resolve_pie),
+		cmocka_unit_test(test_resolve_nopie),
+		cmocka_unit_test(test_resolve_after_exit),
+		cmocka_unit_test(test_two_processes),
+		cmocka_unit_test(test_unmapped),
+		cmocka_unit_test(test_libc_dynsym),
+		cmocka_unit_test(test_self),
+		cmocka_unit_test(test_module_name_outlives_reload),
+		cmocka_unit_test(test_resolve_cost),
+		cmocka_unit_test(test_kernel),
+		cmocka_unit_test(test_vdso),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
