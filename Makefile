@@ -181,8 +181,8 @@ $(BUILD)/tests/fixture-nopie: tests/fixtures/fixture.c $(BUILD)/tests/libfixture
 
 # --- top-level targets ----------------------------------------------------------------------------
 .SECONDARY:
-.PHONY: all samples unit-tests test test-unit test-integration test-sanitized bench format clean \
-	tp-reader
+.PHONY: all samples unit-tests test test-unit test-integration test-sanitized fuzz bench format \
+	clean tp-reader
 .DEFAULT_GOAL := all
 all: $(BUILD)/weft $(BUILD)/libweft-preload.so samples
 samples: $(SAMPLES) $(ERL_SAMPLES) $(CXX_SAMPLES)
@@ -218,6 +218,24 @@ test-sanitized: tp-reader
 
 test: test-unit test-integration test-sanitized
 
+# libFuzzer on the way records take through weft (tests/fuzz/fuzz_records.c), built by clang
+# with AddressSanitizer and UndefinedBehaviorSanitizer into build-fuzz/, for FUZZ_SECONDS;
+# the corpus stays in build-fuzz/corpus for the next run. Not part of `make test`: a search,
+# not a check (what it finds becomes a unit test).
+FUZZ_BUILD   := $(BUILD)-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang LTO= \
+		CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libweft-core.a
+	@echo "  LD      $(FUZZ_BUILD)/fuzz_records"
+	$(Q)clang $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
+		-I$(FUZZ_BUILD)/gen tests/fuzz/fuzz_records.c $(FUZZ_BUILD)/libweft-core.a \
+		-o $(FUZZ_BUILD)/fuzz_records $(LDLIBS)
+	$(Q)mkdir -p $(FUZZ_BUILD)/corpus
+	$(Q)cd $(FUZZ_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		./fuzz_records -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 corpus
+
 # The benchmarks' reference: empty programs on the scheduler tracepoints weft uses.
 $(BUILD)/bench/tracepoint_floor.bpf.o: bench/floor/tracepoint_floor.bpf.c $(BUILD)/vmlinux.h
 	@echo "  BPF     $@"
@@ -238,6 +256,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -26,6 +26,13 @@ static inline const struct weft_event_header *weft_decode(const void *data, size
 		return h;
 	return weft_decode_slow(data, len, why);
 }
+/* A record's count of user stack bytes, as far as its ustack array goes: the preload shim's
+ * records come from the traced program's memory, which can hold anything. */
+static inline size_t weft_ustack_len(__u32 len)
+{
+	return len < WEFT_USTACK_BYTES ? len : WEFT_USTACK_BYTES;
+}
+
 const char *weft_event_name(unsigned type);
 const char *weft_loss_name(unsigned reason);
 

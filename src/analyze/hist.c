@@ -23,19 +23,25 @@ static uint64_t bucket_low(unsigned b)
 	return ((uint64_t)((1u << HIST_SUB_BITS) | (b & ((1u << HIST_SUB_BITS) - 1)))) << shift;
 }
 
-void hist_add(struct hist *h, uint64_t v)
+void hist_add_n(struct hist *h, uint64_t v, uint64_t n)
 {
 	unsigned b = bucket_of(v);
 
 	if (b >= HIST_BUCKETS)
 		b = HIST_BUCKETS - 1;
+	/* A full bucket takes no more, and neither does count: it stays the buckets' sum, which
+	 * the quantiles walk. */
+	if (n > UINT32_MAX - h->buckets[b])
+		n = UINT32_MAX - h->buckets[b];
+	if (!n)
+		return;
 	if (!h->count || v < h->min)
 		h->min = v;
 	if (v > h->max)
 		h->max = v;
-	h->count++;
-	h->sum += v;
-	h->buckets[b]++;
+	h->count += n;
+	h->sum += v * n;
+	h->buckets[b] += (uint32_t)n;
 }
 
 uint64_t hist_quantile(const struct hist *h, double q)

@@ -17,7 +17,12 @@ struct hist {
 	uint32_t buckets[HIST_BUCKETS];
 };
 
-void hist_add(struct hist *h, uint64_t v);
+/* n values v at once (a bucket saturates rather than wrap). */
+void hist_add_n(struct hist *h, uint64_t v, uint64_t n);
+static inline void hist_add(struct hist *h, uint64_t v)
+{
+	hist_add_n(h, v, 1);
+}
 /* q in [0, 1]. Returns the midpoint of the bucket holding the q-quantile, clamped to
  * [min, max]; 0 for an empty histogram. */
 uint64_t hist_quantile(const struct hist *h, double q);

@@ -158,7 +158,9 @@ uint64_t loops_hist_value(unsigned b)
 	unsigned e = b >> WEFT_LOOP_HIST_SUB_BITS, sub = b & ((1 << WEFT_LOOP_HIST_SUB_BITS) - 1);
 	uint64_t width;
 
-	if (b < (1 << WEFT_LOOP_HIST_SUB_BITS))
+	/* Single values below 8; buckets 8..23 are never made (a corrupt record's are taken as
+	 * their number). */
+	if (e < WEFT_LOOP_HIST_SUB_BITS)
 		return b;
 	width = 1ULL << (e - WEFT_LOOP_HIST_SUB_BITS);
 	return (1ULL << e) + sub * width + width / 2;
@@ -465,8 +467,7 @@ static void on_stats(struct session *s, struct loops *L, const struct weft_loop_
 	if (e->max_ns > lt->max_ns)
 		lt->max_ns = e->max_ns;
 	for (unsigned b = 0; b < WEFT_LOOP_HIST_BUCKETS; b++)
-		for (uint32_t k = 0; k < e->hist[b]; k++)
-			hist_add(&lt->hist, loops_hist_value(b));
+		hist_add_n(&lt->hist, loops_hist_value(b), e->hist[b]);
 	/* The histogram's buckets are coarse; the exact maximum is known. */
 	if (e->max_ns > lt->hist.max)
 		lt->hist.max = e->max_ns;
@@ -649,7 +650,7 @@ static int by_stalled(const void *a, const void *b)
 		return x->stalled_ns > y->stalled_ns ? -1 : 1;
 	if (x->busy_ns != y->busy_ns)
 		return x->busy_ns > y->busy_ns ? -1 : 1;
-	return x->tid - y->tid;
+	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
 static int by_total(const void *a, const void *b)

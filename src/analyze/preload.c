@@ -12,6 +12,7 @@
 #include "analyze/lockorder.h"
 #include "analyze/locks.h"
 #include "analyze/locktable.h"
+#include "analyze/decode.h"
 #include "analyze/session_impl.h"
 #include "perfetto/writer.h"
 #include "symbolize/symbolize.h"
@@ -187,7 +188,7 @@ static struct edge_stack *unwind_edge(struct session *s, const struct weft_lock_
 		return NULL;
 	label_pc(s, e->hdr.pid, e->from_caller, true, es->from_site, sizeof(es->from_site));
 	n = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs, e->ustack,
-			    e->ustack_len, ips, 64);
+			    weft_ustack_len(e->ustack_len), ips, 64);
 	for (int i = 0; i < n && es->n < EDGE_FRAMES; i++) {
 		trace_resolve_user(s, e->hdr.pid, ips[i], i ? ips[i] - 1 : ips[i], &loc);
 		if (trace_frame_is_weft(&loc))

@@ -17,7 +17,7 @@ static int by_waiting(const void *a, const void *b)
 
 	if (wx != wy)
 		return wx > wy ? -1 : 1;
-	return x->tid - y->tid;
+	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
 /* Traced threads, the ones waiting longest first. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analyze/decode.h"
 #include "analyze/session_impl.h"
 #include "perfetto/writer.h"
 #include "symbolize/symbolize.h"
@@ -150,7 +151,8 @@ static size_t stack_ips(struct session *s, const struct weft_stack_event *e, uin
 	*nkernel = n;
 	if (e->uregs[WEFT_UREG_IP]) {
 		nu = sym_unwind_user(s->sym, e->hdr.pid, e->hdr.tid, (const uint64_t *)e->uregs,
-				     e->ustack, e->ustack_len, ips + n, STACK_USER_FRAMES_MAX);
+				     e->ustack, weft_ustack_len(e->ustack_len), ips + n,
+				     STACK_USER_FRAMES_MAX);
 		/* no code at 0: an unwind that ends there read past the last real frame */
 		while (nu > 0 && !ips[n + nu - 1])
 			nu--;

@@ -148,6 +148,34 @@ static void test_small_values_exact(void **state)
 	free(h);
 }
 
+/* n values at once are n single ones; a count past what a bucket holds saturates at once
+ * (a loop's stats record carries its counts, and the preload shim's come from the traced
+ * program's memory: a count of 4 billion must not take 4 billion steps). */
+static void test_add_n(void **state)
+{
+	struct hist *one = calloc(1, sizeof(*one)), *many = calloc(1, sizeof(*many));
+
+	assert_non_null(one);
+	assert_non_null(many);
+	for (int i = 0; i < 1000; i++)
+		hist_add(one, 4321);
+	hist_add(one, 7);
+	hist_add_n(many, 4321, 1000);
+	hist_add_n(many, 7, 1);
+	hist_add_n(many, 99, 0);
+	assert_memory_equal(one, many, sizeof(*one));
+
+	memset(many, 0, sizeof(*many));
+	hist_add_n(many, 5, UINT64_MAX);
+	hist_add_n(many, 5, 10);
+	hist_add_n(many, 900, 1);
+	assert_int_equal(many->count, (uint64_t)UINT32_MAX + 1);
+	assert_int_equal(hist_quantile(many, 0.5), 5);
+	assert_int_equal(hist_quantile(many, 1), 900);
+	free(one);
+	free(many);
+}
+
 static void test_uniform(void **state)
 {
 	uint64_t *v = malloc(NSAMPLES * sizeof(*v));
@@ -214,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_single_value),
 		cmocka_unit_test(test_constant),
 		cmocka_unit_test(test_small_values_exact),
+		cmocka_unit_test(test_add_n),
 		cmocka_unit_test(test_uniform),
 		cmocka_unit_test(test_exponential),
 		cmocka_unit_test(test_log_uniform),

@@ -431,6 +431,34 @@ static void test_malformed_counted(void **state)
 	assert_int_equal(thread_field(f->json, PING, "on_cpu_ns"), 170 * US);
 }
 
+/*
+ * A stack whose lengths claim more than its arrays hold (the preload shim's records come from
+ * the traced program's memory): read only as far as the arrays go. The frame pointer sits 64 MiB
+ * above the stack pointer, inside the claimed length: reading it meant reading far outside the
+ * record.
+ */
+static void test_stack_lengths_past_the_arrays(void **state)
+{
+	struct fixture *f = *state;
+	struct weft_stack_event *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	push_recording(f);
+	/* main, known by then, switched out at 200 */
+	hdr(&e->hdr, WEFT_EV_STACK, sizeof(*e), 0, AT(200), PID, PID);
+	e->kstack_len = UINT32_MAX;
+	e->ustack_len = UINT32_MAX;
+	e->uregs[WEFT_UREG_IP] = 0x401000;
+	e->uregs[WEFT_UREG_SP] = 0x7ffd00000000ULL;
+	e->uregs[WEFT_UREG_BP] = 0x7ffd00000000ULL + (64 << 20);
+	push(f, e);
+	free(e);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	assert_int_equal(json_u64(f->json, "malformed"), 0);
+	assert_int_equal(json_u64(f->json, "captured"), 20);
+}
+
 /* Nothing pushed at all: a valid, empty summary and a trace that still opens. */
 static void test_empty_session(void **state)
 {
@@ -483,6 +511,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offcpu_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stack_lengths_past_the_arrays, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_empty_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duration_from_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duration_without_records, setup, teardown),
