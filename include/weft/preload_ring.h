@@ -144,7 +144,10 @@ static inline void weft_ring_commit(struct weft_ring *r, uint64_t pos, __u32 len
 
 /*
  * Consumer: hand each published record to fn(ctx, rec, len) in ring order, zero it and advance.
- * Stops at the first reservation not yet published. Returns the records consumed.
+ * Stops at the first reservation not yet published. Returns the records consumed. The ring is
+ * the producer's memory, so an entry is checked before anything is read from it or written to
+ * it: one that would reach past the ring (or is not a whole number of 8-byte words) stops the
+ * reading. The ring's size is the one taken when it was attached, not the header's now.
  */
 static inline long weft_ring_consume(struct weft_ring *r,
 				     int (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
@@ -152,25 +155,25 @@ static inline long weft_ring_consume(struct weft_ring *r,
 	struct weft_ring_header *h = r->hdr;
 	__u64 cons = __atomic_load_n(&h->cons, __ATOMIC_RELAXED);
 	__u64 prod = __atomic_load_n(&h->prod, __ATOMIC_ACQUIRE);
+	__u32 size = r->mask + 1;
 	long n = 0;
 
 	while (cons < prod) {
 		__u32 off = cons & r->mask;
 		__u32 word = __atomic_load_n((__u32 *)(r->data + off), __ATOMIC_ACQUIRE);
 		__u32 len = word & WEFT_RING_LEN_MASK, step;
+		int record = !(word & WEFT_RING_DISCARD);
 
 		if (!word)
 			break;
-		if (word & WEFT_RING_DISCARD) {
-			step = len;
-		} else {
-			step = weft_ring_entry_size(len);
+		step = record ? weft_ring_entry_size(len) : len;
+		if (!step || step % 8 || step > size - off)
+			break;
+		if (record) {
 			if (fn)
 				fn(ctx, r->data + off + 8, len);
 			n++;
 		}
-		if (!step || off + step > h->data_size)
-			break; /* corrupt: stop rather than read outside the ring */
 		for (__u32 i = 0; i < step; i += 8)
 			*(__u64 *)(r->data + off + i) = 0;
 		cons += step;

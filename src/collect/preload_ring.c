@@ -167,18 +167,20 @@ static void map_ring(struct preload_rings *pr, const char *name)
 static bool ring_valid(struct ring_slot *s)
 {
 	struct weft_ring_header *h = s->r.hdr;
+	size_t size;
 
 	if (s->ready)
 		return true;
 	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != WEFT_RING_MAGIC)
 		return false;
-	if (h->version != WEFT_RING_VERSION || h->header_size != WEFT_RING_HDR_SIZE ||
-	    !h->data_size || (h->data_size & (h->data_size - 1)) ||
-	    WEFT_RING_HDR_SIZE + (size_t)h->data_size > s->map_len) {
+	/* The size checked is the one attached: the header is the traced program's to change. */
+	weft_ring_attach(&s->r, h);
+	size = (size_t)s->r.mask + 1;
+	if (h->version != WEFT_RING_VERSION || h->header_size != WEFT_RING_HDR_SIZE || size < 8 ||
+	    size > (1u << 30) || (size & (size - 1)) || WEFT_RING_HDR_SIZE + size > s->map_len) {
 		s->retired = true; /* not ours to read: leave it */
 		return false;
 	}
-	weft_ring_attach(&s->r, h);
 	s->pid = h->pid;
 	s->created = h->created_ts;
 	s->ready = true;

@@ -161,6 +161,44 @@ static void test_unpublished_blocks_consumer(void **state)
 	free(base);
 }
 
+/* Counts the records handed over, whatever they hold. */
+static int count_rec(void *ctx, const void *data, size_t len)
+{
+	(*(long *)ctx)++;
+	return 0;
+}
+
+/*
+ * The ring is the traced program's memory: entries that claim more than the ring holds, or a
+ * size that is not whole words, stop the reading before anything is read from or written past
+ * the ring, and a header whose size changed after the ring was attached is not believed.
+ */
+static void test_corrupt_entries_stop_the_consumer(void **state)
+{
+	static const uint32_t words[] = {
+		WEFT_RING_LEN_MASK,            /* a record longer than the ring */
+		DATA - 8 + 1,                  /* one byte too long for the ring */
+		WEFT_RING_DISCARD | 12,        /* padding of a part of a word */
+		WEFT_RING_DISCARD | (DATA + 8),/* padding past the end */
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		struct weft_ring r;
+		void *base = new_ring(&r, DATA);
+		long handed = 0;
+
+		assert_int_equal(put(&r, 0, 0, sizeof(struct rec)), 0);
+		assert_int_equal(put(&r, 0, 1, sizeof(struct rec)), 0);
+		/* the second entry's length word, as a misbehaving program might leave it */
+		*(uint32_t *)(r.data + weft_ring_entry_size(sizeof(struct rec))) = words[i];
+		r.hdr->data_size = 1u << 31; /* and a new size: the attached one counts */
+		assert_int_equal(weft_ring_consume(&r, count_rec, &handed), 1);
+		assert_int_equal(handed, 1);
+		assert_int_equal(r.hdr->cons, weft_ring_entry_size(sizeof(struct rec)));
+		free(base);
+	}
+}
+
 struct producer {
 	struct weft_ring *r;
 	uint32_t tid;
@@ -223,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_full_counts_losses),
 		cmocka_unit_test(test_unpublished_blocks_consumer),
+		cmocka_unit_test(test_corrupt_entries_stop_the_consumer),
 		cmocka_unit_test(test_multi_producer),
 	};
 
