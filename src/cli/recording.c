@@ -729,8 +729,13 @@ int recording_finish(struct recording *r)
 	}
 	r->fd = -1;
 	session_summary_text(r->ses, stderr, r->o.top_stacks);
-	fprintf(stderr, "\nTrace: %s (%" PRIu64 " bytes). View it: weft open %s\n", r->o.output,
-		session_trace_bytes(r->ses), r->o.output);
+	/* The error line is far above by now: say it again where the trace is named. */
+	if (r->error)
+		fprintf(stderr, "\nTrace: %s is incomplete (writing it failed); the summary above "
+				"covers the whole recording.\n", r->o.output);
+	else
+		fprintf(stderr, "\nTrace: %s (%" PRIu64 " bytes). View it: weft open %s\n",
+			r->o.output, session_trace_bytes(r->ses), r->o.output);
 	if (r->json) {
 		session_summary_json(r->ses, r->json);
 		if (fclose(r->json)) {

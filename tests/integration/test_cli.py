@@ -95,6 +95,30 @@ def output_file_rules():
 
 
 @test
+def full_disk_keeps_the_summary():
+    # The trace's file system fills up mid-recording: one error line naming the file, the
+    # recording goes on to its end, and the summaries (text, and JSON elsewhere) are whole.
+    d = workdir()
+    tiny = os.path.join(d, "tiny")
+    os.mkdir(tiny)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "none", tiny], check=True)
+    try:
+        out, js = os.path.join(tiny, "t.pftrace"), os.path.join(d, "s.json")
+        p = weft("run", "-o", out, "--summary-json", js, "--", sample("threads/pingpong"),
+                 "20000", "50")
+    finally:
+        subprocess.run(["umount", "-l", tiny], check=False)
+    one_line_error(p, out, "No space left on device", code=1)
+    check(f"Trace: {out} is incomplete" in p.stderr and "Events:" in p.stderr,
+          f"no summary or no word of the incomplete trace: {p.stderr[-1500:]}")
+    summary = json.load(open(js))
+    check(summary["events"]["by_type"]["switch"] > 20000,
+          f"the summary lost switches: {summary['events']}")
+    names = {t["comm"] for t in summary["threads"]}
+    check({"ping", "pong"} <= names, f"threads missing from the summary: {names}")
+
+
+@test
 def unprivileged_user_gets_a_hint():
     d = workdir()
     os.chmod(d, 0o777)
