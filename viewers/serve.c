@@ -5,14 +5,23 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "viewers/serve.h"
+
+/*
+ * A client gets this long to send its request and to take each part of the file. One at a time
+ * is served: a browser's spare connection (opened ahead, used later or never) or a reader that
+ * stopped would otherwise hold up every request behind it.
+ */
+#define CLIENT_TIMEOUT_S 5
 
 void serve_ui_link(char *buf, size_t len, const char *file, int port)
 {
@@ -89,11 +98,15 @@ int serve_file(const char *path, int port, int max_serves, volatile int *stop,
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct timeval timeout = { .tv_sec = CLIENT_TIMEOUT_S };
 	char url[1024];
 	int s, one = 1, served = 0, ret = 0;
 
 	if (access(path, R_OK))
 		return -errno;
+	/* A page reloaded mid-transfer closes its end: a write error for that client, not the
+	 * end of weft. */
+	signal(SIGPIPE, SIG_IGN);
 	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
@@ -115,6 +128,8 @@ int serve_file(const char *path, int port, int max_serves, volatile int *stop,
 		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
 		served += handle(c, path, name);
 		close(c);
 	}

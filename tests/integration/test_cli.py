@@ -2,12 +2,14 @@
 """What users type: exit statuses, bad input, and `weft open`."""
 import json
 import os
+import socket
+import struct
 import subprocess
 import time
 import urllib.request
 
-from harness import (IMPORT_PROBLEMS, WEFT, check, check_clean_import, live_wefts, query, sample,
-                     test, weft, workdir)
+from harness import (IMPORT_PROBLEMS, WEFT, Failure, check, check_clean_import, live_wefts, query,
+                     sample, test, weft, workdir)
 
 PINGPONG = sample("threads/pingpong")
 
@@ -203,3 +205,42 @@ def open_serves_trace_to_perfetto_ui():
         if srv.poll() is None:
             srv.kill()
     one_line_error(weft("open", os.path.join(d, "missing.pftrace")), "missing.pftrace", code=1)
+
+
+@test
+def open_outlasts_clients_that_stall_or_leave():
+    # A browser's spare connection that never sends a request, then a page reloaded in the
+    # middle of a large transfer: the next request still gets the whole file, and weft open
+    # keeps serving (it used to die of SIGPIPE).
+    d = workdir()
+    trace = os.path.join(d, "big.pftrace")
+    with open(trace, "wb") as f:
+        f.write(os.urandom(16 << 20))
+    port = 19002
+    srv = subprocess.Popen([WEFT, "open", "--no-browser", "--port", str(port), trace],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        srv.stdout.readline()
+        idle = socket.create_connection(("127.0.0.1", port))
+        leaver = socket.create_connection(("127.0.0.1", port))
+        leaver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        leaver.sendall(b"GET /big.pftrace HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        t0 = time.monotonic()
+        # the server reaches the leaver once the idle connection times out
+        leaver.settimeout(20)
+        check(leaver.recv(64).startswith(b"HTTP/1.1 200"), "no answer to the second client")
+        leaver.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        leaver.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/big.pftrace", timeout=30) as r:
+            body = r.read()
+        check(body == open(trace, "rb").read(), "the third client got a different file")
+        check(time.monotonic() - t0 < 20, "the stalled clients held the server too long")
+        if srv.poll() is not None:
+            raise Failure(f"weft open ended (exit {srv.returncode}): {srv.stderr.read()}")
+        idle.close()
+        srv.terminate()
+        srv.wait(timeout=10)
+        check(srv.returncode == 0, f"weft open exit {srv.returncode} on SIGTERM")
+    finally:
+        if srv.poll() is None:
+            srv.kill()
