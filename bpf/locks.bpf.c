@@ -71,7 +71,9 @@ static __always_inline bool lock_stack_allowed(struct task_struct *t, __u32 tgid
 		count_loss(WEFT_LOSS_TASK_STORAGE);
 		return false;
 	}
-	return budget_take(b, now, lock_stack_interval_ns, lock_stack_burst);
+	if (!budget_take(b, now, lock_stack_interval_ns, lock_stack_burst))
+		return false;
+	return cpu_stack_take(now);
 }
 
 static __always_inline void emit_begin(struct task_struct *t, __u32 tgid, __u64 uaddr, __u32 cmd,

@@ -90,6 +90,10 @@ static __always_inline bool stack_allowed(struct task_struct *t, __u64 now)
 		count_loss(WEFT_LOSS_STACK_THROTTLED);
 		return false;
 	}
+	if (!cpu_stack_take(now)) {
+		count_loss(WEFT_LOSS_STACK_THROTTLED);
+		return false;
+	}
 	return true;
 }
 

@@ -207,6 +207,26 @@ def traces_are_compressed_unless_asked_not_to():
 
 
 @test
+def many_sleepers_lose_nothing_to_their_stacks():
+    # 400 threads sleeping 5 ms at a time: each is far within its own stack budget, and
+    # together they used to send ~350 MB/s of stack copies, filling the rings and losing half
+    # of everything. A CPU sends at most ~1000 stacks a second now.
+    d = workdir()
+    trace, js = os.path.join(d, "sl.pftrace"), os.path.join(d, "sl.json")
+    seconds = 2
+    p = weft("run", "-o", trace, "--summary-json", js, "--", sample("threads/sleepers"), "400",
+             "5000", str(seconds))
+    check(p.returncode == 0, f"weft run failed: {p.stderr[-1500:]}")
+    ev = json.load(open(js))["events"]
+    cpus = os.cpu_count()
+    stacks, switches = ev["by_type"]["stack"], ev["by_type"]["switch"]
+    check(ev["lost"] <= ev["captured"] // 100, f"lost {ev['lost']} of {ev['captured']}")
+    check(switches > 400 * (1000 // 5) * seconds // 2, f"only {switches} switches")
+    check(0 < stacks <= cpus * (1000 * (seconds + 1) + 32),
+          f"{stacks} off-CPU stacks on {cpus} CPUs in {seconds} s")
+
+
+@test
 def voluntary_switches_match_kernel():
     r = pingpong_run()
     by_tid = {t["tid"]: t for t in r["summary"]["threads"]}
