@@ -643,7 +643,10 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct sigaction sc = { .sa_handler = on_child, .sa_flags = SA_RESTART };
-	uint64_t deadline = r->o.duration_s > 0 ? r->start_ts + r->o.duration_s * 1e9 : 0;
+	/* Past a century is no deadline (and past 2^64 ns no uint64_t holds it). */
+	uint64_t deadline = r->o.duration_s > 0 && r->o.duration_s < 3.2e9
+				    ? r->start_ts + (uint64_t)(r->o.duration_s * 1e9)
+				    : 0;
 	uint64_t cpu0 = cpu_time_ns(), last = boottime_ns();
 	struct rusage ru;
 
