@@ -102,8 +102,12 @@ int serve_file(const char *path, int port, int max_serves, volatile int *stop,
 	char url[1024];
 	int s, one = 1, served = 0, ret = 0;
 
-	if (access(path, R_OK))
+	struct stat st;
+
+	if (access(path, R_OK) || stat(path, &st))
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	/* A page reloaded mid-transfer closes its end: a write error for that client, not the
 	 * end of weft. */
 	signal(SIGPIPE, SIG_IGN);

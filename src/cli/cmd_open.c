@@ -101,6 +101,10 @@ int cmd_open(int argc, char **argv)
 	if (ret == -EADDRINUSE)
 		return cli_error(1, "another 'weft open' may be running; stop it or use --port",
 				 "port %d is in use", port);
+	if (ret == -EISDIR || ret == -EINVAL)
+		return cli_error(1, "give the trace file weft wrote (-o, weft.pftrace by default)",
+				 "%s: %s", argv[optind],
+				 ret == -EISDIR ? "is a directory" : "not a regular file");
 	if (ret)
 		return cli_error(1, NULL, "%s: %s", argv[optind], strerror(-ret));
 	return 0;

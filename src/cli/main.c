@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -30,7 +31,10 @@ int cli_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nhint: see 'weft %s --help'\n", cli_command[0] ? cli_command : "");
+	if (cli_command[0])
+		fprintf(stderr, "\nhint: see 'weft %s --help'\n", cli_command);
+	else
+		fputs("\nhint: see 'weft --help'\n", stderr);
 	return 2;
 }
 
@@ -64,6 +68,8 @@ int main(int argc, char **argv)
 		{ "open", cmd_open },
 	};
 
+	/* Bad options get weft's one error line, not getopt's as well. */
+	opterr = 0;
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -81,6 +81,17 @@ def bad_option_values():
                    code=2)
     one_line_error(weft("run", "-o", out), "no command", code=2)
     one_line_error(weft("frobnicate"), "frobnicate", code=2)
+    # An unknown option: weft's line and its hint, nothing else (getopt printed one too).
+    for args in (("run", "--bogus", "--", "true"), ("record", "-x"), ("open", "--nope", out)):
+        p = weft(*args)
+        one_line_error(p, args[1], code=2)
+        check(p.stderr.count("\n") == 2 and "hint: see 'weft " in p.stderr,
+              f"{args}: expected an error line and a hint only: {p.stderr!r}")
+    p = weft("frobnicate")
+    check("hint: see 'weft --help'" in p.stderr, f"hint without a command: {p.stderr!r}")
+    # weft open wants the trace file, not a directory or a device.
+    for path, why in ((d, "is a directory"), ("/dev/null", "not a regular file")):
+        one_line_error(weft("open", "--no-browser", path), why, code=1)
 
 
 @test
