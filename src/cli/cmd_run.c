@@ -210,7 +210,7 @@ int cmd_run(int argc, char **argv)
 		if (ret == 0)
 			return cli_usage_error("run: unexpected option '%s'", argv[optind - 1]);
 	}
-	if (optind >= argc)
+	if (optind >= argc || !argv[optind][0])
 		return cli_usage_error("run: no command given (weft run [options] -- CMD)");
 	if (!command_path(argv[optind], exe, sizeof(exe))) {
 		cli_error(127, "check the name and your PATH", "%s: command not found",

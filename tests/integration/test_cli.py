@@ -80,6 +80,7 @@ def bad_option_values():
     one_line_error(weft("run", "--stack-rate", "-5", "-o", out, "--", "true"), "stack-rate",
                    code=2)
     one_line_error(weft("run", "-o", out), "no command", code=2)
+    one_line_error(weft("run", "-o", out, "--", ""), "no command", code=2)
     one_line_error(weft("frobnicate"), "frobnicate", code=2)
     # An unknown option: weft's line and its hint, nothing else (getopt printed one too).
     for args in (("run", "--bogus", "--", "true"), ("record", "-x"), ("open", "--nope", out)):
