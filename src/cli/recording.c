@@ -225,7 +225,16 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 		}
 		return 1;
 	case 'o':
-		o->output = arg;
+	case OPT_SUMMARY_JSON:
+		if (!arg[0]) {
+			cli_usage_error("%s: give a file name", opt == 'o' ? "-o/--output"
+									: "--summary-json");
+			return -1;
+		}
+		if (opt == 'o')
+			o->output = arg;
+		else
+			o->summary_json = arg;
 		return 1;
 	case 'f':
 		o->force = true;
@@ -240,9 +249,6 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 			return -1;
 		}
 		o->duration_s = v;
-		return 1;
-	case OPT_SUMMARY_JSON:
-		o->summary_json = arg;
 		return 1;
 	case OPT_NO_LOCKS:
 		o->no_locks = true;

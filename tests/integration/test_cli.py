@@ -81,6 +81,9 @@ def bad_option_values():
                    code=2)
     one_line_error(weft("run", "-o", out), "no command", code=2)
     one_line_error(weft("run", "-o", out, "--", ""), "no command", code=2)
+    one_line_error(weft("run", "-o", "", "--", "true"), "file name", code=2)
+    one_line_error(weft("run", "--summary-json", "", "-o", out, "--", "true"), "file name",
+                   code=2)
     one_line_error(weft("frobnicate"), "frobnicate", code=2)
     # An unknown option: weft's line and its hint, nothing else (getopt printed one too).
     for args in (("run", "--bogus", "--", "true"), ("record", "-x"), ("open", "--nope", out)):
