@@ -32,9 +32,9 @@ static __always_inline bool budget_take(struct stack_budget *b, __u64 now, __u64
 /*
  * What one CPU may send, whatever its threads' own budgets: a thousand threads each within
  * theirs (a Python service sleeping 10 ms at a time) sent ~450 MB/s of stack copies, far more
- * than the rings hold between two drains, and the switch records behind them were lost (90% of
- * all). At most cpu_stack_rate stacks a second per CPU (in bursts of CPU_STACK_BURST): each
- * object that takes stacks has its own, so the scheduler's and the lock probes' add up.
+ * than the rings hold between two drains, and the switch records behind them were lost (93% of
+ * all). At most one stack per cpu_stack_interval_ns on each CPU (in bursts of CPU_STACK_BURST):
+ * each object that takes stacks has its own, so the scheduler's and the lock probes' add up.
  */
 #define CPU_STACK_BURST 32
 const volatile __u64 cpu_stack_interval_ns = 1000000; /* 1000 a second */
