@@ -77,6 +77,16 @@ static inline void pf_bytes_varint(struct pf_bytes *b, uint64_t v)
 /* Reserves, then appends; 0 or -ENOMEM. */
 int pf_bytes_put(struct pf_bytes *b, const void *data, size_t len);
 
+/* Wire types (the low three bits of a key). */
+#define PF_WIRE_VARINT 0
+#define PF_WIRE_FIXED64 1
+#define PF_WIRE_BYTES 2
+
+/* Whole fields, each with its key, for any field number; 0 or -ENOMEM. */
+int pf_put_varint_field(struct pf_bytes *b, uint32_t field, uint64_t v);
+int pf_put_double_field(struct pf_bytes *b, uint32_t field, double v);
+int pf_put_bytes_field(struct pf_bytes *b, uint32_t field, const void *data, size_t len);
+
 static inline void pf_bytes_free(struct pf_bytes *b)
 {
 	free(b->p);

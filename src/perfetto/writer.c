@@ -26,9 +26,29 @@
 /* Field numbers for the packets written by hand (perfetto_trace.proto). */
 #define TRACE_PACKET 1
 #define PACKET_FTRACE_EVENTS 1
+#define PACKET_TIMESTAMP 8
 #define PACKET_SEQUENCE_ID 10
+#define PACKET_TRACK_EVENT 11
+#define PACKET_INTERNED_DATA 12
 #define PACKET_SEQUENCE_FLAGS 13
 #define PACKET_COMPRESSED 50
+#define TE_DEBUG_ANNOTATIONS 4
+#define TE_TYPE 9
+#define TE_NAME_IID 10
+#define TE_TRACK_UUID 11
+#define TE_FLOW_IDS 36
+#define TE_TERMINATING_FLOW_IDS 42
+#define TE_DOUBLE_COUNTER_VALUE 44
+#define DA_NAME_IID 1
+#define DA_UINT_VALUE 3
+#define DA_INT_VALUE 4
+#define DA_DOUBLE_VALUE 5
+#define DA_STRING_VALUE 6
+#define DA_POINTER_VALUE 7
+#define INTERNED_EVENT_NAMES 2
+#define INTERNED_ANNOTATION_NAMES 3
+#define NAME_IID 1 /* EventName and DebugAnnotationName */
+#define NAME_NAME 2
 /* Packets deflated together: big enough for the window to find repeats across bundles. */
 #define PF_COMPRESS_BATCH (64 * 1024)
 
@@ -88,6 +108,10 @@ struct pf_writer {
 	struct pf_scratch_chunk *scratch;
 	uint8_t *pack;      /* one packet, packed contiguously */
 	size_t pack_cap;
+
+	/* a track event being encoded by hand: the packet, its TrackEvent, its InternedData and
+	 * one DebugAnnotation */
+	struct pf_bytes te_packet, te_event, te_interned, te_annotation;
 };
 
 /* --- scratch memory for one packet's messages ------------------------------------------------- */
@@ -321,24 +345,44 @@ static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 	return packet_end(w);
 }
 
+/* The sequence id and flags that end every packet written by hand; returns their bytes. */
+static size_t packet_tail(struct pf_writer *w, bool needs_state, uint8_t tail[2 * (1 + PF_VARINT_MAX)])
+{
+	uint32_t flags = sequence_flags(w, needs_state);
+	size_t n = 0;
+
+	tail[n++] = PF_TAG_VARINT(PACKET_SEQUENCE_ID);
+	n += pf_varint_put(tail + n, PF_SEQ_ID);
+	if (flags) {
+		tail[n++] = PF_TAG_VARINT(PACKET_SEQUENCE_FLAGS);
+		n += pf_varint_put(tail + n, flags);
+	}
+	return n;
+}
+
 /* A TracePacket holding an already encoded FtraceEventBundle, written without protobuf-c. */
 static int emit_ftrace_bundle(struct pf_writer *w, const struct pf_bytes *bundle)
 {
 	uint8_t head[1 + PF_VARINT_MAX], tail[2 * (1 + PF_VARINT_MAX)];
-	uint32_t flags = sequence_flags(w, false);
-	size_t nhead = 0, ntail = 0;
+	size_t nhead = 0, ntail = packet_tail(w, false, tail);
 
 	head[nhead++] = PF_TAG_BYTES(PACKET_FTRACE_EVENTS);
 	nhead += pf_varint_put(head + nhead, bundle->len);
-	tail[ntail++] = PF_TAG_VARINT(PACKET_SEQUENCE_ID);
-	ntail += pf_varint_put(tail + ntail, PF_SEQ_ID);
-	if (flags) {
-		tail[ntail++] = PF_TAG_VARINT(PACKET_SEQUENCE_FLAGS);
-		ntail += pf_varint_put(tail + ntail, flags);
-	}
 	frame_put(w, nhead + bundle->len + ntail);
 	packet_put(w, head, nhead);
 	packet_put(w, bundle->p, bundle->len);
+	packet_put(w, tail, ntail);
+	return packet_end(w);
+}
+
+/* A TracePacket whose other fields are encoded in body already. */
+static int emit_encoded(struct pf_writer *w, const struct pf_bytes *body, bool needs_state)
+{
+	uint8_t tail[2 * (1 + PF_VARINT_MAX)];
+	size_t ntail = packet_tail(w, needs_state, tail);
+
+	frame_put(w, body->len + ntail);
+	packet_put(w, body->p, body->len);
 	packet_put(w, tail, ntail);
 	return packet_end(w);
 }
@@ -421,49 +465,6 @@ static int intern_string(struct pf_writer *w, struct pf_intern *t, const char *s
 	return intern_bytes(w, t, s, strlen(s), list, n, iid);
 }
 
-/*
- * EventName and DebugAnnotationName have the same shape, {iid, name}; one function fills
- * either (the layouts are checked at compile time).
- */
-_Static_assert(offsetof(Perfetto__Protos__EventName, iid) ==
-		       offsetof(Perfetto__Protos__DebugAnnotationName, iid) &&
-	       offsetof(Perfetto__Protos__EventName, name) ==
-		       offsetof(Perfetto__Protos__DebugAnnotationName, name),
-	       "EventName and DebugAnnotationName differ");
-
-static int intern_name(struct pf_writer *w, struct pf_intern *t,
-		       const ProtobufCMessageDescriptor *desc, void **list, size_t *n,
-		       const char *s, uint64_t *iid)
-{
-	Perfetto__Protos__EventName *e;
-	int ret;
-
-	ret = pf_intern_get(t, s, strlen(s), iid);
-	if (ret <= 0)
-		return ret;
-	e = scratch_alloc(w, desc->sizeof_message);
-	if (!e)
-		return -ENOMEM;
-	protobuf_c_message_init(desc, e);
-	e->has_iid = 1;
-	e->iid = *iid;
-	e->name = (char *)s;
-	list[(*n)++] = e;
-	return 0;
-}
-
-static int intern_event_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
-{
-	return intern_name(w, &w->event_names, &perfetto__protos__event_name__descriptor,
-			   (void **)d->event_names, &d->n_event_names, s, iid);
-}
-
-static int intern_annot_name(struct pf_writer *w, InternedData *d, const char *s, uint64_t *iid)
-{
-	return intern_name(w, &w->annot_names, &perfetto__protos__debug_annotation_name__descriptor,
-			   (void **)d->debug_annotation_names, &d->n_debug_annotation_names, s, iid);
-}
-
 /* --- writer lifetime -------------------------------------------------------------------------- */
 
 struct pf_writer *pf_writer_new(int fd)
@@ -536,6 +537,10 @@ int pf_writer_close(struct pf_writer *w)
 	pf_bytes_free(&w->bundle);
 	pf_bytes_free(&w->batch);
 	pf_bytes_free(&w->zout);
+	pf_bytes_free(&w->te_packet);
+	pf_bytes_free(&w->te_event);
+	pf_bytes_free(&w->te_interned);
+	pf_bytes_free(&w->te_annotation);
 	free(w->z);
 	for (i = 0; i < pf_intern_count(&w->track_keys); i++)
 		free(w->tracks[i].name);
@@ -1142,53 +1147,100 @@ uint64_t pf_track_counter(struct pf_writer *w, uint64_t parent_uuid, const char 
 
 /* --- track events ----------------------------------------------------------------------------- */
 
-static int set_annotation(struct pf_writer *w, InternedData *d,
-			  Perfetto__Protos__DebugAnnotation *a, const struct pf_arg *arg)
+/*
+ * Track events are encoded by hand, as scheduling is: they are the packets of every lock wait,
+ * goroutine block and actor message, and protobuf-c's sizing and packing walk took half of
+ * weft's CPU on a contended lock convoy.
+ */
+
+/* The iid of name in t (EventName and DebugAnnotationName have the same shape); a new entry
+ * goes into the packet's InternedData as field `field`. */
+static int intern_te_name(struct pf_writer *w, struct pf_intern *t, uint32_t field,
+			  const char *name, uint64_t *iid)
 {
+	size_t len = strlen(name);
+	uint8_t head[2 * (1 + PF_VARINT_MAX)];
+	size_t n = 0;
+	int ret;
+
+	ret = pf_intern_get(t, name, len, iid);
+	if (ret <= 0)
+		return ret;
+	head[n++] = PF_TAG_VARINT(NAME_IID);
+	n += pf_varint_put(head + n, *iid);
+	head[n++] = PF_TAG_BYTES(NAME_NAME);
+	n += pf_varint_put(head + n, len);
+	if (pf_bytes_reserve(&w->te_interned, 3 * PF_VARINT_MAX + n + len))
+		return -ENOMEM;
+	pf_bytes_varint(&w->te_interned, (uint64_t)field << 3 | PF_WIRE_BYTES);
+	pf_bytes_varint(&w->te_interned, n + len);
+	memcpy(w->te_interned.p + w->te_interned.len, head, n);
+	memcpy(w->te_interned.p + w->te_interned.len + n, name, len);
+	w->te_interned.len += n + len;
+	return 0;
+}
+
+/* One DebugAnnotation, its name interned, into the TrackEvent being encoded. */
+static int put_annotation(struct pf_writer *w, const struct pf_arg *arg)
+{
+	struct pf_bytes *a = &w->te_annotation;
+	uint64_t iid;
 	int err;
 
-	perfetto__protos__debug_annotation__init(a);
-	err = intern_annot_name(w, d, arg->name ? arg->name : "?", &a->name_iid);
+	err = intern_te_name(w, &w->annot_names, INTERNED_ANNOTATION_NAMES,
+			     arg->name ? arg->name : "?", &iid);
 	if (err)
 		return err;
-	a->name_field_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__NAME_FIELD_NAME_IID;
+	a->len = 0;
+	err = pf_put_varint_field(a, DA_NAME_IID, iid);
+	if (err)
+		return err;
 	switch (arg->type) {
 	case PF_ARG_INT:
-		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_INT_VALUE;
-		a->int_value = arg->i;
+		err = pf_put_varint_field(a, DA_INT_VALUE, (uint64_t)arg->i);
 		break;
 	case PF_ARG_UINT:
-		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE;
-		a->uint_value = arg->u;
+		err = pf_put_varint_field(a, DA_UINT_VALUE, arg->u);
 		break;
 	case PF_ARG_DOUBLE:
-		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_DOUBLE_VALUE;
-		a->double_value = arg->d;
+		err = pf_put_double_field(a, DA_DOUBLE_VALUE, arg->d);
 		break;
 	case PF_ARG_STRING:
-		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE;
-		a->string_value = (char *)(arg->s ? arg->s : "");
+		err = pf_put_bytes_field(a, DA_STRING_VALUE, arg->s ? arg->s : "",
+					 arg->s ? strlen(arg->s) : 0);
 		break;
 	case PF_ARG_POINTER:
-		a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE;
-		a->pointer_value = arg->u;
+		err = pf_put_varint_field(a, DA_POINTER_VALUE, arg->u);
 		break;
 	default:
 		return -EINVAL;
 	}
-	return 0;
+	return err ?: pf_put_bytes_field(&w->te_event, TE_DEBUG_ANNOTATIONS, a->p, a->len);
 }
 
-static int track_event(struct pf_writer *w, Perfetto__Protos__TrackEvent__Type type, uint64_t track,
-		       uint64_t ts, const char *name, const struct pf_arg *args, size_t nargs,
+/* The packet around the TrackEvent (and InternedData) encoded so far. */
+static int emit_track_event(struct pf_writer *w, uint64_t ts)
+{
+	struct pf_bytes *pkt = &w->te_packet;
+	int err;
+
+	pkt->len = 0;
+	err = pf_put_varint_field(pkt, PACKET_TIMESTAMP, ts);
+	err = err ?: pf_put_bytes_field(pkt, PACKET_TRACK_EVENT, w->te_event.p, w->te_event.len);
+	if (!err && w->te_interned.len)
+		err = pf_put_bytes_field(pkt, PACKET_INTERNED_DATA, w->te_interned.p,
+					 w->te_interned.len);
+	if (err)
+		return err;
+	return emit_encoded(w, pkt, true);
+}
+
+static int track_event(struct pf_writer *w, uint32_t type, uint64_t track, uint64_t ts,
+		       const char *name, const struct pf_arg *args, size_t nargs,
 		       const uint64_t *flows, size_t nflows, const uint64_t *term, size_t nterm)
 {
-	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
-	Perfetto__Protos__TrackEvent ev = PERFETTO__PROTOS__TRACK_EVENT__INIT;
-	InternedData idata = PERFETTO__PROTOS__INTERNED_DATA__INIT;
-	Perfetto__Protos__DebugAnnotation *anns;
-	Perfetto__Protos__EventName *names[1];
-	size_t i;
+	struct pf_bytes *ev = &w->te_event;
+	uint64_t iid;
 	int err;
 
 	if (w->err)
@@ -1198,44 +1250,21 @@ static int track_event(struct pf_writer *w, Perfetto__Protos__TrackEvent__Type t
 	/* only when interning: a clear in between would needlessly stale callstack handles */
 	if (name || nargs)
 		intern_maybe_reset(w);
-	ev.has_type = 1;
-	ev.type = type;
-	ev.has_track_uuid = 1;
-	ev.track_uuid = track;
-	if (name) {
-		idata.event_names = names;
-		err = intern_event_name(w, &idata, name, &ev.name_iid);
-		if (err)
-			goto out;
-		ev.name_field_case = PERFETTO__PROTOS__TRACK_EVENT__NAME_FIELD_NAME_IID;
+	ev->len = 0;
+	w->te_interned.len = 0;
+	err = pf_put_varint_field(ev, TE_TYPE, type);
+	err = err ?: pf_put_varint_field(ev, TE_TRACK_UUID, track);
+	if (!err && name) {
+		err = intern_te_name(w, &w->event_names, INTERNED_EVENT_NAMES, name, &iid);
+		err = err ?: pf_put_varint_field(ev, TE_NAME_IID, iid);
 	}
-	if (nargs) {
-		anns = scratch_alloc(w, nargs * sizeof(*anns));
-		ev.debug_annotations = scratch_alloc(w, nargs * sizeof(*ev.debug_annotations));
-		idata.debug_annotation_names =
-			scratch_alloc(w, nargs * sizeof(*idata.debug_annotation_names));
-		err = -ENOMEM;
-		if (!anns || !ev.debug_annotations || !idata.debug_annotation_names)
-			goto out;
-		for (i = 0; i < nargs; i++) {
-			err = set_annotation(w, &idata, &anns[i], &args[i]);
-			if (err)
-				goto out;
-			ev.debug_annotations[ev.n_debug_annotations++] = &anns[i];
-		}
-	}
-	ev.n_flow_ids = nflows;
-	ev.flow_ids = (uint64_t *)flows;
-	ev.n_terminating_flow_ids = nterm;
-	ev.terminating_flow_ids = (uint64_t *)term;
-	pkt.has_timestamp = 1;
-	pkt.timestamp = ts;
-	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
-	pkt.track_event = &ev;
-	pkt.interned_data = &idata;
-	err = emit(w, &pkt, true);
-out:
-	scratch_reset(w);
+	for (size_t i = 0; !err && i < nargs; i++)
+		err = put_annotation(w, &args[i]);
+	for (size_t i = 0; !err && i < nflows; i++)
+		err = pf_put_varint_field(ev, TE_FLOW_IDS, flows[i]);
+	for (size_t i = 0; !err && i < nterm; i++)
+		err = pf_put_varint_field(ev, TE_TERMINATING_FLOW_IDS, term[i]);
+	err = err ?: emit_track_event(w, ts);
 	return intern_fail(w, err);
 }
 
@@ -1262,23 +1291,17 @@ int pf_instant(struct pf_writer *w, uint64_t track, uint64_t ts, const char *nam
 
 int pf_counter(struct pf_writer *w, uint64_t track, uint64_t ts, double value)
 {
-	Packet pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
-	Perfetto__Protos__TrackEvent ev = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+	struct pf_bytes *ev = &w->te_event;
+	int err;
 
 	if (w->err)
 		return w->err;
 	if (!track)
 		return -EINVAL;
-	ev.has_type = 1;
-	ev.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_COUNTER;
-	ev.has_track_uuid = 1;
-	ev.track_uuid = track;
-	ev.counter_value_field_case =
-		PERFETTO__PROTOS__TRACK_EVENT__COUNTER_VALUE_FIELD_DOUBLE_COUNTER_VALUE;
-	ev.double_counter_value = value;
-	pkt.has_timestamp = 1;
-	pkt.timestamp = ts;
-	pkt.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
-	pkt.track_event = &ev;
-	return emit(w, &pkt, true);
+	ev->len = 0;
+	w->te_interned.len = 0;
+	err = pf_put_varint_field(ev, TE_TYPE, PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_COUNTER);
+	err = err ?: pf_put_varint_field(ev, TE_TRACK_UUID, track);
+	err = err ?: pf_put_double_field(ev, TE_DOUBLE_COUNTER_VALUE, value);
+	return err ?: emit_track_event(w, ts);
 }

@@ -250,6 +250,61 @@ static void test_interning(void **state)
 	tw_free(&t);
 }
 
+/* Every argument type, as protobuf-c reads back what the writer encodes by hand. */
+static void test_annotation_types(void **state)
+{
+	char long_text[300];
+	struct pf_arg args[] = {
+		{ .name = "neg", .type = PF_ARG_INT, .i = -5 },
+		{ .name = "big", .type = PF_ARG_UINT, .u = UINT64_MAX },
+		{ .name = "ratio", .type = PF_ARG_DOUBLE, .d = -2.25 },
+		{ .name = "text", .type = PF_ARG_STRING, .s = long_text },
+		{ .name = "none", .type = PF_ARG_STRING, .s = NULL },
+		{ .name = NULL, .type = PF_ARG_POINTER, .u = 0x7fff12345678 },
+	};
+	Perfetto__Protos__TrackEvent *ev = NULL;
+	Packet *begin = NULL;
+	uint64_t track;
+	struct tw t;
+
+	memset(long_text, 'x', sizeof(long_text) - 1); /* a length that takes two varint bytes */
+	long_text[sizeof(long_text) - 1] = 0;
+	tw_open(&t);
+	track = pf_track_thread(t.w, 1, 2, "t");
+	assert_int_equal(pf_slice_begin(t.w, track, 1ULL << 40, "all", args, 6, NULL, 0, NULL, 0),
+			 0);
+	assert_int_equal(pf_slice_end(t.w, track, (1ULL << 40) + 1), 0);
+	tw_close(&t);
+	for (size_t i = 0; i < t.trace->n_packet; i++)
+		if (t.trace->packet[i]->data_case == PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT &&
+		    !begin)
+			begin = t.trace->packet[i];
+	assert_non_null(begin);
+	ev = begin->track_event;
+	assert_int_equal(begin->timestamp, 1ULL << 40);
+	assert_int_equal(begin->trusted_packet_sequence_id, 1);
+	assert_int_equal(ev->track_uuid, track);
+	assert_int_equal(ev->n_debug_annotations, 6);
+	assert_int_equal(ev->debug_annotations[0]->int_value, -5);
+	assert_true(ev->debug_annotations[1]->uint_value == UINT64_MAX);
+	assert_true(ev->debug_annotations[2]->double_value == -2.25);
+	assert_string_equal(ev->debug_annotations[3]->string_value, long_text);
+	assert_string_equal(ev->debug_annotations[4]->string_value, "");
+	assert_int_equal(ev->debug_annotations[5]->value_case,
+			 PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE);
+	assert_int_equal(ev->debug_annotations[5]->pointer_value, 0x7fff12345678);
+	/* names by iid, the unnamed one as "?" */
+	assert_int_equal(begin->interned_data->n_debug_annotation_names, 6);
+	for (size_t i = 0; i < 6; i++) {
+		Perfetto__Protos__DebugAnnotationName *n =
+			begin->interned_data->debug_annotation_names[i];
+
+		assert_int_equal(n->iid, ev->debug_annotations[i]->name_iid);
+		assert_string_equal(n->name, args[i].name ? args[i].name : "?");
+	}
+	tw_free(&t);
+}
+
 /* --- scheduling ------------------------------------------------------------------------------- */
 
 /* A comm as the writer takes it: a PF_COMM_LEN-byte buffer, zero-padded as in the kernel. */
@@ -993,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_compact_sched_comm_bytes),
 		cmocka_unit_test(test_compact_sched_grows),
 		cmocka_unit_test(test_blocked_reason),
+		cmocka_unit_test(test_annotation_types),
 		cmocka_unit_test(test_tracks_flows_counters),
 		cmocka_unit_test(test_callstack),
 		cmocka_unit_test(test_intern_reset),
