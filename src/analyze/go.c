@@ -7,6 +7,7 @@
 
 #include "analyze/area.h"
 #include "analyze/session_impl.h"
+#include "analyze/text.h"
 #include "analyze/u64map.h"
 #include "perfetto/writer.h"
 #include "symbolize/go_info.h"
@@ -460,10 +461,13 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 			char wname[64], gname[64];
 			struct pf_arg wa = { .name = "wakes", .type = PF_ARG_UINT, .u = g->goid };
 			struct pf_arg ga = { .name = "woken_by", .type = PF_ARG_UINT, .u = waker->goid };
+			struct text tw = text_on(wname, sizeof(wname)), tg = text_on(gname, sizeof(gname));
 
 			flow = ++st->next_flow;
-			snprintf(wname, sizeof(wname), "wake goroutine %" PRIu64, g->goid);
-			snprintf(gname, sizeof(gname), "woken by goroutine %" PRIu64, waker->goid);
+			text_str(&tw, "wake goroutine ");
+			text_uint(&tw, g->goid);
+			text_str(&tg, "woken by goroutine ");
+			text_uint(&tg, waker->goid);
 			pf_slice_begin(s->pf, waker->track, ts, wname, &wa, 1, &flow, 1, NULL, 0);
 			pf_slice_end(s->pf, waker->track, ts);
 			pf_slice_begin(s->pf, track, ts, gname, &ga, 1, NULL, 0, &flow, 1);

@@ -12,6 +12,7 @@
 #include "analyze/locks.h"
 #include "analyze/offcpu.h"
 #include "analyze/session_impl.h"
+#include "analyze/text.h"
 #include "perfetto/writer.h"
 #include "symbolize/symbolize.h"
 
@@ -161,6 +162,16 @@ static const char *comm_of(struct session *s, int32_t tid)
 	struct task *t = task_get(&s->tt, tid);
 
 	return t && t->comm[0] ? t->comm : "?";
+}
+
+/* "comm/tid", as the trace and the summary name a thread. */
+static void thread_label(char *buf, size_t cap, const char *comm, int32_t tid)
+{
+	struct text t = text_on(buf, cap);
+
+	text_str(&t, comm);
+	text_str(&t, "/");
+	text_int(&t, tid);
 }
 
 /* A thread of the same process other than the waiter: what a lock word's TID must be. */
@@ -439,7 +450,11 @@ static void pending_set_holder(struct session *s, struct locks_state *st, struct
 		tl = tally_find(p->lock->waiters, p->lock->nwaiters, p->holder);
 		p->holder_stack = tl ? tl->last_stack : NULL;
 	}
-	build_chain(s, st, p);
+	/* only a holder that waits itself makes a chain worth showing */
+	if (p->hstate == HS_LOCK_WAIT)
+		build_chain(s, st, p);
+	else
+		p->chain[0] = '\0';
 }
 
 static struct pending *pending_get(struct locks_state *st, int32_t tid)
@@ -552,23 +567,24 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 	char name[NAME_LEN + 64], holder[64], releaser[64], child[NAME_LEN + 64];
 	struct pf_arg args[12];
 	uint64_t track, rtrack, flow, child_ts;
+	struct text tx;
 	size_t n = 0;
 
 	track = pf_track_thread(s->pf, p->pid, p->tid, t ? t->comm : NULL);
 	if (!track)
 		return;
-	if (p->holder)
-		snprintf(name, sizeof(name), "lock wait: %s held by %s/%d", p->lock->name,
-			 comm_of(s, p->holder), p->holder);
-	else
-		snprintf(name, sizeof(name), "lock wait: %s", p->lock->name);
+	tx = text_on(name, sizeof(name));
+	text_str(&tx, "lock wait: ");
+	text_str(&tx, p->lock->name);
 	args[n++] = (struct pf_arg){ .name = "lock", .type = PF_ARG_STRING, .s = p->lock->name };
 	args[n++] = (struct pf_arg){ .name = "kind", .type = PF_ARG_STRING,
 				     .s = kind_names[p->lock->kind] };
 	args[n++] = (struct pf_arg){ .name = "address", .type = PF_ARG_POINTER,
 				     .u = p->lock->uaddr };
 	if (p->holder) {
-		snprintf(holder, sizeof(holder), "%s/%d", comm_of(s, p->holder), p->holder);
+		thread_label(holder, sizeof(holder), comm_of(s, p->holder), p->holder);
+		text_str(&tx, " held by ");
+		text_str(&tx, holder);
 		args[n++] = (struct pf_arg){ .name = "holder", .type = PF_ARG_STRING, .s = holder };
 		args[n++] = (struct pf_arg){ .name = "holder_tid", .type = PF_ARG_INT,
 					     .i = p->holder };
@@ -578,8 +594,8 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 	if (p->chain[0] && p->hstate == HS_LOCK_WAIT)
 		args[n++] = (struct pf_arg){ .name = "chain", .type = PF_ARG_STRING, .s = p->chain };
 	if (e && e->releaser_tid) {
-		snprintf(releaser, sizeof(releaser), "%s/%u", comm_of(s, e->releaser_tid),
-			 e->releaser_tid);
+		thread_label(releaser, sizeof(releaser), comm_of(s, e->releaser_tid),
+			     (int32_t)e->releaser_tid);
 		args[n++] = (struct pf_arg){ .name = "releaser", .type = PF_ARG_STRING,
 					     .s = releaser };
 		args[n++] = (struct pf_arg){ .name = "releaser_tid", .type = PF_ARG_INT,
@@ -606,10 +622,14 @@ static void trace_wait(struct session *s, struct locks_state *st, const struct p
 	if (e && e->releaser_tid && e->wake_ts && child_ts < end &&
 	    (rtrack = pf_track_thread(s->pf, e->releaser_pid, e->releaser_tid, NULL))) {
 		flow = FLOW_BASE | ++st->flow_seq;
-		snprintf(child, sizeof(child), "release %s", p->lock->name);
+		tx = text_on(child, sizeof(child));
+		text_str(&tx, "release ");
+		text_str(&tx, p->lock->name);
 		pf_slice_begin(s->pf, rtrack, e->wake_ts, child, args, 3, &flow, 1, NULL, 0);
 		pf_slice_end(s->pf, rtrack, e->wake_ts + 1);
-		snprintf(child, sizeof(child), "woken by %s", releaser);
+		tx = text_on(child, sizeof(child));
+		text_str(&tx, "woken by ");
+		text_str(&tx, releaser);
 		pf_slice_begin(s->pf, track, child_ts, child, NULL, 0, NULL, 0, &flow, 1);
 		pf_slice_end(s->pf, track, end);
 	}
