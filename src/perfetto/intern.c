@@ -6,17 +6,34 @@
 
 #include "perfetto/intern.h"
 
-/* FNV-1a: keys are short (names, 24-byte frame keys, a few hundred bytes of frame ids). */
+/*
+ * Eight bytes at a step, each step a multiply and a shift, then a final mix (the 64-bit
+ * finalizer of splitmix64): keys are names of tens of bytes, 24-byte frame keys and callstacks of
+ * a few hundred bytes, and a byte at a time (FNV-1a) made hashing a lock wait's names a twelfth
+ * of weft's CPU on a lock convoy.
+ */
 static uint32_t hash_bytes(const void *key, size_t len)
 {
 	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
 
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, sizeof(w));
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
 	}
+	if (len) {
+		w = 0;
+		for (size_t i = 0; i < len; i++)
+			w |= (uint64_t)p[i] << (8 * i);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
 	return (uint32_t)(h ^ (h >> 32));
 }
 
