@@ -344,10 +344,12 @@ void session_set_start(struct session *s, uint64_t ts)
 	s->first_ts = ts;
 }
 
-void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb)
+void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb,
+				 int nice)
 {
 	s->collector_cpu_ns = cpu_ns;
 	s->collector_max_rss_kb = max_rss_kb;
+	s->collector_nice = nice;
 }
 
 int session_finish(struct session *s, uint64_t end_ts)

@@ -51,7 +51,9 @@ void session_set_losses(struct session *s, const uint64_t losses[WEFT_LOSS_REASO
 /* How the records were captured ("bpf" when never called) and, if some kinds of data cannot be
  * captured that way, what is missing: both go into the summary. Strings must outlive s. */
 void session_set_capture(struct session *s, const char *mode, const char *not_seen);
-void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb);
+/* nice: the priority weft was started at, for the hint when it fell behind. */
+void session_set_collector_usage(struct session *s, uint64_t cpu_ns, uint64_t max_rss_kb,
+				 int nice);
 /* The recording starts now (CLOCK_BOOTTIME): its duration counts from here, not from its first
  * record, which a quiet process may send late or never. */
 void session_set_start(struct session *s, uint64_t ts);

@@ -37,6 +37,7 @@ struct session {
 	uint64_t trace_bytes;
 	uint64_t collector_cpu_ns;
 	uint64_t collector_max_rss_kb;
+	int collector_nice;             /* the priority weft was started at */
 	const char *capture_mode;       /* NULL: "bpf" */
 	const char *capture_not_seen;   /* NULL: nothing missing */
 	uint64_t unanalysed;            /* known records no area of this build analyses */

@@ -154,8 +154,19 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 	if (s->losses[WEFT_LOSS_STACK_THROTTLED])
 		fprintf(f, "Off-CPU stacks: %" PRIu64 " waits without a stack (rate limit, "
 			"raise --stack-rate)\n", s->losses[WEFT_LOSS_STACK_THROTTLED]);
-	if (s->losses[WEFT_LOSS_RINGBUF_FULL])
-		fprintf(f, "hint: increase --ringbuf-size to lose fewer events\n");
+	if (s->losses[WEFT_LOSS_RINGBUF_FULL]) {
+		uint64_t span = s->last_ts > s->first_ts ? s->last_ts - s->first_ts : 0;
+
+		/* Busy under half the time yet behind: other work held it off the CPU (on a
+		 * machine with hundreds of runnable threads, weft at nice 0 lost most records). */
+		if (s->collector_cpu_ns < span / 2 && s->collector_nice > -20)
+			fprintf(f, "hint: weft was kept off the CPU (it used %.0f%% of one, at nice "
+				   "%d): run it at a higher priority (nice -n %d weft ...), or with a "
+				   "larger --ringbuf-size\n", 100.0 * s->collector_cpu_ns / span,
+				s->collector_nice, s->collector_nice > -10 ? -10 : -20);
+		else
+			fprintf(f, "hint: increase --ringbuf-size to lose fewer events\n");
+	}
 	if (s->losses[WEFT_LOSS_PRELOAD_RING_FULL])
 		fprintf(f, "hint: increase --ringbuf-size (each process's preload ring gets a "
 			   "quarter of it, 1M to 64M)\n");

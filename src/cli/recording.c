@@ -654,6 +654,7 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 				    ? r->start_ts + (uint64_t)(r->o.duration_s * 1e9)
 				    : 0;
 	uint64_t cpu0 = cpu_time_ns(), last = boottime_ns();
+	int nice = getpriority(PRIO_PROCESS, 0); /* before pacing changes it */
 	struct rusage ru;
 
 	sigemptyset(&sa.sa_mask);
@@ -699,7 +700,7 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 	}
 	if (getrusage(RUSAGE_SELF, &ru))
 		ru.ru_maxrss = 0;
-	session_set_collector_usage(r->ses, cpu_time_ns() - cpu0, ru.ru_maxrss);
+	session_set_collector_usage(r->ses, cpu_time_ns() - cpu0, ru.ru_maxrss, nice);
 	return stop_signal;
 }
 

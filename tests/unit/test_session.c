@@ -503,6 +503,63 @@ static void test_duration_started_without_records(void **state)
 	assert_int_equal(json_u64(f->json, "duration_ns"), 400000);
 }
 
+/* The hint for records lost to full rings names the likelier cause: a weft that had CPU to
+ * spare was kept off it (raise its priority); one busy all along needs a larger ring. */
+static char *loss_hint(struct fixture *f, uint64_t weft_cpu_ns, int nice)
+{
+	uint64_t losses[WEFT_LOSS_REASON_MAX] = { [WEFT_LOSS_RINGBUF_FULL] = 1000 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	session_set_start(f->s, AT(0));
+	session_set_losses(f->s, losses);
+	session_set_collector_usage(f->s, weft_cpu_ns, 0, nice);
+	assert_int_equal(session_finish(f->s, AT(1000)), 0); /* 1 ms */
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	session_summary_text(f->s, m, 5);
+	fclose(m);
+	return text;
+}
+
+static void test_loss_hint_when_kept_off_the_cpu(void **state)
+{
+	char *text = loss_hint(*state, 100000, 0); /* 10% of one CPU */
+
+	assert_non_null(strstr(text, "1000 ring buffer full"));
+	assert_non_null(strstr(text, "hint: weft was kept off the CPU (it used 10% of one, at "
+				     "nice 0): run it at a higher priority (nice -n -10 weft"));
+	free(text);
+}
+
+/* Already raised: the next step up; at the top, only the ring is left to suggest. */
+static void test_loss_hint_steps_up_the_priority(void **state)
+{
+	char *text = loss_hint(*state, 100000, -10);
+
+	assert_non_null(strstr(text, "at nice -10): run it at a higher priority (nice -n -20"));
+	free(text);
+}
+
+static void test_loss_hint_at_the_highest_priority(void **state)
+{
+	char *text = loss_hint(*state, 100000, -20);
+
+	assert_null(strstr(text, "kept off the CPU"));
+	assert_non_null(strstr(text, "hint: increase --ringbuf-size"));
+	free(text);
+}
+
+static void test_loss_hint_when_busy(void **state)
+{
+	char *text = loss_hint(*state, 900000, 0);
+
+	assert_null(strstr(text, "kept off the CPU"));
+	assert_non_null(strstr(text, "hint: increase --ringbuf-size"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +574,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duration_from_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duration_without_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duration_started_without_records, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_loss_hint_when_kept_off_the_cpu, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_loss_hint_when_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loss_hint_steps_up_the_priority, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_loss_hint_at_the_highest_priority, setup,
 						teardown),
 	};
 
