@@ -62,7 +62,7 @@ int session_finish(struct session *s, uint64_t end_ts);
 void session_free(struct session *s);
 
 /* After session_finish(). */
-void session_summary_text(struct session *s, FILE *f, int max_stacks);
+void session_summary_text(struct session *s, FILE *f, int max_stacks, int max_threads);
 void session_summary_json(struct session *s, FILE *f);
 uint64_t session_trace_bytes(const struct session *s);
 

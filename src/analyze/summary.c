@@ -84,7 +84,7 @@ static uint64_t total_lost(const struct session *s)
 	return n;
 }
 
-void session_summary_text(struct session *s, FILE *f, int max_stacks)
+void session_summary_text(struct session *s, FILE *f, int max_stacks, int max_threads)
 {
 	char on[16], off[16], rq[16], p50[16], p99[16], mx[16];
 	struct offcpu_stack **stacks;
@@ -97,7 +97,8 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 	fprintf(f, "\nThreads, longest waiting first:\n");
 	fprintf(f, "  %7s %7s %-16s %9s %9s %9s %9s %9s %9s %8s %8s\n", "PID", "TID", "COMM",
 		"ON-CPU", "OFF-CPU", "RUNQ", "RQ-P50", "RQ-P99", "RQ-MAX", "VOL", "INVOL");
-	for (size_t i = 0; threads && i < nt; i++) {
+	for (size_t i = 0; threads && i < nt && (max_threads < 0 || i < (size_t)max_threads);
+	     i++) {
 		struct task *t = threads[i];
 
 		summary_fmt_ns(on, sizeof(on), t->st.on_cpu_ns);
@@ -110,6 +111,9 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks)
 			t->pid, t->tid, t->comm, on, off, rq, p50, p99, mx, t->st.voluntary,
 			t->st.involuntary);
 	}
+	if (max_threads >= 0 && nt > (size_t)max_threads)
+		fprintf(f, "  ... and %zu more (--threads all lists them; the trace and "
+			   "--summary-json have them all)\n", nt - max_threads);
 	if (!nt && s->capture_not_seen)
 		fprintf(f, "  (no scheduling data in %s mode)\n", s->capture_mode);
 	else if (!nt)

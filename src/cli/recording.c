@@ -49,7 +49,7 @@
 	"waits outside pthreads (context switches come from perf_event_open; time other "      \
 	"processes ran shows as idle); use --mode=bpf as root for the rest"
 
-enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_STALL_THRESHOLD,
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_THREADS, OPT_STALL_THRESHOLD,
        OPT_NO_LOCKS, OPT_ACTOR_BUDGET, OPT_MODE, OPT_COMPRESS, OPT_NO_COMPRESS };
 
 const struct option record_longopts[] = {
@@ -62,6 +62,7 @@ const struct option record_longopts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stack-rate", required_argument, NULL, OPT_STACK_RATE },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "stall-threshold", required_argument, NULL, OPT_STALL_THRESHOLD },
 	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
 	{ "actor-budget", required_argument, NULL, OPT_ACTOR_BUDGET },
@@ -136,6 +137,7 @@ void record_opts_init(struct record_opts *o)
 	o->compress = true;
 	o->stack_rate = 200;
 	o->top_stacks = 5;
+	o->top_threads = 20;
 	o->stall_threshold_ns = WEFT_LOOPS_DEFAULT_STALL_NS;
 }
 
@@ -283,6 +285,17 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 		}
 		o->top_stacks = (int)v;
 		return 1;
+	case OPT_THREADS:
+		if (!strcmp(arg, "all")) {
+			o->top_threads = -1;
+			return 1;
+		}
+		if (parse_number(arg, &v) || v != floor(v) || v > 1000000) {
+			cli_usage_error("--threads: '%s' is not a count or 'all'", arg);
+			return -1;
+		}
+		o->top_threads = (int)v;
+		return 1;
 	case OPT_COMPRESS:
 	case OPT_NO_COMPRESS:
 		o->compress = opt == OPT_COMPRESS;
@@ -313,6 +326,8 @@ void record_options_help(void)
 	       "      --no-compress       write the trace's packets as they are: three times the\n"
 	       "                          size, ~5-20 ns less of weft's CPU per event\n"
 	       "      --top N             off-CPU stacks shown in the summary (default 5)\n"
+	       "      --threads N|all     threads shown in the summary, longest waiting first\n"
+	       "                          (default 20; the JSON and the trace have them all)\n"
 	       "      --stall-threshold T event-loop iterations this long are stalls "
 	       "(default 50ms)\n"
 	       "      --no-locks          no lock contention (futex waits, holders, deadlocks)\n"
@@ -738,7 +753,7 @@ int recording_finish(struct recording *r)
 		r->error = true;
 	}
 	r->fd = -1;
-	session_summary_text(r->ses, stderr, r->o.top_stacks);
+	session_summary_text(r->ses, stderr, r->o.top_stacks, r->o.top_threads);
 	/* The error line is far above by now: say it again where the trace is named. */
 	if (r->error)
 		fprintf(stderr, "\nTrace: %s is incomplete (writing it failed); the summary above "

@@ -22,6 +22,7 @@ struct record_opts {
 	double stack_rate;      /* off-CPU stacks per second per thread; 0: none */
 	double duration_s;      /* 0: until the target exits or Ctrl-C */
 	int top_stacks;
+	int top_threads; /* -1: all */
 	uint64_t stall_threshold_ns; /* event loops; 0: default */
 	bool no_locks;          /* no lock contention capture */
 	double actor_budget;    /* percent of one CPU actor probes may cost; 0: unlimited */

@@ -34,7 +34,7 @@ static void session_end(void)
 	if (!session)
 		return;
 	session_finish(session, clock_ns);
-	session_summary_text(session, sink, 3);
+	session_summary_text(session, sink, 3, -1);
 	session_summary_json(session, sink);
 	session_free(session);
 	session = NULL;

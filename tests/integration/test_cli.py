@@ -79,6 +79,8 @@ def bad_option_values():
     one_line_error(weft("run", "-d", "soon", "-o", out, "--", "true"), "soon", code=2)
     one_line_error(weft("run", "--stack-rate", "-5", "-o", out, "--", "true"), "stack-rate",
                    code=2)
+    one_line_error(weft("run", "--threads", "some", "-o", out, "--", "true"), "threads",
+                   code=2)
     one_line_error(weft("run", "-o", out), "no command", code=2)
     one_line_error(weft("run", "-o", out, "--", ""), "no command", code=2)
     one_line_error(weft("run", "-o", "", "--", "true"), "file name", code=2)

@@ -224,6 +224,15 @@ def many_sleepers_lose_nothing_to_their_stacks():
     check(switches > 400 * (1000 // 5) * seconds // 2, f"only {switches} switches")
     check(0 < stacks <= cpus * (1000 * (seconds + 1) + 32),
           f"{stacks} off-CPU stacks on {cpus} CPUs in {seconds} s")
+    # The summary lists the 20 longest-waiting threads of the 401, and says how many it left
+    # out; the JSON has them all.
+    table = p.stderr.split("Threads, longest waiting first:")[1].split("\n\n")[0]
+    rows = [l for l in table.splitlines()[2:] if l.split() and l.split()[0].isdigit()]
+    threads = len(json.load(open(js))["threads"])
+    check(len(rows) == 20, f"{len(rows)} thread rows in the summary, not 20:\n{table[:1500]}")
+    check(threads >= 400, f"only {threads} threads in the JSON summary")
+    check(f"... and {threads - 20} more (--threads all" in table,
+          f"no line for the {threads - 20} threads left out:\n{table[-500:]}")
 
 
 @test

@@ -188,7 +188,7 @@ static void test_nothing_to_say(void **state)
 
 	assert_int_equal(session_finish(f->s, AT(100)), 0);
 	m = open_memstream(&text, &len);
-	session_summary_text(f->s, m, 5);
+	session_summary_text(f->s, m, 5, -1);
 	fclose(m);
 	assert_null(strstr(text, "Actors"));
 	free(text);

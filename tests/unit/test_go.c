@@ -124,7 +124,7 @@ static char *read_stream(void (*fn)(struct session *, FILE *), struct session *s
 
 static void text_summary(struct session *s, FILE *f)
 {
-	session_summary_text(s, f, 3);
+	session_summary_text(s, f, 3, -1);
 }
 
 /*

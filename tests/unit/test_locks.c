@@ -519,7 +519,7 @@ static void test_both_heap_lock_named_alike_everywhere(void **state)
 
 	m = open_memstream(&text, &text_len);
 	assert_non_null(m);
-	session_summary_text(f->s, m, 8);
+	session_summary_text(f->s, m, 8, -1);
 	assert_int_equal(fclose(m), 0);
 	assert_non_null(strstr(text, "Lock-order inversions"));
 	snprintf(ab, sizeof(ab), "took %s while holding %s", b, a);

@@ -518,7 +518,7 @@ static char *loss_hint(struct fixture *f, uint64_t weft_cpu_ns, int nice)
 	assert_int_equal(session_finish(f->s, AT(1000)), 0); /* 1 ms */
 	m = open_memstream(&text, &len);
 	assert_non_null(m);
-	session_summary_text(f->s, m, 5);
+	session_summary_text(f->s, m, 5, -1);
 	fclose(m);
 	return text;
 }
