@@ -37,6 +37,8 @@ enum {
 	WEFT_LOSS_PERF_SWITCH_LOST = 28,   /* preload mode's perf context-switch buffer overran */
 	WEFT_LOSS_PRELOAD_NO_RING = 29,    /* a process whose shim could not make its ring (so
 					    * recorded nothing): counted once per process */
+	WEFT_LOSS_PRELOAD_RING_CUT = 30,   /* a ring whose file was cut short under weft (its
+					    * later records): counted once per ring */
 };
 
 #define WEFT_LOCK_F_TIMEOUT 0x1   /* timed/clock variant gave up (ret = ETIMEDOUT) */

@@ -24,6 +24,7 @@ static const char *const loss_names[WEFT_LOSS_REASON_MAX] = {
 	[WEFT_LOSS_PRELOAD_HELD_FULL] = "held-lock set full",
 	[WEFT_LOSS_PERF_SWITCH_LOST] = "context-switch records lost (perf buffer full)",
 	[WEFT_LOSS_PRELOAD_NO_RING] = "processes the shim could not record (no ring)",
+	[WEFT_LOSS_PRELOAD_RING_CUT] = "preload rings cut short (their later records)",
 };
 
 const char *weft_event_name(unsigned type)

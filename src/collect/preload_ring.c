@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +34,58 @@ struct preload_rings {
 	unsigned n, cap;
 	unsigned seen;
 	unsigned failed;   /* "<pid>-<errno>.failed" markers seen */
+	unsigned cut;      /* rings whose file was cut short under us */
 	/* losses of rings already retired */
 	uint64_t lost[WEFT_LOSS_REASON_MAX];
 };
+
+/*
+ * A ring is a file the traced program can open too: if it cuts the file short, reading the
+ * mapping past the new end raises SIGBUS in weft. Every read of a ring's memory runs under this
+ * guard, and such a fault drops the ring (its later records are counted lost) instead of
+ * killing weft. Only the draining thread reads rings; a SIGBUS anywhere else is fatal as
+ * before.
+ */
+static sigjmp_buf *ring_guard;
+
+static void on_sigbus(int sig)
+{
+	if (ring_guard)
+		siglongjmp(*ring_guard, 1);
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+/* The ring can no longer be read: unmapped without another look, its name removed. */
+static void drop_cut_ring(struct preload_rings *pr, struct ring_slot *s)
+{
+	char path[512];
+
+	munmap(s->r.hdr, s->map_len);
+	snprintf(path, sizeof(path), "%s/%s", pr->dir, s->name);
+	unlink(path);
+	s->retired = true;
+	s->r.hdr = NULL;
+	pr->cut++;
+}
+
+/* Runs read(pr, s, arg), which reads s's memory, under the guard; false if the ring turned out
+ * cut short (and was dropped). */
+static bool guarded(struct preload_rings *pr, struct ring_slot *s,
+		    void (*read)(struct preload_rings *, struct ring_slot *, void *), void *arg)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 1)) {
+		ring_guard = NULL;
+		drop_cut_ring(pr, s);
+		return false;
+	}
+	ring_guard = &jb;
+	read(pr, s, arg);
+	ring_guard = NULL;
+	return true;
+}
 
 /*
  * A weft that was killed (SIGKILL) left its directory behind, and tmpfs files are memory. The
@@ -100,6 +150,7 @@ int preload_rings_open(struct preload_rings **out, size_t ring_bytes, struct col
 		free(pr);
 		return -EACCES;
 	}
+	signal(SIGBUS, on_sigbus);
 	*out = pr;
 	return 0;
 }
@@ -243,42 +294,61 @@ static bool ring_done(struct preload_rings *pr, struct ring_slot *s)
 	return false;
 }
 
+struct drain_ctx {
+	collector_event_fn fn;
+	void *ctx;
+	long total;
+};
+
+static void drain_ring(struct preload_rings *pr, struct ring_slot *s, void *arg)
+{
+	struct drain_ctx *d = arg;
+	bool done;
+
+	if (!ring_valid(s))
+		return;
+	/* Decide before draining, so nothing written after the drain is left behind. */
+	done = ring_done(pr, s);
+	d->total += weft_ring_consume(&s->r, (int (*)(void *, const void *, size_t))d->fn, d->ctx);
+	if (done)
+		retire(pr, s);
+}
+
 int preload_rings_drain(struct preload_rings *pr, collector_event_fn fn, void *ctx)
 {
+	struct drain_ctx d = { fn, ctx, 0 };
 	unsigned kept = 0;
-	long total = 0;
 
 	scan(pr);
-	for (unsigned i = 0; i < pr->n; i++) {
-		struct ring_slot *s = &pr->slots[i];
-		bool done;
-
-		if (s->retired || !ring_valid(s))
-			continue;
-		/* Decide before draining, so nothing written after the drain is left behind. */
-		done = ring_done(pr, s);
-		total += weft_ring_consume(&s->r, (int (*)(void *, const void *, size_t))fn, ctx);
-		if (done)
-			retire(pr, s);
-	}
+	for (unsigned i = 0; i < pr->n; i++)
+		if (!pr->slots[i].retired)
+			guarded(pr, &pr->slots[i], drain_ring, &d);
 	for (unsigned i = 0; i < pr->n; i++) {
 		if (pr->slots[i].retired && !pr->slots[i].r.hdr)
 			continue;
 		pr->slots[kept++] = pr->slots[i];
 	}
 	pr->n = kept;
-	return total;
+	return d.total;
+}
+
+static void add_ring_losses(struct preload_rings *pr, struct ring_slot *s, void *arg)
+{
+	uint64_t *out = arg;
+
+	for (int i = 0; i < WEFT_LOSS_REASON_MAX && i < WEFT_RING_LOST_MAX; i++)
+		out[i] += s->r.hdr->lost[i];
 }
 
 void preload_rings_losses(struct preload_rings *pr, uint64_t out[WEFT_LOSS_REASON_MAX])
 {
 	for (int i = 0; i < WEFT_LOSS_REASON_MAX; i++)
 		out[i] += pr->lost[i];
-	out[WEFT_LOSS_PRELOAD_NO_RING] += pr->failed;
 	for (unsigned j = 0; j < pr->n; j++)
 		if (pr->slots[j].ready && pr->slots[j].r.hdr)
-			for (int i = 0; i < WEFT_LOSS_REASON_MAX && i < WEFT_RING_LOST_MAX; i++)
-				out[i] += pr->slots[j].r.hdr->lost[i];
+			guarded(pr, &pr->slots[j], add_ring_losses, out);
+	out[WEFT_LOSS_PRELOAD_NO_RING] += pr->failed;
+	out[WEFT_LOSS_PRELOAD_RING_CUT] += pr->cut;
 }
 
 void preload_rings_close(struct preload_rings *pr)
@@ -305,4 +375,5 @@ void preload_rings_close(struct preload_rings *pr)
 	rmdir(pr->dir);
 	free(pr->slots);
 	free(pr);
+	signal(SIGBUS, SIG_DFL);
 }

@@ -387,6 +387,48 @@ def preload_cond_and_sem_waits_name_who_woke_them():
     check("Condition-variable and semaphore waits" in p.stderr, "text summary lacks them")
 
 
+TRUNCATES_ITS_RING = """
+import os, threading, time
+lock = threading.Lock()
+def work():
+    for _ in range(300):
+        with lock:
+            time.sleep(0.0002)
+threads = [threading.Thread(target=work) for _ in range(3)]
+for t in threads: t.start()
+for t in threads: t.join()
+ring = [l.split()[-1] for l in open("/proc/self/maps") if l.rstrip().endswith(".ring")][0]
+os.truncate(ring, 0)
+print("weft-sample: truncated=" + ring, flush=True)
+time.sleep(1.0)  # weft drains meanwhile, and finds the file cut short under its mapping
+os._exit(0)      # no teardown: the shim would write to the cut ring and fault in here
+"""
+
+
+@test
+def preload_ring_cut_short_by_its_program():
+    """A ring is a file the traced program can reach: one that cuts it short must not take
+    weft down (reading past a mapped file's end raises SIGBUS). The ring is dropped, counted,
+    and what came before stays in the trace and the summary."""
+    e = staged()
+    script = os.path.join(e["out"], "truncates_its_ring.py")
+    with open(script, "w") as f:
+        f.write(TRUNCATES_ITS_RING)
+    os.chmod(script, 0o644)
+    trace, js = os.path.join(e["out"], "cut.pftrace"), os.path.join(e["out"], "cut.json")
+    p = run_as_nobody("run", "--mode=preload", "-f", "-o", trace, "--summary-json", js, "--",
+                      "/usr/bin/python3", script)
+    check(p.returncode == 0 and "truncated=" in p.stdout,
+          f"weft or its command failed ({p.returncode}): {p.stdout[-500:]} {p.stderr[-2000:]}")
+    check("\nTrace: " in p.stderr, f"no summary's end from weft: {p.stderr[-2000:]}")
+    with open(js) as f:
+        events = json.load(f)["events"]
+    cut = events["lost_by_reason"]["preload rings cut short (their later records)"]
+    check(cut == 1, f"{cut} rings counted cut short: {events}")
+    check(events["by_type"]["lock_wait"] > 0, f"the waits before the cut are gone: {events}")
+    check_clean_import(query(trace, IMPORT_PROBLEMS)[0])
+
+
 @test
 def preload_target_unharmed_when_nobody_drains_or_weft_dies():
     """The shim with a ring nobody reads (and the smallest ring): the ring fills, records are
