@@ -49,8 +49,9 @@
 	"waits outside pthreads (context switches come from perf_event_open; time other "      \
 	"processes ran shows as idle); use --mode=bpf as root for the rest"
 
-enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_THREADS, OPT_STALL_THRESHOLD,
-       OPT_NO_LOCKS, OPT_ACTOR_BUDGET, OPT_MODE, OPT_COMPRESS, OPT_NO_COMPRESS };
+enum { OPT_SUMMARY_JSON = 0x100, OPT_RINGBUF, OPT_STACK_RATE, OPT_TOP, OPT_THREADS,
+       OPT_STALL_THRESHOLD, OPT_NO_LOCKS, OPT_ACTOR_BUDGET, OPT_MODE, OPT_COMPRESS,
+       OPT_NO_COMPRESS };
 
 const struct option record_longopts[] = {
 	{ "output", required_argument, NULL, 'o' },

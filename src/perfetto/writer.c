@@ -346,7 +346,8 @@ static int emit(struct pf_writer *w, Packet *pkt, bool needs_state)
 }
 
 /* The sequence id and flags that end every packet written by hand; returns their bytes. */
-static size_t packet_tail(struct pf_writer *w, bool needs_state, uint8_t tail[2 * (1 + PF_VARINT_MAX)])
+static size_t packet_tail(struct pf_writer *w, bool needs_state,
+			  uint8_t tail[2 * (1 + PF_VARINT_MAX)])
 {
 	uint32_t flags = sequence_flags(w, needs_state);
 	size_t n = 0;
