@@ -37,7 +37,8 @@ static __always_inline bool budget_take(struct stack_budget *b, __u64 now, __u64
  * each object that takes stacks has its own, so the scheduler's and the lock probes' add up.
  */
 #define CPU_STACK_BURST 32
-const volatile __u64 cpu_stack_interval_ns = 1000000; /* 1000 a second */
+/* 1000 a second, or the per-thread rate if that is higher (collector_cpu_stack_interval_ns) */
+const volatile __u64 cpu_stack_interval_ns = 1000000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

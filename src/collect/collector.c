@@ -273,6 +273,7 @@ int collector_open(struct collector **out, const struct collector_opts *opts,
 	if (opts->stack_interval_ns) {
 		c->skel->rodata->stack_interval_ns = opts->stack_interval_ns;
 		c->skel->rodata->stack_burst = opts->stack_burst ? opts->stack_burst : 1;
+		c->skel->rodata->cpu_stack_interval_ns = collector_cpu_stack_interval_ns(opts);
 	}
 	c->ring_bytes = ring_bytes_per_cpu(opts->ringbuf_bytes, c->ncpus);
 	ret = rings_create(c, c->ring_bytes);

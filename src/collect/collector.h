@@ -36,6 +36,17 @@ struct collector_opts {
 	void *message_ctx;
 };
 
+/*
+ * Each CPU sends at most one stack a millisecond (bpf/budget.bpf.h), or as many as one thread
+ * may send if the user asked for more (--stack-rate above 1000): a thread runs on one CPU at a
+ * time, so a lower cap would quietly overrule the option.
+ */
+static inline uint64_t collector_cpu_stack_interval_ns(const struct collector_opts *o)
+{
+	return o->stack_interval_ns && o->stack_interval_ns < 1000000 ? o->stack_interval_ns
+								     : 1000000;
+}
+
 /* What went wrong, in words the CLI prints: "context: what failed" and an optional hint. */
 struct collector_error {
 	char what[256];

@@ -144,6 +144,7 @@ static int locks_open(struct collector *c, void **state, const struct collector_
 		goto out;
 	}
 	st->skel->rodata->want_lock_stacks = o->stack_interval_ns != 0;
+	st->skel->rodata->cpu_stack_interval_ns = collector_cpu_stack_interval_ns(o);
 	st->syscall_tracepoints = tracefs_has_event("syscalls", "sys_enter_futex") &&
 				  tracefs_has_event("syscalls", "sys_exit_futex");
 	bpf_program__set_autoload(st->skel->progs.on_futex_enter, st->syscall_tracepoints);

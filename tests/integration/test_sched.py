@@ -236,6 +236,23 @@ def many_sleepers_lose_nothing_to_their_stacks():
 
 
 @test
+def stack_rate_above_the_cpu_cap_is_honoured():
+    # One thread waking every ~100 us asks, with --stack-rate 5000, for 5000 stacks a second:
+    # more than the 1000 a second each CPU is held to by default, which quietly overruled the
+    # option (~1000 came out, ~2000 if the thread hopped between the two CPUs).
+    d = workdir()
+    trace, js = os.path.join(d, "sr.pftrace"), os.path.join(d, "sr.json")
+    p = weft("run", "--stack-rate", "5000", "-o", trace, "--summary-json", js, "--",
+             sample("threads/sleepers"), "1", "100", "1")
+    check(p.returncode == 0, f"weft run failed: {p.stderr[-1500:]}")
+    ev = json.load(open(js))["events"]
+    stacks, switches = ev["by_type"]["stack"], ev["by_type"]["switch"]
+    check(switches > 8000, f"only {switches} switches: the sample did not wake often enough")
+    check(stacks >= 3000, f"{stacks} off-CPU stacks in ~1 s at --stack-rate 5000")
+    check(ev["lost"] == 0, f"lost {ev['lost']}")
+
+
+@test
 def voluntary_switches_match_kernel():
     r = pingpong_run()
     by_tid = {t["tid"]: t for t in r["summary"]["threads"]}
