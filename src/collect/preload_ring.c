@@ -43,10 +43,10 @@ struct preload_rings {
  * A ring is a file the traced program can open too: if it cuts the file short, reading the
  * mapping past the new end raises SIGBUS in weft. Every read of a ring's memory runs under this
  * guard, and such a fault drops the ring (its later records are counted lost) instead of
- * killing weft. Only the draining thread reads rings; a SIGBUS anywhere else is fatal as
- * before.
+ * killing weft. The guard is the reading thread's own: a SIGBUS in any other thread, or
+ * outside a ring read, is fatal as before.
  */
-static sigjmp_buf *ring_guard;
+static _Thread_local sigjmp_buf *ring_guard;
 
 static void on_sigbus(int sig)
 {

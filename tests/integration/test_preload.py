@@ -397,6 +397,7 @@ def work():
 threads = [threading.Thread(target=work) for _ in range(3)]
 for t in threads: t.start()
 for t in threads: t.join()
+time.sleep(0.5)  # weft drains every 20 ms: the waits are in its hands before the cut
 ring = [l.split()[-1] for l in open("/proc/self/maps") if l.rstrip().endswith(".ring")][0]
 os.truncate(ring, 0)
 print("weft-sample: truncated=" + ring, flush=True)
