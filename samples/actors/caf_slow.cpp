@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * CAF (0.17) actors with a slow one: three producers send to "slow" (2 ms per message) and to
- * "quick" (no work). Prints the actor ids CAF gave them and what slow handled:
+ * "quick" (no work), two messages to slow for each to quick, so that slow's mailbox is the
+ * deepest whichever way the two scheduler threads run them (with one each, quick's could reach
+ * slow's depth whenever the producers ran before it). Prints the actor ids CAF gave them and
+ * what slow handled:
  *   weft-sample: actor=slow id=N handled=H     weft-sample: actor=quick id=M
  * Usage: caf_slow [messages-per-producer] [ms-to-wait-first]
  */
@@ -38,6 +41,7 @@ void producer(event_based_actor *self, actor slow, actor quick, int n)
 {
 	for (int i = 0; i < n; i++) {
 		self->send(slow, i);
+		self->send(slow, i);
 		self->send(quick, i);
 	}
 }
@@ -56,7 +60,7 @@ int main(int argc, char **argv)
 		auto quick = sys.spawn(quick_actor);
 		for (int i = 0; i < 3; i++)
 			sys.spawn(producer, slow, quick, n);
-		while (slow_handled < 3 * n)
+		while (slow_handled < 2 * 3 * n)
 			std::this_thread::sleep_for(std::chrono::milliseconds(5));
 		printf("weft-sample: actor=slow id=%llu handled=%d\n",
 		       (unsigned long long)slow.id(), slow_handled.load());
