@@ -162,7 +162,7 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks, int max_th
 		uint64_t span = s->last_ts > s->first_ts ? s->last_ts - s->first_ts : 0;
 
 		/* Busy under half the time yet behind: other work held it off the CPU (on a
-		 * machine with hundreds of runnable threads, weft at nice 0 lost most records). */
+		 * machine with hundreds of runnable threads, weft at nice 0 lost half its records). */
 		if (s->collector_cpu_ns < span / 2 && s->collector_nice > -20)
 			fprintf(f, "hint: weft was kept off the CPU (it used %.0f%% of one, at nice "
 				   "%d): run it at a higher priority (nice -n %d weft ...), or with a "

@@ -280,7 +280,7 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 		}
 		return 1;
 	case OPT_TOP:
-		if (parse_number(arg, &v) || v != floor(v) || v > 1000) {
+		if (parse_number(arg, &v) || v != floor(v) || v < 0 || v > 1000) {
 			cli_usage_error("--top: '%s' is not a count", arg);
 			return -1;
 		}
@@ -291,7 +291,7 @@ int record_parse_common(struct record_opts *o, int opt, const char *arg)
 			o->top_threads = -1;
 			return 1;
 		}
-		if (parse_number(arg, &v) || v != floor(v) || v > 1000000) {
+		if (parse_number(arg, &v) || v != floor(v) || v < 0 || v > 1000000) {
 			cli_usage_error("--threads: '%s' is not a count or 'all'", arg);
 			return -1;
 		}

@@ -81,6 +81,8 @@ def bad_option_values():
                    code=2)
     one_line_error(weft("run", "--threads", "some", "-o", out, "--", "true"), "threads",
                    code=2)
+    one_line_error(weft("run", "--threads", "-1", "-o", out, "--", "true"), "threads", code=2)
+    one_line_error(weft("run", "--top", "-3", "-o", out, "--", "true"), "top", code=2)
     one_line_error(weft("run", "-o", out), "no command", code=2)
     one_line_error(weft("run", "-o", out, "--", ""), "no command", code=2)
     one_line_error(weft("run", "-o", "", "--", "true"), "file name", code=2)
