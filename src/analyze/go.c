@@ -461,7 +461,8 @@ static void close_wait(struct session *s, struct go_state *st, struct goroutine 
 			char wname[64], gname[64];
 			struct pf_arg wa = { .name = "wakes", .type = PF_ARG_UINT, .u = g->goid };
 			struct pf_arg ga = { .name = "woken_by", .type = PF_ARG_UINT, .u = waker->goid };
-			struct text tw = text_on(wname, sizeof(wname)), tg = text_on(gname, sizeof(gname));
+			struct text tw = text_on(wname, sizeof(wname));
+			struct text tg = text_on(gname, sizeof(gname));
 
 			flow = ++st->next_flow;
 			text_str(&tw, "wake goroutine ");

@@ -69,9 +69,9 @@ static void drop_cut_ring(struct preload_rings *pr, struct ring_slot *s)
 	pr->cut++;
 }
 
-/* Runs read(pr, s, arg), which reads s's memory, under the guard; false if the ring turned out
- * cut short (and was dropped). */
-static bool guarded(struct preload_rings *pr, struct ring_slot *s,
+/* Runs read(pr, s, arg), which reads s's memory, under the guard; a ring found cut short is
+ * dropped. */
+static void guarded(struct preload_rings *pr, struct ring_slot *s,
 		    void (*read)(struct preload_rings *, struct ring_slot *, void *), void *arg)
 {
 	sigjmp_buf jb;
@@ -79,12 +79,11 @@ static bool guarded(struct preload_rings *pr, struct ring_slot *s,
 	if (sigsetjmp(jb, 1)) {
 		ring_guard = NULL;
 		drop_cut_ring(pr, s);
-		return false;
+		return;
 	}
 	ring_guard = &jb;
 	read(pr, s, arg);
 	ring_guard = NULL;
-	return true;
 }
 
 /*
