@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cli/pace.h"
+#include "clock.h"
 
 #define PACE_LOW_NICE 19
 #define PACE_CALM_NS 1000000000ULL       /* light drains for this long: low again */
@@ -48,14 +49,6 @@ static void set_nice(int nice)
 {
 	/* PRIO_PROCESS 0 is the calling thread on Linux: the one that drains. */
 	setpriority(PRIO_PROCESS, 0, nice);
-}
-
-static uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void *watchdog_main(void *arg)

@@ -21,6 +21,7 @@
 #include "collect/perf_switch.h"
 #include "collect/preload_ring.h"
 #include "collect/procfs.h"
+#include "clock.h"
 
 /* How often the preload shim's rings and the perf context-switch buffers are drained (their
  * sizes are set for it); the BPF rings alone may wait longer (cli/pace.c). */
@@ -112,22 +113,6 @@ static void on_child(int sig)
 	(void)sig;
 	child_signal = 1;
 	pace_hurry();
-}
-
-static uint64_t cpu_time_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 void record_opts_init(struct record_opts *o)
@@ -669,7 +654,7 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 	uint64_t deadline = r->o.duration_s > 0 && r->o.duration_s < 3.2e9
 				    ? r->start_ts + (uint64_t)(r->o.duration_s * 1e9)
 				    : 0;
-	uint64_t cpu0 = cpu_time_ns(), last = boottime_ns();
+	uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), last = boottime_ns();
 	int nice = getpriority(PRIO_PROCESS, 0); /* before pacing changes it */
 	struct rusage ru;
 
@@ -716,7 +701,7 @@ int recording_loop(struct recording *r, bool (*should_stop)(void *ctx, struct re
 	}
 	if (getrusage(RUSAGE_SELF, &ru))
 		ru.ru_maxrss = 0;
-	session_set_collector_usage(r->ses, cpu_time_ns() - cpu0, ru.ru_maxrss, nice);
+	session_set_collector_usage(r->ses, clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0, ru.ru_maxrss, nice);
 	return stop_signal;
 }
 

@@ -20,6 +20,7 @@
 #include "collect/area.h"
 #include "collect/detach.h"
 #include "actors.skel.h"
+#include "clock.h"
 
 #define PATHS_MAX 128
 #define NOTE_NAMES_MAX 32
@@ -141,14 +142,6 @@ static void sleep_ns(double ns)
 	nanosleep(&ts, NULL);
 }
 
-static double mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static void *detach_main(void *arg)
 {
 	site_detach(arg);
@@ -203,17 +196,17 @@ static void *sampler_main(void *arg)
 
 		/* records say which window they come from: the analysis pairs within one only */
 		__atomic_add_fetch(&a->skel->bss->window, 1, __ATOMIC_RELAXED);
-		t0 = mono_ns();
+		t0 = (double)monotonic_ns();
 		set_all(a, true);
 		/* attaching takes time too, with the first probes already live: count it in */
-		t1 = mono_ns();
+		t1 = (double)monotonic_ns();
 		if (target > t1 - t0)
 			sleep_ns(target - (t1 - t0));
 		/* Detaching removes the breakpoints at once, then waits for RCU (~0.5 s here): the
 		 * probes are live until t2; the cycle lasts at least until t3. */
-		t2 = mono_ns();
+		t2 = (double)monotonic_ns();
 		set_all(a, false);
-		t3 = mono_ns();
+		t3 = (double)monotonic_ns();
 		h = hits_now(a) - h0;
 		live = t2 - t0;
 		rate = (double)h * HIT_COST_NS / live; /* CPU share while attached */
@@ -227,7 +220,7 @@ static void *sampler_main(void *arg)
 		if (cycle > t3 - t0)
 			sleep_ns(cycle - (t3 - t0));
 		a->on_ns += live;
-		a->total_ns += mono_ns() - t0;
+		a->total_ns += (double)monotonic_ns() - t0;
 	}
 	return NULL;
 }

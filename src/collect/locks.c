@@ -18,6 +18,7 @@
 #include "collect/detach.h"
 #include "collect/tracefs.h"
 #include "locks.skel.h"
+#include "clock.h"
 
 #define NR_FUTEX 202
 #define POLL_PERIOD_NS (250 * 1000000ULL)
@@ -41,14 +42,6 @@ struct locks_state {
 	struct reported reported[REPORTED_MAX];
 	int nreported;
 };
-
-static uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static bool is_wait_cmd(unsigned cmd)
 {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "preload/shim.h"
+#include "clock.h"
 
 /*
  * Rules for everything here (uftrace's, and the issue's): never write to the target's stdout or
@@ -34,10 +35,7 @@ static size_t ring_map_len;
 
 uint64_t shim_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return boottime_ns();
 }
 
 uint32_t shim_tid(void)

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include "symbolize/sym_internal.h"
+#include "clock.h"
 
 /* A pc outside every known mapping re-reads /proc/PID/maps at most this often per process. */
 #define SYM_RELOAD_MIN_NS (10 * 1000 * 1000ull)
@@ -19,10 +20,7 @@ static void kernel_loaded(struct sym *s);
 
 uint64_t sym_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return monotonic_ns();
 }
 
 struct sym *sym_new(void)
