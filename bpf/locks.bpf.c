@@ -4,6 +4,7 @@
 #include "budget.bpf.h"
 #include "idset.bpf.h"
 #include "lock_wakes.bpf.h"
+#include "python.bpf.h"
 #include "locks.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -102,6 +103,7 @@ static __always_inline void emit_begin(struct task_struct *t, __u32 tgid, __u64 
 
 	if (!lock_stack_allowed(t, tgid, uaddr, ts))
 		return;
+	emit_py_frames(t, ts);
 	st = reserve(sizeof(*st), WEFT_EV_LOCK_STACK, t, ts);
 	if (!st)
 		return;

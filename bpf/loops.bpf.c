@@ -2,6 +2,7 @@
 /* Event loops: iterations between poll calls, stalls, culprit samples, blocking calls. */
 #include "common.bpf.h"
 #include "idset.bpf.h"
+#include "python.bpf.h"
 #include "loops.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -65,85 +66,6 @@ struct {
 	__type(key, int);
 	__type(value, struct loop_state);
 } loop_states SEC(".maps");
-
-/*
- * Python functions, read from CPython's own frames (as py-spy does) for processes running a
- * CPython whose layout is known: user space puts the address of its _PyRuntime here.
- * CPython 3.11, x86-64 (checked against the interpreter by tests/integration/test_loops.py):
- *   _PyRuntime.interpreters.head @40 -> interp; interp->threads.head @16 -> tstate;
- *   tstate->next @8, ->native_thread_id @160, ->cframe @56; cframe->current_frame @8;
- *   frame->f_code @32, ->previous @48; code->co_qualname @128, ->co_firstlineno @72;
- *   str: compact ASCII (state @32 bit 6) text @48.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);   /* tgid */
-	__type(value, __u64); /* address of _PyRuntime */
-} py_runtimes SEC(".maps");
-
-#define PY311_RT_INTERP_HEAD 40
-#define PY311_INTERP_THREADS_HEAD 16
-#define PY311_TS_NEXT 8
-#define PY311_TS_NATIVE_TID 160
-#define PY311_TS_CFRAME 56
-#define PY311_CFRAME_CURRENT 8
-#define PY311_FRAME_CODE 32
-#define PY311_FRAME_PREVIOUS 48
-#define PY311_CODE_QUALNAME 128
-#define PY311_CODE_FIRSTLINENO 72
-#define PY_STR_STATE 32
-#define PY_STR_ASCII (1 << 6)
-#define PY_STR_ASCII_DATA 48
-#define PY_THREADS_MAX 16
-
-static __always_inline __u64 read_u64(__u64 addr)
-{
-	__u64 v = 0;
-
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
-}
-
-static __always_inline void fill_py_frames(struct weft_py_frames *py, struct task_struct *t)
-{
-	__u32 tgid = BPF_CORE_READ(t, tgid), tid = BPF_CORE_READ(t, pid), n = 0, v;
-	__u64 *rt = bpf_map_lookup_elem(&py_runtimes, &tgid);
-	__u64 ts, frame, code, name;
-
-	py->n = 0;
-	py->pad = 0;
-	if (!rt)
-		return;
-	ts = read_u64(read_u64(*rt + PY311_RT_INTERP_HEAD) + PY311_INTERP_THREADS_HEAD);
-	for (int i = 0; i < PY_THREADS_MAX && ts; i++) {
-		v = 0;
-		bpf_probe_read_user(&v, sizeof(v), (void *)(ts + PY311_TS_NATIVE_TID));
-		if (v == tid)
-			break;
-		ts = read_u64(ts + PY311_TS_NEXT);
-	}
-	if (!ts)
-		return;
-	frame = read_u64(read_u64(ts + PY311_TS_CFRAME) + PY311_CFRAME_CURRENT);
-	for (int i = 0; i < WEFT_PY_FRAMES && frame; i++) {
-		code = read_u64(frame + PY311_FRAME_CODE);
-		name = code ? read_u64(code + PY311_CODE_QUALNAME) : 0;
-		v = 0;
-		if (name)
-			bpf_probe_read_user(&v, sizeof(v), (void *)(name + PY_STR_STATE));
-		if (!(v & PY_STR_ASCII))
-			break;
-		if (bpf_probe_read_user_str(py->func[i], WEFT_PY_NAME,
-					    (void *)(name + PY_STR_ASCII_DATA)) <= 0)
-			break;
-		bpf_probe_read_user(&py->line[i], sizeof(py->line[i]),
-				    (void *)(code + PY311_CODE_FIRSTLINENO));
-		n++;
-		frame = read_u64(frame + PY311_FRAME_PREVIOUS);
-	}
-	py->n = n;
-}
 
 static __always_inline __u32 log2_u32(__u32 v)
 {

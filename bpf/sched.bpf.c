@@ -5,6 +5,7 @@
 #include "switch_clock.bpf.h"
 #include "sched_batch.bpf.h"
 #include "lock_wakes.bpf.h"
+#include "python.bpf.h"
 
 #define TASK_DEAD 0x80 /* an exiting task's last switch: its user memory is gone */
 
@@ -102,6 +103,7 @@ static __always_inline void emit_stack(void *ctx, struct task_struct *prev, __u6
 	struct weft_stack_event *e;
 	long n;
 
+	emit_py_frames(prev, ts);
 	e = reserve(sizeof(*e), WEFT_EV_STACK, prev, ts);
 	if (!e)
 		return;

@@ -54,6 +54,7 @@ enum weft_event_type {
 	WEFT_EV_EXIT = 5,     /* a task exited: header = the exiting task */
 	WEFT_EV_STACK = 6,    /* off-CPU stack of the task that just switched out (header = it) */
 	WEFT_EV_COMM = 7,     /* task renamed (prctl PR_SET_NAME, pthread_setname_np) */
+	WEFT_EV_PY_FRAMES = 8,/* a CPython thread's Python functions, before its stack record */
 };
 
 /* Why events were lost; counted per CPU in the BPF programs, reported by the collector.
@@ -177,6 +178,27 @@ struct weft_stack_event {
 	__u8 ustack[WEFT_USTACK_BYTES];
 };
 
+#define WEFT_PY_FRAMES 8     /* innermost Python frames kept with a stack */
+#define WEFT_PY_NAME 56
+
+/* The Python functions a CPython thread was in (read from the interpreter's frames). */
+struct weft_py_frames {
+	__u32 n;            /* valid entries, innermost first; 0: not CPython, or not known */
+	__u32 entries;      /* bit i: frame i is the first of its _PyEval_EvalFrameDefault call */
+	__s32 line[WEFT_PY_FRAMES];   /* the function's first line */
+	char func[WEFT_PY_FRAMES][WEFT_PY_NAME]; /* qualified name, truncated */
+};
+
+/*
+ * header: a CPython thread, and the time of the stack record (WEFT_EV_STACK, WEFT_EV_LOCK_STACK)
+ * that follows it from the same CPU: the Python functions it was in, which the analysis puts
+ * in place of the interpreter's frames in that stack.
+ */
+struct weft_py_frames_event {
+	struct weft_event_header hdr;
+	struct weft_py_frames py;
+};
+
 /* X(type, name, struct) for every scheduler record: the decoder's table. */
 #define WEFT_SCHED_KINDS(X)                                        \
 	X(WEFT_EV_SWITCH, "switch", struct weft_switch_event)      \
@@ -185,7 +207,8 @@ struct weft_stack_event {
 	X(WEFT_EV_EXEC, "exec", struct weft_exec_event)            \
 	X(WEFT_EV_EXIT, "exit", struct weft_exit_event)            \
 	X(WEFT_EV_STACK, "stack", struct weft_stack_event)         \
-	X(WEFT_EV_COMM, "comm", struct weft_comm_event)
+	X(WEFT_EV_COMM, "comm", struct weft_comm_event)            \
+	X(WEFT_EV_PY_FRAMES, "py_frames", struct weft_py_frames_event)
 
 #include "weft/events_locks.h"
 #include "weft/events_preload.h"

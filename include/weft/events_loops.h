@@ -77,17 +77,6 @@ struct weft_loop_stall_event {
 	__u32 pad;
 };
 
-#define WEFT_PY_FRAMES 4     /* innermost Python frames kept with a stack */
-#define WEFT_PY_NAME 56
-
-/* The Python functions a CPython thread was in (read from the interpreter's frames). */
-struct weft_py_frames {
-	__u32 n;            /* valid entries, innermost first; 0: not CPython, or not known */
-	__s32 line[WEFT_PY_FRAMES];   /* the function's first line */
-	__u32 pad;
-	char func[WEFT_PY_FRAMES][WEFT_PY_NAME]; /* qualified name, truncated */
-};
-
 /* header (in stack.hdr): the loop thread, running away from its poll call; ts = sample time.
  * The stack is what the thread was running (kernel frames if it was in the kernel). */
 struct weft_loop_sample_event {

@@ -209,28 +209,6 @@ static char *join_labels(const struct stack_syms *st, size_t from)
 
 static void culprit_of(const struct stack_syms *st, char *buf, size_t len);
 
-/* A stack as text: the Python functions first (CPython), then the native frames. */
-static char *stack_text(const struct weft_py_frames *py, const struct stack_syms *st,
-			size_t from)
-{
-	char *native = join_labels(st, from), *out;
-	size_t len = native ? strlen(native) + 1 : 1, used = 0;
-	uint32_t n = py->n < WEFT_PY_FRAMES ? py->n : WEFT_PY_FRAMES;
-
-	if (!n)
-		return native;
-	len += n * (WEFT_PY_NAME + 32);
-	out = malloc(len);
-	if (!out)
-		return native;
-	for (uint32_t i = 0; i < n; i++)
-		used += snprintf(out + used, len - used, "%.*s (python, line %d)\n", WEFT_PY_NAME,
-				 py->func[i], py->line[i]);
-	snprintf(out + used, len - used, "%s", native ? native : "");
-	free(native);
-	return out;
-}
-
 /* The culprit's name: the innermost Python function if known, else from the native stack. */
 static void culprit_name(const struct weft_py_frames *py, const struct stack_syms *st,
 			 char *buf, size_t len)
@@ -487,7 +465,7 @@ static void on_sample(struct session *s, struct loops *L, const struct weft_loop
 	if (!lt)
 		return;
 	evidence_for(lt, e->iter_start);
-	st = trace_stack_syms(s, &e->stack);
+	st = trace_stack_syms_py(s, &e->stack, &e->py);
 	iid = st->n && s->pf ? pf_callstack(s->pf, st->frames, st->n) : 0;
 	if (iid)
 		pf_perf_sample(s->pf, e->stack.hdr.ts, e->stack.hdr.cpu, e->stack.hdr.pid,
@@ -502,7 +480,7 @@ static void on_sample(struct session *s, struct loops *L, const struct weft_loop
 		return;
 	c->count++;
 	if (!c->stack)
-		c->stack = stack_text(&e->py, st, st->nkernel);
+		c->stack = join_labels(st, st->nkernel);
 }
 
 /*
@@ -528,7 +506,7 @@ static void on_block(struct session *s, struct loops *L, const struct weft_loop_
 
 	if (!lt)
 		return;
-	st = trace_stack_syms(s, &e->stack);
+	st = trace_stack_syms_py(s, &e->stack, &e->py);
 	if (e->syscall == (uint32_t)-1 || in_page_fault(st)) {
 		sys = "fault"; /* waited outside any syscall: a page fault (file-backed memory) */
 	} else if (!sys) {
@@ -537,7 +515,7 @@ static void on_block(struct session *s, struct loops *L, const struct weft_loop_
 	}
 	evidence_for(lt, e->iter_start);
 	culprit_name(&e->py, st, culprit, sizeof(culprit));
-	stack = stack_text(&e->py, st, 0);
+	stack = join_labels(st, 0);
 	snprintf(key, sizeof(key), "%s in %s", sys, culprit);
 	charge_add(&lt->blocks, &lt->nblocks, key, stack, e->off_ns);
 	if (e->off_ns > lt->ev.blk_ns) {

@@ -299,6 +299,9 @@ static void dispatch(void *ctx, const struct weft_event_header *h)
 	case WEFT_EV_COMM:
 		on_comm(s, (const void *)h);
 		break;
+	case WEFT_EV_PY_FRAMES:
+		trace_py_frames(s, (const void *)h);
+		break;
 	default:
 		for (int i = 0; analyze_areas[i] && i < AREAS_MAX; i++) {
 			const struct analyze_area *a = analyze_areas[i];

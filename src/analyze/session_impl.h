@@ -17,6 +17,16 @@ struct sym_loc;
 
 #define CPU_MAX 1024
 #define AREAS_MAX 16
+#define PY_PENDING_SLOTS 64
+
+/* A CPython thread's Python frames, waiting for the stack record of the same CPU, thread and
+ * time that follows them. */
+struct py_pending {
+	uint64_t ts;
+	int32_t tid;      /* 0: empty */
+	uint32_t cpu;
+	struct weft_py_frames py;
+};
 
 struct session {
 	struct session_opts opts;
@@ -28,6 +38,7 @@ struct session {
 	struct sym *sym;
 	struct u64map maps_read;        /* pids whose current memory map has been read */
 	int32_t cpu_current[CPU_MAX];  /* what the trace last put on each CPU, -1 unknown */
+	struct py_pending py_pending[PY_PENDING_SLOTS]; /* by CPU */
 	uint64_t first_ts, last_ts;
 	uint64_t records[WEFT_EV_TYPE_MAX];
 	uint64_t malformed;
@@ -52,6 +63,7 @@ void trace_describe_process(struct session *s, struct process *p);
 void trace_describe_thread(struct session *s, struct task *t);
 void trace_switch(struct session *s, const struct weft_switch_event *e);
 void trace_waking(struct session *s, const struct weft_waking_event *e);
+void trace_py_frames(struct session *s, const struct weft_py_frames_event *e);
 #define STACK_USER_FRAMES_MAX 128
 #define STACK_FRAME_NAME_MAX 512
 #define STACK_FRAMES_MAX (WEFT_KSTACK_MAX + STACK_USER_FRAMES_MAX)
@@ -83,6 +95,9 @@ const char *trace_frame_label(char *buf, size_t len, const struct sym_loc *loc);
 /* Symbolizes a stack record, weft's own frames dropped. The result is valid until the next
  * call. */
 const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e);
+/* The same with the thread's Python frames given (NULL: none): in place of the interpreter's. */
+const struct stack_syms *trace_stack_syms_py(struct session *s, const struct weft_stack_event *e,
+					     const struct weft_py_frames *py);
 /* Symbolizes an off-CPU stack, writes it as a sample and returns the aggregate it belongs to. */
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait);

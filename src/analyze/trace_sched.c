@@ -77,6 +77,52 @@ void trace_waking(struct session *s, const struct weft_waking_event *e)
 	pf_sched_waking(s->pf, e->hdr.cpu, e->hdr.ts, e->tid, e->target_cpu, e->prio, e->comm);
 }
 
+/* A copy of py that can be trusted: names terminated, no more frames than there is room for. */
+static void py_frames_copy(struct weft_py_frames *dst, const struct weft_py_frames *src)
+{
+	*dst = *src;
+	if (dst->n > WEFT_PY_FRAMES)
+		dst->n = WEFT_PY_FRAMES;
+	for (uint32_t i = 0; i < WEFT_PY_FRAMES; i++)
+		dst->func[i][WEFT_PY_NAME - 1] = '\0';
+}
+
+void trace_py_frames(struct session *s, const struct weft_py_frames_event *e)
+{
+	struct py_pending *p = &s->py_pending[e->hdr.cpu % PY_PENDING_SLOTS];
+
+	p->ts = e->hdr.ts;
+	p->tid = (int32_t)e->hdr.tid;
+	p->cpu = e->hdr.cpu;
+	py_frames_copy(&p->py, &e->py);
+}
+
+/* The Python frames recorded just before stack record e, taken (NULL: none). */
+static const struct weft_py_frames *py_frames_of(struct session *s,
+						 const struct weft_stack_event *e)
+{
+	struct py_pending *p = &s->py_pending[e->hdr.cpu % PY_PENDING_SLOTS];
+
+	if (!p->tid || p->tid != (int32_t)e->hdr.tid || p->ts != e->hdr.ts ||
+	    p->cpu != e->hdr.cpu)
+		return NULL;
+	p->tid = 0;
+	return p->py.n ? &p->py : NULL;
+}
+
+/* What tells two Python stacks with the same native frames apart, for the stack cache. */
+static uint64_t py_frames_key(const struct weft_py_frames *py)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ py->n ^ ((uint64_t)py->entries << 32);
+
+	for (uint32_t i = 0; i < py->n; i++) {
+		h = (h ^ (uint32_t)py->line[i]) * 0x100000001b3ULL;
+		for (const char *c = py->func[i]; *c; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
 /* Frames that say "the thread is switching out", not why it waits. */
 static bool is_scheduler_frame(const char *fn)
 {
@@ -166,14 +212,51 @@ static size_t stack_ips(struct session *s, const struct weft_stack_event *e, uin
 	return n + nu;
 }
 
-/* Names for pid's stack ips. *complete: every user frame has a function name (a JIT may name
- * the others later). The result is valid until the next call. */
+/* The interpreter's frame, one per Python-to-Python call chain it runs (CPython 3.11). */
+static bool is_python_eval(const struct sym_loc *loc)
+{
+	return loc->function && !strcmp(loc->function, "_PyEval_EvalFrameDefault");
+}
+
+/*
+ * Python frames py[*next..] up to the first of their evaluation call (all that are left if
+ * none is marked), as frames of out.
+ */
+static void add_py_call(struct stack_syms *out, const struct weft_py_frames *py, uint32_t *next)
+{
+	while (*next < py->n && out->n < STACK_FRAMES_MAX) {
+		uint32_t i = (*next)++;
+
+		out->frames[out->n] = (struct pf_frame){ py->func[i], "python",
+							 (uint64_t)(uint32_t)py->line[i] };
+		snprintf(out->names[out->n], STACK_FRAME_NAME_MAX, "%s (python, line %d)",
+			 py->func[i], py->line[i]);
+		out->labels[out->n] = out->names[out->n];
+		out->n++;
+		if (py->entries & (1u << i))
+			return;
+	}
+}
+
+/*
+ * Names for pid's stack ips. *complete: every user frame has a function name (a JIT may name
+ * the others later). py: the thread's Python frames, or NULL: each call of the interpreter's
+ * evaluation function is replaced by the Python functions it ran; those the native stack does
+ * not reach go at its outer end. The result is valid until the next call.
+ */
 static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 						 const uint64_t *ips, size_t nkernel, size_t n,
-						 bool *complete)
+						 const struct weft_py_frames *py, bool *complete)
 {
 	static struct stack_syms out;
+	static struct weft_py_frames py_names; /* what out's Python frames point into */
 	struct sym_loc loc;
+	uint32_t py_next = 0;
+
+	if (py) {
+		py_frames_copy(&py_names, py);
+		py = &py_names;
+	}
 
 	out.n = 0;
 	out.nkernel = 0;
@@ -198,38 +281,58 @@ static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 		trace_resolve_user(s, pid, ips[i], lookup, &loc);
 		if (trace_frame_is_weft(&loc))
 			continue;
+		if (py && py_next < py->n && is_python_eval(&loc)) {
+			add_py_call(&out, py, &py_next);
+			continue;
+		}
+		if (out.n == STACK_FRAMES_MAX)
+			break;
 		if (!loc.function)
 			*complete = false;
 		out.frames[out.n] = (struct pf_frame){ loc.function, loc.module, loc.rel_pc };
 		out.labels[out.n] = trace_frame_label(out.names[out.n], STACK_FRAME_NAME_MAX, &loc);
 		out.n++;
 	}
+	while (py && py_next < py->n && out.n < STACK_FRAMES_MAX)
+		add_py_call(&out, py, &py_next);
 	return &out;
 }
 
-const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e)
+const struct stack_syms *trace_stack_syms_py(struct session *s, const struct weft_stack_event *e,
+					     const struct weft_py_frames *py)
 {
 	uint64_t ips[WEFT_KSTACK_MAX + STACK_USER_FRAMES_MAX];
 	size_t nkernel, n = stack_ips(s, e, ips, &nkernel);
 	bool complete;
 
-	return stack_symbolize(s, e->hdr.pid, ips, nkernel, n, &complete);
+	return stack_symbolize(s, e->hdr.pid, ips, nkernel, n, py && py->n ? py : NULL,
+			       &complete);
+}
+
+const struct stack_syms *trace_stack_syms(struct session *s, const struct weft_stack_event *e)
+{
+	return trace_stack_syms_py(s, e, py_frames_of(s, e));
 }
 
 struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_event *e,
 				 bool io_wait)
 {
-	uint64_t ips[WEFT_KSTACK_MAX + STACK_USER_FRAMES_MAX];
-	size_t nkernel, n = stack_ips(s, e, ips, &nkernel);
+	/* the addresses, then a key of the Python frames (if any): the cache's key */
+	uint64_t ips[WEFT_KSTACK_MAX + STACK_USER_FRAMES_MAX + 1];
+	size_t nkernel, n = stack_ips(s, e, ips, &nkernel), nkey = n;
+	const struct weft_py_frames *py = py_frames_of(s, e);
 	uint64_t gen = sym_generation(s->sym);
-	const struct stack_cache_val *hit = stack_cache_get(&s->stack_cache, e->hdr.pid, gen, ips, n);
+	const struct stack_cache_val *hit;
 	struct stack_cache_val v;
 
+	if (py)
+		ips[nkey++] = py_frames_key(py);
+	hit = stack_cache_get(&s->stack_cache, e->hdr.pid, gen, ips, nkey);
 	if (hit) {
 		v = *hit;
 	} else {
 		bool complete;
-		const struct stack_syms *st = stack_symbolize(s, e->hdr.pid, ips, nkernel, n,
+		const struct stack_syms *st = stack_symbolize(s, e->hdr.pid, ips, nkernel, n, py,
 							      &complete);
 
 		v.blocked_in = st->blocked_in;
@@ -237,8 +340,8 @@ struct offcpu_stack *trace_stack(struct session *s, const struct weft_stack_even
 		v.agg = st->n ? offcpu_intern(&s->offcpu, st->labels, st->n) : NULL;
 		/* Resolving may have read the map again: file it under the generation it saw. */
 		if (complete && v.callstack_iid && v.agg)
-			stack_cache_put(&s->stack_cache, e->hdr.pid, sym_generation(s->sym), ips, n,
-					&v);
+			stack_cache_put(&s->stack_cache, e->hdr.pid, sym_generation(s->sym), ips,
+					nkey, &v);
 	}
 	if (v.blocked_in)
 		pf_sched_blocked_reason(s->pf, e->hdr.cpu, e->hdr.ts, e->hdr.tid, v.blocked_in,

@@ -42,6 +42,9 @@ extern const struct collector_area *const collector_areas[];
  * probes' wait tables) the scheduler object's. */
 int collector_reuse_maps(struct collector *c, struct bpf_object *obj);
 
+/* The fd of the scheduler object's map `name` (the shared ones), or -ENOENT. */
+int collector_map_fd(struct collector *c, const char *name);
+
 /* A message for the user (see collector_msg_fn). */
 void collector_message(struct collector *c, enum collector_msg_level level, const char *hint,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));

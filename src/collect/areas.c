@@ -11,7 +11,10 @@ extern const struct collector_area collector_area_locks;
 
 extern const struct collector_area collector_area_actors;
 
+extern const struct collector_area collector_area_python;
+
 const struct collector_area *const collector_areas[] = {
+	&collector_area_python,
 	&loops_collector_area,
 	&collector_area_go,
 	&collector_area_locks,

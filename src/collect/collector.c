@@ -370,6 +370,7 @@ int collector_reuse_maps(struct collector *c, struct bpf_object *obj)
 	static const char *const shared[] = {
 		"events", "traced", "losses",
 		"waits", "wakes", "waiting", /* the lock probes', joined at sched_waking */
+		"py_runtimes", "py_threads", /* where CPython processes keep their frames */
 	};
 	int ret;
 
@@ -384,6 +385,13 @@ int collector_reuse_maps(struct collector *c, struct bpf_object *obj)
 			return ret;
 	}
 	return 0;
+}
+
+int collector_map_fd(struct collector *c, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(c->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
 static void *detacher(void *arg)

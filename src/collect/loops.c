@@ -16,7 +16,6 @@
 #include "collect/area.h"
 #include "collect/detach.h"
 #include "collect/loops.h"
-#include "collect/pyruntime.h"
 #include "collect/tracefs.h"
 #include "loops.skel.h"
 
@@ -230,23 +229,9 @@ static void loops_poll(struct collector *c, void *state)
 	}
 }
 
-/* A CPython process: let the BPF side find its Python frames. */
-static int loops_add_process(struct collector *c, void *state, pid_t pid)
-{
-	struct loops_state *ls = state;
-	__u32 key = pid;
-	uint64_t rt;
-
-	if (pyruntime_find(pid, &rt))
-		return 0;
-	return bpf_map__update_elem(ls->skel->maps.py_runtimes, &key, sizeof(key), &rt,
-				    sizeof(rt), BPF_ANY);
-}
-
 const struct collector_area loops_collector_area = {
 	.name = "loops",
 	.open = loops_open,
-	.add_process = loops_add_process,
 	.poll = loops_poll,
 	.detach = loops_detach,
 	.close = loops_close,

@@ -10,7 +10,7 @@
 
 #include "collect/pyruntime.h"
 
-/* The layouts bpf/loops.bpf.c knows: CPython 3.11 on x86-64 (the executable, as Debian links
+/* The layouts bpf/python.bpf.h knows: CPython 3.11 on x86-64 (the executable, as Debian links
  * it, or libpython3.11.so). */
 static bool known_python(const char *path)
 {
@@ -73,7 +73,7 @@ int pyruntime_find(pid_t pid, uint64_t *addr)
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
 	f = fopen(maps, "re");
 	if (!f)
-		return -errno;
+		return errno == ENOENT ? -ESRCH : -errno; /* gone: not "no Python there" */
 	while (ret && fgets(line, sizeof(line), f)) {
 		unsigned long long start, end, off;
 		char file[64];

@@ -12,6 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("WEFT_BUILD", os.path.join(ROOT, "build"))
 WEFT = os.path.join(BUILD, "weft")
 SAMPLES = os.path.join(BUILD, "samples")
+SAMPLES_SRC = os.path.join(ROOT, "samples")  # the samples that need no build (Python, ...)
+PYTHON = "/usr/bin/python3.11"  # Debian's, not a pyenv one: the CPython weft reads frames of
 TP_QUERY = os.path.join(ROOT, "tests", "tp", "tp_query.mjs")
 TP_DIR = os.path.join(BUILD, "tp")
 

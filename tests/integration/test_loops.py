@@ -6,12 +6,11 @@ import os
 import subprocess
 import time
 
-from harness import (IMPORT_PROBLEMS, Failure, check, check_clean_import, query, records_lost,
-                     sample, sample_report, test, weft, within, workdir)
+import harness
+from harness import (IMPORT_PROBLEMS, PYTHON, Failure, check, check_clean_import, query,
+                     records_lost, sample, sample_report, test, weft, within, workdir)
 
-SAMPLES_SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "samples", "loops")
-PYTHON = "/usr/bin/python3.11"  # Debian's, not a pyenv one: its symbols are known
+SAMPLES_SRC = os.path.join(harness.SAMPLES_SRC, "loops")
 
 STALL_SLICES_SQL = """
 select s.ts, s.dur, s.name,

@@ -6,10 +6,12 @@ import signal
 import subprocess
 import time
 
-from harness import (IMPORT_PROBLEMS, WEFT, Failure, check, check_clean_import, query,
-                     records_lost, sample, sample_report, test, weft, within, workdir)
+from harness import (IMPORT_PROBLEMS, PYTHON, SAMPLES_SRC, WEFT, Failure, check,
+                     check_clean_import, query, records_lost, sample, sample_report, test, weft,
+                     within, workdir)
 
 PINGPONG = sample("threads/pingpong")
+PY_WORKERS = os.path.join(SAMPLES_SRC, "threads", "py_workers.py")
 
 
 def offcpu_stack_frames_sql(tid, frame):
@@ -311,6 +313,63 @@ def offcpu_stack_keeps_caller_of_libc():
     # 50 sleeps of 2 ms: the estimate must be near 100 ms (timer slack makes it longer).
     est = top[0]["estimated_ns"] / 1e6
     check(90 <= est <= 160, f"sleeper off-CPU estimate {est:.1f} ms, expected ~100-130 ms")
+
+
+def python_first_line(path, function):
+    """The line a Python function's definition starts on (CPython's co_firstlineno)."""
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith(f"def {function}("):
+                return n
+    raise Failure(f"no function {function} in {path}")
+
+
+@test
+def python_threads_stacks_name_their_python_functions():
+    """A CPython thread's off-CPU and lock-wait stacks hold the Python functions it was in, in
+    place of the interpreter's evaluation frames: in the summary and in the trace."""
+    d = workdir()
+    trace, js = os.path.join(d, "py.pftrace"), os.path.join(d, "py.json")
+    p = weft("run", "-o", trace, "--summary-json", js, "--", PYTHON, PY_WORKERS, "1.5")
+    check(p.returncode == 0, f"weft run failed ({p.returncode}): {p.stderr[-2000:]}")
+    tids = {r["thread"]: int(r["tid"]) for r in sample_report(p.stdout)}
+    check(set(tids) == {"napper", "holder", "contender"}, f"sample reports: {p.stdout}")
+    with open(js) as f:
+        summary = json.load(f)
+
+    def label(fn):
+        return f"{fn} (python, line {python_first_line(PY_WORKERS, fn)})"
+
+    # The sleeper: its Python function where the interpreter's frame was, between the native
+    # sleep below it and the thread machinery's Python frames above it.
+    naps = [s for s in summary["offcpu_stacks"] if tids["napper"] in s["tids"]]
+    check(naps, f"no off-CPU stack for the napper: {summary['offcpu_stacks'][:3]}")
+    frames = naps[0]["frames"]
+    check(label("napper") in frames, f"napper's stack: {frames}")
+    at = frames.index(label("napper"))
+    check(any(f.startswith("clock_nanosleep ") for f in frames[:at]) and
+          any(f.startswith("Thread.run (python, line ") for f in frames[at + 1:]),
+          f"napper's frame out of place: {frames}")
+    check(not any(f.startswith("_PyEval_EvalFrameDefault ") for f in frames),
+          f"interpreter frames left in: {frames}")
+    # The holder sleeps inside a function it called: both, innermost first.
+    held = [s for s in summary["offcpu_stacks"] if tids["holder"] in s["tids"] and
+            label("hold_for_a_while") in s["frames"]]
+    check(held and held[0]["frames"].index(label("hold_for_a_while")) <
+          held[0]["frames"].index(label("holder")), f"holder's stacks: {held[:1]}")
+    # The contended lock: the contender's wait stack names the function that took it.
+    locks = [lk for lk in summary["locks"]
+             if any(w["tid"] == tids["contender"] for w in lk["waiters"])]
+    check(locks and any(label("contender") in ws["frames"]
+                        for lk in locks for ws in lk["waiter_stacks"]),
+          f"the contender's lock wait stacks: {locks[:1]}")
+    # The trace: the sleeper's off-CPU samples have a frame named after its Python function.
+    rows, problems = query(trace, offcpu_stack_frames_sql(tids["napper"], "napper"),
+                           IMPORT_PROBLEMS)
+    check_clean_import(problems)
+    hits, samples = rows[0]["hits"], rows[0]["samples"]
+    check(samples >= 20 and hits >= 0.9 * samples,
+          f"napper in {hits} of {samples} of its off-CPU samples in the trace")
 
 
 @test

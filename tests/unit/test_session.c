@@ -386,6 +386,88 @@ static void test_offcpu_stack(void **state)
 	assert_null(strstr(stacks, "\"schedule "));
 }
 
+/* A py_frames record for tid at us on cpu: frames named as given, innermost first; `entries`
+ * marks the first frame of each evaluation call. */
+static void py_ev(struct fixture *f, uint32_t cpu, uint64_t us, int32_t tid, uint32_t n,
+		  uint32_t entries, const char *const *names)
+{
+	struct weft_py_frames_event e = { 0 };
+
+	hdr(&e.hdr, WEFT_EV_PY_FRAMES, sizeof(e), cpu, AT(us), PID, tid);
+	e.py.n = n;
+	e.py.entries = entries;
+	for (uint32_t i = 0; i < n && i < WEFT_PY_FRAMES; i++) {
+		if (names[i])
+			strncpy(e.py.func[i], names[i], WEFT_PY_NAME - 1);
+		else
+			memset(e.py.func[i], 'x', WEFT_PY_NAME); /* unterminated */
+		e.py.line[i] = (int32_t)(10 * (i + 1));
+	}
+	push(f, &e);
+}
+
+/* The Python frames recorded with main's stack (same CPU, thread and time) join it: with no
+ * user stack to replace the interpreter's frames in, at its outer end, innermost first. */
+static void test_python_frames_join_their_stack(void **state)
+{
+	static const char *const names[] = { "inner", "Outer.method" };
+	struct fixture *f = *state;
+	char *stacks, *inner, *outer;
+
+	py_ev(f, 0, 200, PID, 2, 2, names);
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	stacks = strstr(f->json, "\"offcpu_stacks\": [");
+	assert_non_null(stacks);
+	inner = strstr(stacks, "\"inner (python, line 10)\"");
+	outer = strstr(stacks, "\"Outer.method (python, line 20)\"");
+	assert_non_null(inner);
+	assert_non_null(outer);
+	assert_true(inner < outer);
+	assert_true(strstr(stacks, "nanosleep") < inner);
+	assert_int_equal(json_u64(f->json, "py_frames"), 1);
+}
+
+/* Python frames of another time, thread or CPU stay out of the stack. */
+static void test_python_frames_of_another_stack_stay_out(void **state)
+{
+	static const char *const names[] = { "elsewhere" };
+	struct fixture *f = *state;
+	char *stacks;
+
+	py_ev(f, 0, 199, PID, 1, 1, names);
+	py_ev(f, 1, 200, PID, 1, 1, names);
+	py_ev(f, 0, 200, PING, 1, 1, names);
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	stacks = strstr(f->json, "\"offcpu_stacks\": [");
+	assert_non_null(stacks);
+	assert_null(strstr(stacks, "(python"));
+}
+
+/* A record that claims more frames than it holds, its names unterminated, is read within its
+ * bounds: all it holds, each name cut at the last byte. */
+static void test_python_frames_read_within_bounds(void **state)
+{
+	static const char *const bad[WEFT_PY_FRAMES] = { NULL }; /* all unterminated */
+	struct fixture *f = *state;
+	char name[WEFT_PY_NAME + 32];
+	const char *p;
+	int n = 0;
+
+	py_ev(f, 0, 200, PID, 1000, 0, bad);
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	memset(name, 'x', WEFT_PY_NAME - 1);
+	snprintf(name + WEFT_PY_NAME - 1, sizeof(name) - (WEFT_PY_NAME - 1), " (python, line ");
+	for (p = strstr(f->json, "\"offcpu_stacks\": ["); p && (p = strstr(p, name)); p++)
+		n++;
+	assert_int_equal(n, WEFT_PY_FRAMES);
+}
+
 static void test_trace_file(void **state)
 {
 	struct fixture *f = *state;
@@ -566,6 +648,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thread_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offcpu_stack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_python_frames_join_their_stack, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_python_frames_of_another_stack_stay_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_python_frames_read_within_bounds, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_trace_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack_lengths_past_the_arrays, setup,
