@@ -206,7 +206,8 @@ SAN_TESTS := run_writes_clean_named_trace waker_is_the_other_thread \
 	offcpu_stack_keeps_caller_of_libc output_file_rules record_bad_pids \
 	record_pid_that_exits_during_attach convoy_lock_ranked_first_with_holders \
 	deadlock_found_live epoll_stalls_and_culprits node_stalls_name_the_js_function \
-	asyncio_stalls_name_python_functions go_slow_channel_ranks_first_on_send_side \
+	asyncio_stalls_name_python_functions python_threads_stacks_name_their_python_functions \
+	go_slow_channel_ranks_first_on_send_side \
 	go_record_attaches_to_running_program beam_pingpong_flows caf_slow_actor_identified
 
 test-sanitized: tp-reader
