@@ -31,7 +31,9 @@ struct {
  */
 struct py_thread {
 	__u64 tstate;
-	__u64 retry_at; /* not found: no new walk before this (a thread running no Python) */
+	/* Not found, with this thread list: no new walk until the list has a new head (a thread
+	 * state is added at the head), so a thread running no Python walks once per new thread. */
+	__u64 missed_head;
 	__u32 ns_tid;   /* task_ns_tid(), 0: not read yet */
 	__u32 pad;
 };
@@ -57,7 +59,6 @@ struct {
 #define PY_STR_ASCII (1 << 6)
 #define PY_STR_ASCII_DATA 48
 #define PY_THREADS_MAX 4096 /* threads of one interpreter walked to find one */
-#define PY_RETRY_NS 1000000000ULL
 
 static __always_inline __u64 read_user_u64(__u64 addr)
 {
@@ -113,6 +114,7 @@ static __always_inline __u64 py_tstate(struct task_struct *t, __u64 runtime)
 	struct py_thread *pt = bpf_task_storage_get(&py_threads, t, NULL,
 						    BPF_LOCAL_STORAGE_GET_F_CREATE);
 	struct py_walk w = {};
+	__u64 head;
 
 	if (!pt)
 		w.tid = task_ns_tid(t);
@@ -120,16 +122,17 @@ static __always_inline __u64 py_tstate(struct task_struct *t, __u64 runtime)
 		w.tid = pt->ns_tid = task_ns_tid(t);
 	if (pt && pt->tstate && py_native_tid(pt->tstate) == w.tid)
 		return pt->tstate;
-	if (pt && !pt->tstate && pt->retry_at && bpf_ktime_get_boot_ns() < pt->retry_at)
+	head = read_user_u64(read_user_u64(runtime + PY311_RT_INTERP_HEAD) +
+			     PY311_INTERP_THREADS_HEAD);
+	if (!head || (pt && !pt->tstate && pt->missed_head == head))
 		return 0;
-	w.tstate = read_user_u64(read_user_u64(runtime + PY311_RT_INTERP_HEAD) +
-				 PY311_INTERP_THREADS_HEAD);
+	w.tstate = head;
 	bpf_loop(PY_THREADS_MAX, py_walk_step, &w, 0);
 	if (!w.found)
 		w.tstate = 0;
 	if (pt) {
 		pt->tstate = w.tstate;
-		pt->retry_at = w.found ? 0 : bpf_ktime_get_boot_ns() + PY_RETRY_NS;
+		pt->missed_head = w.found ? 0 : head;
 	}
 	return w.tstate;
 }
