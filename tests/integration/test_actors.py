@@ -189,15 +189,19 @@ def caf_slow_actor_identified():
 
 @test
 def beam_sampled_mode_stays_within_budget():
-    # ~10k messages/s unsampled would take ~3 probe hits each; a 2 % budget must cut that
+    # 20 000 messages would take ~3 probe hits each unsampled (60 000); a 2 % budget must cut
+    # that. A window lasts until its probes are detached, which waits for the kernel (RCU):
+    # ~2 000-7 000 hits here, up to ~21 000 on a loaded machine.
     r = traced("beam-sampled", [sample("actors/msgbench.erl"), "20000", "50"],
                "--actor-budget", "2")
     a = r["summary"]["actors"]
     # a window at full rate costs ~40x the budget, so the next one comes seconds later
     check(a["sampled_windows"] >= 1, f"sampled windows: {a['sampled_windows']}")
-    check(a["probe_hits"] < 20000, f"probe hits in sampled mode: {a['probe_hits']}")
-    check(a["messages"] > 100, f"messages seen in the windows: {a['messages']}")
+    check(a["probe_hits"] < 30000, f"probe hits in sampled mode: {a['probe_hits']}")
+    check(a["messages"] > 20, f"messages seen in the windows: {a['messages']}")
     check("sampled mode: probes attached" in r["stderr"], "sampled mode not reported")
-    check(any(x["received"] > 100 for x in a["actors"]), f"consumer not seen: {a['actors'][:2]}")
+    # where the window falls in the 1 s exchange decides how much of it is seen (from 23 to
+    # 1 700 receives in some 25 runs here)
+    check(any(x["received"] >= 10 for x in a["actors"]), f"consumer not seen: {a['actors'][:2]}")
     problems, = query(r["trace"], IMPORT_PROBLEMS)
     check_clean_import(problems)
