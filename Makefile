@@ -60,7 +60,7 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/perfetto/proto/%.proto
 
 # --- C code ---------------------------------------------------------------------------------------
 # core: pure logic usable without privileges (analysis, Perfetto writer, symbolization).
-CORE_SRCS := $(wildcard src/analyze/*.c src/perfetto/*.c src/symbolize/*.c)
+CORE_SRCS := $(wildcard src/*.c src/analyze/*.c src/perfetto/*.c src/symbolize/*.c)
 # tool: the CLI, the collector (the only libbpf user) and the viewers.
 TOOL_SRCS := $(wildcard src/cli/*.c src/collect/*.c viewers/*.c)
 CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) \
@@ -118,6 +118,13 @@ $(BUILD)/samples/%: samples/%.c
 # samples that need a library
 SAMPLE_LIBS_libuv_loop := -luv
 SAMPLE_LIBS_libevent_loop := -levent
+SAMPLE_LIBS_cut_library := -ldl
+# ... and the library cut_library loads (its path is given at run time)
+SAMPLES += $(BUILD)/samples/threads/libnapping.so
+$(BUILD)/samples/threads/libnapping.so: samples/threads/lib/napping.c
+	@echo "  SAMPLE  $@"
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -shared -fPIC $< -o $@
 
 # Go samples (samples/csp): standard library only, built offline with the local toolchain;
 # plus a stripped copy (degraded mode) and one without DWARF (built-in offsets). Skipped with a note when go is missing.

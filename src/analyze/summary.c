@@ -7,6 +7,7 @@
 #include "analyze/area.h"
 #include "analyze/decode.h"
 #include "analyze/session_impl.h"
+#include "symbolize/symbolize.h"
 
 static int by_waiting(const void *a, const void *b)
 {
@@ -158,6 +159,10 @@ void session_summary_text(struct session *s, FILE *f, int max_stacks, int max_th
 	if (s->losses[WEFT_LOSS_STACK_THROTTLED])
 		fprintf(f, "Off-CPU stacks: %" PRIu64 " waits without a stack (rate limit, "
 			"raise --stack-rate)\n", s->losses[WEFT_LOSS_STACK_THROTTLED]);
+	if (s->sym && sym_files_cut(s->sym))
+		fprintf(f, "Symbols: %" PRIu64 " reads of program files cut short on disk while "
+			   "mapped (a library overwritten in place?): their frames show as "
+			   "addresses\n", sym_files_cut(s->sym));
 	if (s->losses[WEFT_LOSS_RINGBUF_FULL]) {
 		uint64_t span = s->last_ts > s->first_ts ? s->last_ts - s->first_ts : 0;
 
@@ -275,11 +280,12 @@ void session_summary_json(struct session *s, FILE *f)
 		first = 0;
 	}
 	fprintf(f, "}, \"malformed\": %" PRIu64 ", \"out_of_order\": %" PRIu64
-		", \"stacks_unwound\": %" PRIu64
+		", \"stacks_unwound\": %" PRIu64 ", \"symbol_files_cut\": %" PRIu64
 		", \"trace_bytes\": %" PRIu64 ", \"switches_in_trace\": %" PRIu64
 		", \"collector_cpu_ns\": %" PRIu64 ", \"collector_ns_per_event\": %.1f"
 		", \"collector_max_rss_kb\": %" PRIu64 "}\n}\n",
-		s->malformed, s->ro.late, s->stacks_unwound, session_trace_bytes(s), s->switches,
+		s->malformed, s->ro.late, s->stacks_unwound, s->sym ? sym_files_cut(s->sym) : 0,
+		session_trace_bytes(s), s->switches,
 		s->collector_cpu_ns,
 		total_records(s) ? (double)s->collector_cpu_ns / total_records(s) : 0.0,
 		s->collector_max_rss_kb);

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "collect/preload_ring.h"
 #include "weft/preload_ring.h"
+#include "sigbus_guard.h"
 
 #define RINGS_MAX 4096
 
@@ -39,23 +39,6 @@ struct preload_rings {
 	uint64_t lost[WEFT_LOSS_REASON_MAX];
 };
 
-/*
- * A ring is a file the traced program can open too: if it cuts the file short, reading the
- * mapping past the new end raises SIGBUS in weft. Every read of a ring's memory runs under this
- * guard, and such a fault drops the ring (its later records are counted lost) instead of
- * killing weft. The guard is the reading thread's own: a SIGBUS in any other thread, or
- * outside a ring read, is fatal as before.
- */
-static _Thread_local sigjmp_buf *ring_guard;
-
-static void on_sigbus(int sig)
-{
-	if (ring_guard)
-		siglongjmp(*ring_guard, 1);
-	signal(SIGBUS, SIG_DFL);
-	raise(SIGBUS);
-}
-
 /* The ring can no longer be read: unmapped without another look, its name removed. */
 static void drop_cut_ring(struct preload_rings *pr, struct ring_slot *s)
 {
@@ -69,21 +52,32 @@ static void drop_cut_ring(struct preload_rings *pr, struct ring_slot *s)
 	pr->cut++;
 }
 
-/* Runs read(pr, s, arg), which reads s's memory, under the guard; a ring found cut short is
- * dropped. */
+struct ring_read {
+	struct preload_rings *pr;
+	struct ring_slot *s;
+	void (*read)(struct preload_rings *, struct ring_slot *, void *);
+	void *arg;
+};
+
+static void ring_read_run(void *arg)
+{
+	struct ring_read *r = arg;
+
+	r->read(r->pr, r->s, r->arg);
+}
+
+/*
+ * Runs read(pr, s, arg), which reads s's memory. A ring is a file the traced program can open
+ * too: if it cuts the file short, reading the mapping past the new end raises SIGBUS. Such a
+ * fault drops the ring (its later records are counted lost) instead of killing weft.
+ */
 static void guarded(struct preload_rings *pr, struct ring_slot *s,
 		    void (*read)(struct preload_rings *, struct ring_slot *, void *), void *arg)
 {
-	sigjmp_buf jb;
+	struct ring_read r = { pr, s, read, arg };
 
-	if (sigsetjmp(jb, 1)) {
-		ring_guard = NULL;
+	if (sigbus_guard(ring_read_run, &r, NULL))
 		drop_cut_ring(pr, s);
-		return;
-	}
-	ring_guard = &jb;
-	read(pr, s, arg);
-	ring_guard = NULL;
 }
 
 /*
@@ -149,7 +143,6 @@ int preload_rings_open(struct preload_rings **out, size_t ring_bytes, struct col
 		free(pr);
 		return -EACCES;
 	}
-	signal(SIGBUS, on_sigbus);
 	*out = pr;
 	return 0;
 }
@@ -374,5 +367,4 @@ void preload_rings_close(struct preload_rings *pr)
 	rmdir(pr->dir);
 	free(pr->slots);
 	free(pr);
-	signal(SIGBUS, SIG_DFL);
 }

@@ -126,20 +126,21 @@ struct sym_elf *elf_cache_get(struct sym *s, pid_t pid, const struct sym_map *m)
 		return NULL;
 	for (e = s->elves[h]; e; e = e->next)
 		if (e->dev == m->dev && e->ino == m->ino)
-			return e->elf ? e : NULL;
+			return e->elf && !e->broken ? e : NULL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->dev = m->dev;
 	e->ino = m->ino;
 	e->path = strdup(m->name);
-	/* A file that cannot be opened stays in the cache as a negative entry. */
+	/* In the cache first: a file cut short while it is read stays a negative entry. A file that
+	 * cannot be opened stays in the cache as one too. */
+	e->next = s->elves[h];
+	s->elves[h] = e;
 	fd = elf_open_mapping(pid, m);
 	if (fd >= 0)
 		elf_attach_fd(e, fd);
-	e->next = s->elves[h];
-	s->elves[h] = e;
-	return e->elf ? e : NULL;
+	return e->elf && !e->broken ? e : NULL;
 }
 
 /*
@@ -206,6 +207,9 @@ static void elf_entry_free(struct sym_elf *e)
 	while (e->nnames)
 		free(e->names[--e->nnames]);
 	free(e->names);
+	while (e->nstrtabs)
+		free(e->strtabs[--e->nstrtabs].strs);
+	free(e->strtabs);
 	free(e->syms);
 	free(e->objs);
 	free(e->path);
@@ -336,16 +340,46 @@ static const char *elf_keep_name(struct sym_elf *e, const char *name, size_t len
 	return copy;
 }
 
+/* The string table in section `section` of elf, copied once per file. */
+static const struct elf_strtab *elf_strtab(struct sym_elf *e, Elf *elf, size_t section)
+{
+	struct elf_strtab *grown, *t;
+	Elf_Data *data;
+
+	for (size_t i = 0; i < e->nstrtabs; i++)
+		if (e->strtabs[i].elf == elf && e->strtabs[i].section == section)
+			return &e->strtabs[i];
+	data = elf_getdata(elf_getscn(elf, section), NULL);
+	if (!data || !data->d_buf || !data->d_size)
+		return NULL;
+	grown = realloc(e->strtabs, (e->nstrtabs + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	e->strtabs = grown;
+	t = &e->strtabs[e->nstrtabs];
+	t->strs = malloc(data->d_size + 1);
+	if (!t->strs)
+		return NULL;
+	memcpy(t->strs, data->d_buf, data->d_size);
+	t->strs[data->d_size] = '\0';
+	t->size = data->d_size + 1;
+	t->elf = elf;
+	t->section = section;
+	e->nstrtabs++;
+	return t;
+}
+
 /* Functions into e->syms, or (objects) sized data objects into e->objs. */
 static int elf_load_syms(struct sym_elf *e, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
 			 bool objects)
 {
 	size_t n = shdr->sh_size / shdr->sh_entsize, i, out = 0;
 	Elf_Data *data = elf_getdata(scn, NULL);
+	const struct elf_strtab *strs = elf_strtab(e, elf, shdr->sh_link);
 	struct sym_tmp *tmp = NULL;
 	int err = 0;
 
-	if (!data) {
+	if (!data || !strs) {
 		err = -ENOEXEC;
 		goto out;
 	}
@@ -367,7 +401,7 @@ static int elf_load_syms(struct sym_elf *e, Elf *elf, Elf_Scn *scn, const GElf_S
 			continue;
 		if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
 			continue;
-		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
+		name = sym.st_name < strs->size ? strs->strs + sym.st_name : NULL;
 		if (!name || !name[0])
 			continue;
 		if (strchr(name, '@')) {
@@ -484,6 +518,30 @@ static size_t syms_after(const struct elf_sym *syms, size_t n, uint64_t vaddr)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Whether addr lies in the mapped image of elf. */
+static bool elf_image_holds(Elf *elf, const void *addr)
+{
+	size_t size = 0;
+	const char *base = elf ? elf_rawfile(elf, &size) : NULL;
+
+	return base && (const char *)addr >= base && (const char *)addr < base + size;
+}
+
+bool elf_cache_fault(struct sym *s, const void *addr)
+{
+	for (int i = 0; i < SYM_HASH_BUCKETS; i++)
+		for (struct sym_elf *e = s->elves[i]; e; e = e->next) {
+			if (!elf_image_holds(e->elf, addr) && !elf_image_holds(e->dbg, addr))
+				continue;
+			/* What was read already (symbols, with their names copied) stays. */
+			e->broken = true;
+			e->syms_loaded = true;
+			e->objs_loaded = true;
+			return true;
+		}
+	return false;
 }
 
 const struct elf_sym *elf_lookup_object(struct sym *s, struct sym_elf *e, uint64_t vaddr)

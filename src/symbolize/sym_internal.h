@@ -19,7 +19,15 @@
 struct elf_sym {
 	uint64_t addr;
 	uint64_t end;
-	const char *name; /* points into the Elf's mmapped string table */
+	const char *name; /* points into a copy of the string table (sym_elf.strtabs) */
+};
+
+/* A string table copied out of its file: `size` bytes, the last one a NUL. */
+struct elf_strtab {
+	Elf *elf;
+	size_t section;
+	char *strs;
+	size_t size;
 };
 
 /* A PT_LOAD segment, kept to turn a mapping (address, file offset) into a load bias. */
@@ -56,6 +64,11 @@ struct sym_elf {
 	size_t nobjs;
 	char **names; /* version-stripped copies of "name@VERSION" symbols */
 	size_t nnames;
+	/* Copies of the string tables symbols were read from: names must not point into the
+	 * mapping, which faults if the file is cut short under us (see elf_cache_fault()). */
+	struct elf_strtab *strtabs;
+	size_t nstrtabs;
+	bool broken;  /* the file was cut short while mapped: nothing more is read from it */
 };
 
 /* One line of /proc/PID/maps, with what it takes to resolve an address inside it. */
@@ -132,6 +145,7 @@ struct sym {
 	struct sym_elf *vdso; /* our own vDSO image, the same for every 64-bit process */
 	bool vdso_tried;
 	uint64_t generation;  /* bumped whenever a process's map is read again or dropped */
+	uint64_t files_cut;   /* reads of mapped files that faulted (sym_files_cut()) */
 };
 
 /* maps.c */
@@ -147,6 +161,9 @@ void elf_cache_free(struct sym *s);
 int elf_map_bias(const struct sym_elf *e, const struct sym_map *m, uint64_t *bias);
 const struct elf_sym *elf_lookup(struct sym *s, struct sym_elf *e, uint64_t vaddr);
 const struct elf_sym *elf_lookup_object(struct sym *s, struct sym_elf *e, uint64_t vaddr);
+/* A read of a mapped file faulted at addr (SIGBUS: the file was cut short): the cached ELF file
+ * it lies in is marked broken and read no more. False if it lies in none. */
+bool elf_cache_fault(struct sym *s, const void *addr);
 
 /* kallsyms.c */
 int kallsyms_load(struct kallsyms **ksp);

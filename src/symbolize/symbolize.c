@@ -12,6 +12,7 @@
 
 #include "symbolize/sym_internal.h"
 #include "clock.h"
+#include "sigbus_guard.h"
 
 /* A pc outside every known mapping re-reads /proc/PID/maps at most this often per process. */
 #define SYM_RELOAD_MIN_NS (10 * 1000 * 1000ull)
@@ -91,7 +92,7 @@ static struct sym_proc **proc_slot(struct sym *s, pid_t pid)
 	return pp;
 }
 
-int sym_proc_load(struct sym *s, pid_t pid)
+static int proc_load(struct sym *s, pid_t pid)
 {
 	struct sym_proc **pp = proc_slot(s, pid), *p = *pp;
 	struct sym_map *maps = NULL;
@@ -162,7 +163,7 @@ static struct sym_proc *proc_get(struct sym *s, pid_t pid)
 {
 	struct sym_proc *p = *proc_slot(s, pid);
 
-	if (!p && !sym_proc_load(s, pid))
+	if (!p && !proc_load(s, pid))
 		p = *proc_slot(s, pid);
 	return p;
 }
@@ -175,14 +176,14 @@ static struct sym_map *proc_find(struct sym *s, struct sym_proc **pp, pid_t pid,
 
 	if (m || !p || sym_now_ns() - p->loaded_ns < SYM_RELOAD_MIN_NS || !proc_alive(pid))
 		return m;
-	if (sym_proc_load(s, pid))
+	if (proc_load(s, pid))
 		return NULL;
 	*pp = p = *proc_slot(s, pid);
 	return maps_find(p->maps, p->nmaps, addr);
 }
 
-int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
-		     struct sym_loc *loc)
+static int resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
+			struct sym_loc *loc)
 {
 	struct sym_proc *p = proc_get(s, pid);
 	const struct elf_sym *es;
@@ -220,7 +221,7 @@ out:
 	return err;
 }
 
-int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *loc)
+static int resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *loc)
 {
 	struct sym_proc *p = proc_get(s, pid);
 	const struct elf_sym *es;
@@ -353,8 +354,8 @@ out:
 	return n;
 }
 
-int sym_unwind_user(struct sym *s, pid_t pid, pid_t tid, const uint64_t uregs[WEFT_UREGS],
-		    const void *stack, size_t stack_len, uint64_t *ips, int max_ips)
+static int unwind_user(struct sym *s, pid_t pid, pid_t tid, const uint64_t uregs[WEFT_UREGS],
+		       const void *stack, size_t stack_len, uint64_t *ips, int max_ips)
 {
 	struct unwind_ctx ctx = {
 		.uregs = uregs,
@@ -385,3 +386,106 @@ out:
 	return n;
 }
 
+
+/*
+ * The calls that read ELF files, which are mapped: a file cut short under us (a library
+ * overwritten in place by cp while the program runs) makes the read fault. Each runs under a
+ * SIGBUS guard; a fault marks the file broken (what was read from it stays, nothing more is
+ * read: its frames keep their addresses) and fails the call.
+ */
+struct sym_call {
+	struct sym *s;
+	pid_t pid, tid;
+	uint64_t pc, lookup_pc;
+	const uint64_t *uregs;
+	const void *stack;
+	size_t stack_len;
+	uint64_t *ips;
+	int max_ips;
+	struct sym_loc *loc;
+	int ret;
+};
+
+static int guarded(struct sym_call *c, void (*fn)(void *))
+{
+	void *fault;
+
+	if (!sigbus_guard(fn, c, &fault))
+		return c->ret;
+	c->s->files_cut++;
+	if (elf_cache_fault(c->s, fault)) {
+		/* Every unwinder may hold the file: built again without it. The old ones are left
+		 * as they are (freeing them could read the file again). */
+		for (int i = 0; i < SYM_HASH_BUCKETS; i++)
+			for (struct sym_proc *p = c->s->procs[i]; p; p = p->next) {
+				p->dwfl = NULL;
+				p->dwfl_failed = false;
+			}
+	}
+	return -EFAULT;
+}
+
+static void call_proc_load(void *arg)
+{
+	struct sym_call *c = arg;
+
+	c->ret = proc_load(c->s, c->pid);
+}
+
+int sym_proc_load(struct sym *s, pid_t pid)
+{
+	struct sym_call c = { .s = s, .pid = pid };
+
+	return guarded(&c, call_proc_load);
+}
+
+static void call_resolve_user(void *arg)
+{
+	struct sym_call *c = arg;
+
+	c->ret = resolve_user(c->s, c->pid, c->pc, c->lookup_pc, c->loc);
+}
+
+int sym_resolve_user(struct sym *s, pid_t pid, uint64_t pc, uint64_t lookup_pc,
+		     struct sym_loc *loc)
+{
+	struct sym_call c = { .s = s, .pid = pid, .pc = pc, .lookup_pc = lookup_pc, .loc = loc };
+
+	return guarded(&c, call_resolve_user);
+}
+
+static void call_resolve_data(void *arg)
+{
+	struct sym_call *c = arg;
+
+	c->ret = resolve_data(c->s, c->pid, c->pc, c->loc);
+}
+
+int sym_resolve_data(struct sym *s, pid_t pid, uint64_t addr, struct sym_loc *loc)
+{
+	struct sym_call c = { .s = s, .pid = pid, .pc = addr, .loc = loc };
+
+	return guarded(&c, call_resolve_data);
+}
+
+static void call_unwind_user(void *arg)
+{
+	struct sym_call *c = arg;
+
+	c->ret = unwind_user(c->s, c->pid, c->tid, c->uregs, c->stack, c->stack_len, c->ips,
+			     c->max_ips);
+}
+
+int sym_unwind_user(struct sym *s, pid_t pid, pid_t tid, const uint64_t uregs[WEFT_UREGS],
+		    const void *stack, size_t stack_len, uint64_t *ips, int max_ips)
+{
+	struct sym_call c = { .s = s, .pid = pid, .tid = tid, .uregs = uregs, .stack = stack,
+			      .stack_len = stack_len, .ips = ips, .max_ips = max_ips };
+
+	return guarded(&c, call_unwind_user);
+}
+
+uint64_t sym_files_cut(const struct sym *s)
+{
+	return s->files_cut;
+}

@@ -69,5 +69,8 @@ int sym_resolve_kernel(struct sym *s, uint64_t pc, struct sym_loc *loc);
  * printing the file): it goes on while the caller loads BPF programs, and the first kernel
  * address to resolve waits for it. Loads it on the spot if no thread can be started. */
 void sym_load_kernel_early(struct sym *s);
+/* How many reads of ELF files faulted because the file was cut short while mapped (a library
+ * overwritten in place): its frames from then on keep their addresses. */
+uint64_t sym_files_cut(const struct sym *s);
 
 #endif /* WEFT_SYMBOLIZE_H */

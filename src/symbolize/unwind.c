@@ -25,7 +25,7 @@ static int uw_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, D
 {
 	struct sym_elf *e = *userdata;
 
-	*elfp = e ? elf_begin(-1, ELF_C_READ_MMAP, e->elf) : NULL;
+	*elfp = e && !e->broken ? elf_begin(-1, ELF_C_READ_MMAP, e->elf) : NULL;
 	return -1;
 }
 

@@ -2,7 +2,9 @@
 """Scheduler capture, checked against the kernel's own counters and Perfetto's trace processor."""
 import json
 import os
+import shutil
 import signal
+import struct
 import subprocess
 import time
 
@@ -370,6 +372,57 @@ def python_threads_stacks_name_their_python_functions():
     hits, samples = rows[0]["hits"], rows[0]["samples"]
     check(samples >= 20 and hits >= 0.9 * samples,
           f"napper in {hits} of {samples} of its off-CPU samples in the trace")
+
+
+def loaded_end(path):
+    """Where a shared library's last loaded segment ends in its file, rounded up to a page:
+    what the program needs of it. Symbols and section headers lie beyond."""
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    end = 0
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", data,
+                                                                 phoff + i * phentsize)
+        if p_type == 1:  # PT_LOAD
+            end = max(end, p_offset + p_filesz)
+    return (end + 4095) // 4096 * 4096, len(data)
+
+
+@test
+def a_library_cut_short_on_disk_does_not_stop_weft():
+    """A library overwritten in place (cp) while the program runs: weft's mapping of it then
+    faults past the new end of the file. weft must carry on, write its trace and summary, and
+    say why the library's frames have no names."""
+    d = workdir()
+    lib = os.path.join(d, "libnapping.so")
+    shutil.copy(sample("threads/libnapping.so"), lib)
+    cut, size = loaded_end(lib)
+    check(cut < size, f"nothing of {lib} lies past its loaded segments ({cut} of {size})")
+    trace, js, go = (os.path.join(d, n) for n in ("cut.pftrace", "cut.json", "go"))
+    p = subprocess.Popen([WEFT, "run", "-o", trace, "--summary-json", js, "--",
+                          sample("threads/cut_library"), lib, go],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = p.stdout.readline()
+        check("phase=ready" in ready, f"the sample did not start: {ready!r}")
+        time.sleep(0.2)  # a drain: weft has read the library's headers by now
+        os.truncate(lib, cut)
+        open(go, "w").close()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    check(p.returncode == 0, f"weft run exited {p.returncode}: {err[-1500:]}")
+    check("phase=done" in out, f"the sample did not finish: {out!r}")
+    check("Symbols: " in err and "cut short" in err, f"no word of the cut file: {err[-1500:]}")
+    with open(js) as f:
+        events = json.load(f)["events"]
+    check(events["symbol_files_cut"] >= 1, f"symbol_files_cut: {events['symbol_files_cut']}")
+    # The 100 sleeps in the library were recorded, each with a stack.
+    check(events["by_type"]["stack"] >= 140, f"stacks: {events['by_type']}")
+    check_clean_import(query(trace, IMPORT_PROBLEMS)[0])
 
 
 @test
