@@ -215,7 +215,8 @@ SAN_TESTS := run_writes_clean_named_trace waker_is_the_other_thread \
 	deadlock_found_live epoll_stalls_and_culprits node_stalls_name_the_js_function \
 	asyncio_stalls_name_python_functions python_threads_stacks_name_their_python_functions \
 	go_slow_channel_ranks_first_on_send_side \
-	go_record_attaches_to_running_program beam_pingpong_flows caf_slow_actor_identified
+	go_record_attaches_to_running_program beam_pingpong_flows caf_slow_actor_identified \
+	a_library_cut_short_on_disk_does_not_stop_weft
 
 test-sanitized: tp-reader
 	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) SAN=address,undefined all unit-tests

@@ -225,6 +225,22 @@ static __always_inline void fill_py_frames(struct weft_py_frames *py, struct tas
 		py_fill(py, t, *rt);
 }
 
+/* A process forked (no exec): the child runs the same interpreter at the same address
+ * (multiprocessing's workers, pre-forking servers). */
+static __always_inline void py_process_forked(__u32 parent_tgid, __u32 child_tgid)
+{
+	__u64 *rt = bpf_map_lookup_elem(&py_runtimes, &parent_tgid);
+
+	if (rt)
+		bpf_map_update_elem(&py_runtimes, &child_tgid, rt, BPF_ANY);
+}
+
+/* A process exec'd (user space registers the new image if it is a Python) or ended. */
+static __always_inline void py_process_gone(__u32 tgid)
+{
+	bpf_map_delete_elem(&py_runtimes, &tgid);
+}
+
 /*
  * A record of t's Python frames, written just before a stack record of t with the same time:
  * the analysis puts them in place of the interpreter's frames. Nothing if there are none.

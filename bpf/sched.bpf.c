@@ -232,8 +232,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	child_tgid = child->tgid;
 	/* Follow new processes in the kernel, before the child can run. */
-	if (child_tgid != parent->tgid)
+	if (child_tgid != parent->tgid) {
 		trace_tgid(child_tgid);
+		py_process_forked(parent->tgid, child_tgid);
+	}
 	e = reserve(sizeof(*e), WEFT_EV_FORK, parent, bpf_ktime_get_boot_ns());
 	if (!e)
 		return 0;
@@ -255,6 +257,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!is_traced(p))
 		return 0;
 	bpf_map_delete_elem(&stacked, &tgid);
+	py_process_gone(tgid);
 	e = reserve(sizeof(*e), WEFT_EV_EXEC, p, bpf_ktime_get_boot_ns());
 	if (!e)
 		return 0;
@@ -272,15 +275,19 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	struct weft_exit_event *e;
+	bool group_dead;
 
 	if (!is_traced(p))
 		return 0;
+	/* do_exit() decremented signal->live before this tracepoint: 0 means last thread. */
+	group_dead = p->signal->live.counter == 0;
+	if (group_dead)
+		py_process_gone(p->tgid);
 	e = reserve(sizeof(*e), WEFT_EV_EXIT, p, bpf_ktime_get_boot_ns());
 	if (!e)
 		return 0;
 	e->exit_code = p->exit_code;
-	/* do_exit() decremented signal->live before this tracepoint: 0 means last thread. */
-	e->group_dead = p->signal->live.counter == 0;
+	e->group_dead = group_dead;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	read_comm(e->comm, p);
 	submit(e);

@@ -4,7 +4,8 @@ can be checked to name the Python function (not only the interpreter) where each
 - contender() waits for a threading.Lock that holder() keeps for 20 ms at a time;
 - holder() takes that lock and sleeps with it.
 Runs for the seconds given (default 2). Each thread prints "weft-sample: thread=NAME tid=N"
-as it starts."""
+as it starts. With "fork" after the seconds, all of it runs in a child forked without exec (as
+multiprocessing's workers and pre-forking servers run), and the parent waits for it."""
 import os
 import sys
 import threading
@@ -55,4 +56,9 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[2:] == ["fork"]:
+        child = os.fork()
+        if child:
+            _, status = os.waitpid(child, 0)
+            sys.exit(os.waitstatus_to_exitcode(status))
     main()

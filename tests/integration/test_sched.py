@@ -326,29 +326,40 @@ def python_first_line(path, function):
     raise Failure(f"no function {function} in {path}")
 
 
-@test
-def python_threads_stacks_name_their_python_functions():
-    """A CPython thread's off-CPU and lock-wait stacks hold the Python functions it was in, in
-    place of the interpreter's evaluation frames: in the summary and in the trace."""
+def py_workers_run(*args):
+    """weft run of the Python workers sample: (trace, summary, {thread name: tid})."""
     d = workdir()
     trace, js = os.path.join(d, "py.pftrace"), os.path.join(d, "py.json")
-    p = weft("run", "-o", trace, "--summary-json", js, "--", PYTHON, PY_WORKERS, "1.5")
+    p = weft("run", "-o", trace, "--summary-json", js, "--", PYTHON, PY_WORKERS, *args)
     check(p.returncode == 0, f"weft run failed ({p.returncode}): {p.stderr[-2000:]}")
     tids = {r["thread"]: int(r["tid"]) for r in sample_report(p.stdout)}
     check(set(tids) == {"napper", "holder", "contender"}, f"sample reports: {p.stdout}")
     with open(js) as f:
-        summary = json.load(f)
+        return trace, json.load(f), tids
 
-    def label(fn):
-        return f"{fn} (python, line {python_first_line(PY_WORKERS, fn)})"
 
-    # The sleeper: its Python function where the interpreter's frame was, between the native
-    # sleep below it and the thread machinery's Python frames above it.
-    naps = [s for s in summary["offcpu_stacks"] if tids["napper"] in s["tids"]]
+def python_label(fn):
+    return f"{fn} (python, line {python_first_line(PY_WORKERS, fn)})"
+
+
+def napper_frames(summary, tid):
+    """The frames of the napper thread's top off-CPU stack, which must name napper."""
+    naps = [s for s in summary["offcpu_stacks"] if tid in s["tids"]]
     check(naps, f"no off-CPU stack for the napper: {summary['offcpu_stacks'][:3]}")
     frames = naps[0]["frames"]
-    check(label("napper") in frames, f"napper's stack: {frames}")
-    at = frames.index(label("napper"))
+    check(python_label("napper") in frames, f"napper's stack: {frames}")
+    return frames
+
+
+@test
+def python_threads_stacks_name_their_python_functions():
+    """A CPython thread's off-CPU and lock-wait stacks hold the Python functions it was in, in
+    place of the interpreter's evaluation frames: in the summary and in the trace."""
+    trace, summary, tids = py_workers_run("1.5")
+    # The sleeper: its Python function where the interpreter's frame was, between the native
+    # sleep below it and the thread machinery's Python frames above it.
+    frames = napper_frames(summary, tids["napper"])
+    at = frames.index(python_label("napper"))
     check(any(f.startswith("clock_nanosleep ") for f in frames[:at]) and
           any(f.startswith("Thread.run (python, line ") for f in frames[at + 1:]),
           f"napper's frame out of place: {frames}")
@@ -356,13 +367,13 @@ def python_threads_stacks_name_their_python_functions():
           f"interpreter frames left in: {frames}")
     # The holder sleeps inside a function it called: both, innermost first.
     held = [s for s in summary["offcpu_stacks"] if tids["holder"] in s["tids"] and
-            label("hold_for_a_while") in s["frames"]]
-    check(held and held[0]["frames"].index(label("hold_for_a_while")) <
-          held[0]["frames"].index(label("holder")), f"holder's stacks: {held[:1]}")
+            python_label("hold_for_a_while") in s["frames"]]
+    check(held and held[0]["frames"].index(python_label("hold_for_a_while")) <
+          held[0]["frames"].index(python_label("holder")), f"holder's stacks: {held[:1]}")
     # The contended lock: the contender's wait stack names the function that took it.
     locks = [lk for lk in summary["locks"]
              if any(w["tid"] == tids["contender"] for w in lk["waiters"])]
-    check(locks and any(label("contender") in ws["frames"]
+    check(locks and any(python_label("contender") in ws["frames"]
                         for lk in locks for ws in lk["waiter_stacks"]),
           f"the contender's lock wait stacks: {locks[:1]}")
     # The trace: the sleeper's off-CPU samples have a frame named after its Python function.
@@ -388,6 +399,14 @@ def loaded_end(path):
         if p_type == 1:  # PT_LOAD
             end = max(end, p_offset + p_filesz)
     return (end + 4095) // 4096 * 4096, len(data)
+
+
+@test
+def python_forked_without_exec_keeps_its_python_functions():
+    """A CPython process forked without exec (multiprocessing's workers) runs the same
+    interpreter at the same address: its stacks name Python functions too."""
+    _, summary, tids = py_workers_run("1", "fork")
+    napper_frames(summary, tids["napper"])
 
 
 @test
