@@ -406,6 +406,11 @@ struct sym_call {
 	int ret;
 };
 
+static void drop_unwinder(void *p)
+{
+	unwind_proc_drop(p);
+}
+
 static int guarded(struct sym_call *c, void (*fn)(void *))
 {
 	void *fault;
@@ -413,15 +418,16 @@ static int guarded(struct sym_call *c, void (*fn)(void *))
 	if (!sigbus_guard(fn, c, &fault))
 		return c->ret;
 	c->s->files_cut++;
-	if (elf_cache_fault(c->s, fault)) {
-		/* Every unwinder may hold the file: built again without it. The old ones are left
-		 * as they are (freeing them could read the file again). */
-		for (int i = 0; i < SYM_HASH_BUCKETS; i++)
-			for (struct sym_proc *p = c->s->procs[i]; p; p = p->next) {
+	if (!elf_cache_fault(c->s, fault))
+		return -EFAULT;
+	/* Every unwinder may hold the file: built again without it. One whose freeing touches
+	 * the file again is left as it is. */
+	for (int i = 0; i < SYM_HASH_BUCKETS; i++)
+		for (struct sym_proc *p = c->s->procs[i]; p; p = p->next)
+			if (sigbus_guard(drop_unwinder, p, NULL)) {
 				p->dwfl = NULL;
 				p->dwfl_failed = false;
 			}
-	}
 	return -EFAULT;
 }
 

@@ -420,8 +420,13 @@ def a_library_cut_short_on_disk_does_not_stop_weft():
     cut, size = loaded_end(lib)
     check(cut < size, f"nothing of {lib} lies past its loaded segments ({cut} of {size})")
     trace, js, go = (os.path.join(d, n) for n in ("cut.pftrace", "cut.json", "go"))
+    env = dict(os.environ)
+    if "ASAN_OPTIONS" in env:
+        # The fault ends libdw's walk of a stack midway: what libdw allocated for that walk
+        # cannot be freed (~200 bytes), which the leak checker would report.
+        env["ASAN_OPTIONS"] += ":detect_leaks=0"
     p = subprocess.Popen([WEFT, "run", "-o", trace, "--summary-json", js, "--",
-                          sample("threads/cut_library"), lib, go],
+                          sample("threads/cut_library"), lib, go], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = p.stdout.readline()
