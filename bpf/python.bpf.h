@@ -8,8 +8,9 @@
  * CPython 3.11, x86-64 (checked against the interpreter by the integration tests):
  *   _PyRuntime.interpreters.head @40 -> interp; interp->threads.head @16 -> tstate;
  *   tstate->next @8, ->native_thread_id @160, ->cframe @56; cframe->current_frame @8;
- *   frame->f_code @32, ->previous @48, ->is_entry @68 (the first frame of a
- *   _PyEval_EvalFrameDefault call); code->co_qualname @128, ->co_firstlineno @72;
+ *   frame->f_code @32, ->previous @48, ->prev_instr @56, ->is_entry @68 (the first frame of a
+ *   _PyEval_EvalFrameDefault call); code->co_qualname @128, ->co_firstlineno @72,
+ *   ->co_linetable @136, ->co_code_adaptive @184 (its instructions);
  *   str: compact ASCII (state @32 bit 6) text @48.
  */
 #ifndef WEFT_PYTHON_BPF_H
@@ -55,6 +56,7 @@ struct {
 #define PY311_FRAME_PREVIOUS 48
 #define PY311_CODE_QUALNAME 128
 #define PY311_CODE_FIRSTLINENO 72
+#define PY311_CODE_INSTRUCTIONS 184 /* co_code_adaptive */
 #define PY_STR_STATE 32
 #define PY_STR_ASCII (1 << 6)
 #define PY_STR_ASCII_DATA 48
@@ -205,6 +207,10 @@ static __always_inline void py_fill(struct weft_py_frames *py, struct task_struc
 		    !co.qualname || !py_read_name(py->func[i], co.qualname))
 			break;
 		py->line[i] = co.firstlineno;
+		py->code[i] = fr.code;
+		/* the instruction it last ran (a call, unless it is the innermost frame running) */
+		py->instr[i] = fr.prev_instr >= fr.code + PY311_CODE_INSTRUCTIONS ?
+				       fr.prev_instr - (fr.code + PY311_CODE_INSTRUCTIONS) : (__u32)-1;
 		if (fr.is_entry)
 			py->entries |= 1u << i;
 		n++;

@@ -187,6 +187,8 @@ struct weft_py_frames {
 	__u32 entries;      /* bit i: frame i is the first of its _PyEval_EvalFrameDefault call */
 	__s32 line[WEFT_PY_FRAMES];   /* the function's first line */
 	char func[WEFT_PY_FRAMES][WEFT_PY_NAME]; /* qualified name, truncated */
+	__u64 code[WEFT_PY_FRAMES];   /* its code object (where its line table is) */
+	__u32 instr[WEFT_PY_FRAMES];  /* byte offset of the instruction it last ran, -1: none */
 };
 
 /*

@@ -404,6 +404,7 @@ void session_free(struct session *s)
 			analyze_areas[i]->free(s->area_state[i]);
 	sym_free(s->sym);
 	u64map_free(&s->maps_read);
+	py_lines_free(&s->py_lines);
 	reorder_free(&s->ro);
 	offcpu_free(&s->offcpu);
 	stack_cache_free(&s->stack_cache);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "analyze/offcpu.h"
+#include "analyze/pylines.h"
 #include "analyze/reorder.h"
 #include "analyze/session.h"
 #include "analyze/stack_cache.h"
@@ -39,6 +40,7 @@ struct session {
 	struct u64map maps_read;        /* pids whose current memory map has been read */
 	int32_t cpu_current[CPU_MAX];  /* what the trace last put on each CPU, -1 unknown */
 	struct py_pending py_pending[PY_PENDING_SLOTS]; /* by CPU */
+	struct py_lines py_lines;       /* Python functions' line tables, read once each */
 	uint64_t first_ts, last_ts;
 	uint64_t records[WEFT_EV_TYPE_MAX];
 	uint64_t malformed;

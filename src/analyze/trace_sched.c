@@ -117,6 +117,7 @@ static uint64_t py_frames_key(const struct weft_py_frames *py)
 
 	for (uint32_t i = 0; i < py->n; i++) {
 		h = (h ^ (uint32_t)py->line[i]) * 0x100000001b3ULL;
+		h = (h ^ py->code[i] ^ ((uint64_t)py->instr[i] << 48)) * 0x100000001b3ULL;
 		for (const char *c = py->func[i]; *c; c++)
 			h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
 	}
@@ -219,18 +220,21 @@ static bool is_python_eval(const struct sym_loc *loc)
 }
 
 /*
- * Python frames py[*next..] up to the first of their evaluation call (all that are left if
- * none is marked), as frames of out.
+ * Python frames py[*next..] of process pid up to the first of their evaluation call (all that
+ * are left if none is marked), as frames of out, each with the line it is at.
  */
-static void add_py_call(struct stack_syms *out, const struct weft_py_frames *py, uint32_t *next)
+static void add_py_call(struct session *s, int32_t pid, struct stack_syms *out,
+			const struct weft_py_frames *py, uint32_t *next)
 {
 	while (*next < py->n && out->n < STACK_FRAMES_MAX) {
 		uint32_t i = (*next)++;
+		int32_t line = py_lines_line(&s->py_lines, pid, py->code[i], py->instr[i],
+					     py->line[i]);
 
 		out->frames[out->n] = (struct pf_frame){ py->func[i], "python",
-							 (uint64_t)(uint32_t)py->line[i] };
+							 (uint64_t)(uint32_t)line };
 		snprintf(out->names[out->n], STACK_FRAME_NAME_MAX, "%s (python, line %d)",
-			 py->func[i], py->line[i]);
+			 py->func[i], line);
 		out->labels[out->n] = out->names[out->n];
 		out->n++;
 		if (py->entries & (1u << i))
@@ -282,7 +286,7 @@ static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 		if (trace_frame_is_weft(&loc))
 			continue;
 		if (py && py_next < py->n && is_python_eval(&loc)) {
-			add_py_call(&out, py, &py_next);
+			add_py_call(s, pid, &out, py, &py_next);
 			continue;
 		}
 		if (out.n == STACK_FRAMES_MAX)
@@ -294,7 +298,7 @@ static const struct stack_syms *stack_symbolize(struct session *s, int32_t pid,
 		out.n++;
 	}
 	while (py && py_next < py->n && out.n < STACK_FRAMES_MAX)
-		add_py_call(&out, py, &py_next);
+		add_py_call(s, pid, &out, py, &py_next);
 	return &out;
 }
 

@@ -317,13 +317,16 @@ def offcpu_stack_keeps_caller_of_libc():
     check(90 <= est <= 160, f"sleeper off-CPU estimate {est:.1f} ms, expected ~100-130 ms")
 
 
-def python_first_line(path, function):
-    """The line a Python function's definition starts on (CPython's co_firstlineno)."""
+def python_line(path, function, text):
+    """The line of Python function `function` in file `path` that holds `text`."""
+    inside = False
     with open(path) as f:
         for n, line in enumerate(f, 1):
-            if line.startswith(f"def {function}("):
+            if line.startswith("def "):
+                inside = line.startswith(f"def {function}(")
+            elif inside and text in line:
                 return n
-    raise Failure(f"no function {function} in {path}")
+    raise Failure(f"no {text!r} in function {function} of {path}")
 
 
 def py_workers_run(*args):
@@ -338,8 +341,12 @@ def py_workers_run(*args):
         return trace, json.load(f), tids
 
 
-def python_label(fn):
-    return f"{fn} (python, line {python_first_line(PY_WORKERS, fn)})"
+def python_label(fn, text):
+    """How a frame of the workers sample's function fn at the line holding text is shown."""
+    return f"{fn} (python, line {python_line(PY_WORKERS, fn, text)})"
+
+
+NAPPER = python_label("napper", "time.sleep(0.01)")
 
 
 def napper_frames(summary, tid):
@@ -347,33 +354,37 @@ def napper_frames(summary, tid):
     naps = [s for s in summary["offcpu_stacks"] if tid in s["tids"]]
     check(naps, f"no off-CPU stack for the napper: {summary['offcpu_stacks'][:3]}")
     frames = naps[0]["frames"]
-    check(python_label("napper") in frames, f"napper's stack: {frames}")
+    check(NAPPER in frames, f"napper's stack: {frames}")
     return frames
 
 
 @test
 def python_threads_stacks_name_their_python_functions():
-    """A CPython thread's off-CPU and lock-wait stacks hold the Python functions it was in, in
-    place of the interpreter's evaluation frames: in the summary and in the trace."""
+    """A CPython thread's off-CPU and lock-wait stacks hold the Python functions it was in, at
+    the lines it was at, in place of the interpreter's evaluation frames: in the summary and in
+    the trace."""
     trace, summary, tids = py_workers_run("1.5")
     # The sleeper: its Python function where the interpreter's frame was, between the native
     # sleep below it and the thread machinery's Python frames above it.
     frames = napper_frames(summary, tids["napper"])
-    at = frames.index(python_label("napper"))
+    at = frames.index(NAPPER)
     check(any(f.startswith("clock_nanosleep ") for f in frames[:at]) and
           any(f.startswith("Thread.run (python, line ") for f in frames[at + 1:]),
           f"napper's frame out of place: {frames}")
     check(not any(f.startswith("_PyEval_EvalFrameDefault ") for f in frames),
           f"interpreter frames left in: {frames}")
     # The holder sleeps inside a function it called: both, innermost first.
+    inner, outer = (python_label("hold_for_a_while", "time.sleep(0.02)"),
+                    python_label("holder", "hold_for_a_while()"))
     held = [s for s in summary["offcpu_stacks"] if tids["holder"] in s["tids"] and
-            python_label("hold_for_a_while") in s["frames"]]
-    check(held and held[0]["frames"].index(python_label("hold_for_a_while")) <
-          held[0]["frames"].index(python_label("holder")), f"holder's stacks: {held[:1]}")
+            inner in s["frames"]]
+    check(held and outer in held[0]["frames"] and
+          held[0]["frames"].index(inner) < held[0]["frames"].index(outer),
+          f"holder's stacks: {held[:1]}")
     # The contended lock: the contender's wait stack names the function that took it.
     locks = [lk for lk in summary["locks"]
              if any(w["tid"] == tids["contender"] for w in lk["waiters"])]
-    check(locks and any(python_label("contender") in ws["frames"]
+    check(locks and any(python_label("contender", "with LOCK:") in ws["frames"]
                         for lk in locks for ws in lk["waiter_stacks"]),
           f"the contender's lock wait stacks: {locks[:1]}")
     # The trace: the sleeper's off-CPU samples have a frame named after its Python function.
