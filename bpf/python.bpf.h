@@ -248,25 +248,35 @@ static __always_inline void py_process_gone(__u32 tgid)
 }
 
 /*
- * A record of t's Python frames, written just before a stack record of t with the same time:
- * the analysis puts them in place of the interpreter's frames. Nothing if there are none.
+ * A record of the current task's Python frames, written just before a stack record of it with
+ * the same time: the analysis puts them in place of the interpreter's frames. Nothing if there
+ * are none. A global function, verified once on its own: inlined, it cost each program that
+ * takes stacks some 20 ms of verifier time at start-up.
  */
-static __always_inline void emit_py_frames(struct task_struct *t, __u64 ts)
+__noinline int py_emit_frames(__u64 ts, __u64 runtime)
 {
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct weft_py_frames_event *e;
-	__u32 tgid = BPF_CORE_READ(t, tgid);
-	__u64 *rt = bpf_map_lookup_elem(&py_runtimes, &tgid);
 
-	if (!rt)
-		return;
 	e = reserve(sizeof(*e), WEFT_EV_PY_FRAMES, t, ts);
 	if (!e)
-		return;
-	py_fill(&e->py, t, *rt);
+		return 0;
+	py_fill(&e->py, t, runtime);
 	if (e->py.n)
 		submit(e);
 	else
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* The same for t, which must be the current task, if its process runs a known CPython. */
+static __always_inline void emit_py_frames(struct task_struct *t, __u64 ts)
+{
+	__u32 tgid = t->tgid;
+	__u64 *rt = bpf_map_lookup_elem(&py_runtimes, &tgid);
+
+	if (rt)
+		py_emit_frames(ts, *rt);
 }
 
 #endif /* WEFT_PYTHON_BPF_H */
