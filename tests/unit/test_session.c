@@ -406,6 +406,19 @@ static void py_ev(struct fixture *f, uint32_t cpu, uint64_t us, int32_t tid, uin
 	push(f, &e);
 }
 
+/* The recording above, finished: its summary's off-CPU stacks, as JSON. */
+static char *recorded_stacks(struct fixture *f)
+{
+	char *stacks;
+
+	push_recording(f);
+	assert_int_equal(session_finish(f->s, AT(500)), 0);
+	summarize(f);
+	stacks = strstr(f->json, "\"offcpu_stacks\": [");
+	assert_non_null(stacks);
+	return stacks;
+}
+
 /* The Python frames recorded with main's stack (same CPU, thread and time) join it: with no
  * user stack to replace the interpreter's frames in, at its outer end, innermost first. */
 static void test_python_frames_join_their_stack(void **state)
@@ -415,11 +428,7 @@ static void test_python_frames_join_their_stack(void **state)
 	char *stacks, *inner, *outer;
 
 	py_ev(f, 0, 200, PID, 2, 2, names);
-	push_recording(f);
-	assert_int_equal(session_finish(f->s, AT(500)), 0);
-	summarize(f);
-	stacks = strstr(f->json, "\"offcpu_stacks\": [");
-	assert_non_null(stacks);
+	stacks = recorded_stacks(f);
 	inner = strstr(stacks, "\"inner (python, line 10)\"");
 	outer = strstr(stacks, "\"Outer.method (python, line 20)\"");
 	assert_non_null(inner);
@@ -439,11 +448,7 @@ static void test_python_frames_of_another_stack_stay_out(void **state)
 	py_ev(f, 0, 199, PID, 1, 1, names);
 	py_ev(f, 1, 200, PID, 1, 1, names);
 	py_ev(f, 0, 200, PING, 1, 1, names);
-	push_recording(f);
-	assert_int_equal(session_finish(f->s, AT(500)), 0);
-	summarize(f);
-	stacks = strstr(f->json, "\"offcpu_stacks\": [");
-	assert_non_null(stacks);
+	stacks = recorded_stacks(f);
 	assert_null(strstr(stacks, "(python"));
 }
 
@@ -458,12 +463,9 @@ static void test_python_frames_read_within_bounds(void **state)
 	int n = 0;
 
 	py_ev(f, 0, 200, PID, 1000, 0, bad);
-	push_recording(f);
-	assert_int_equal(session_finish(f->s, AT(500)), 0);
-	summarize(f);
 	memset(name, 'x', WEFT_PY_NAME - 1);
 	snprintf(name + WEFT_PY_NAME - 1, sizeof(name) - (WEFT_PY_NAME - 1), " (python, line ");
-	for (p = strstr(f->json, "\"offcpu_stacks\": ["); p && (p = strstr(p, name)); p++)
+	for (p = recorded_stacks(f); (p = strstr(p, name)); p++)
 		n++;
 	assert_int_equal(n, WEFT_PY_FRAMES);
 }
